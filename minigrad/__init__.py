@@ -1,0 +1,20 @@
+"""minigrad: a small, fast, readable deep-learning framework.
+
+A NumPy tensor with reverse-mode autograd, Cython/OpenMP kernels for the hot loops, and a
+Keras/TF.js-style Layers API on top.
+
+>>> import minigrad as mg
+>>> x = mg.Tensor([[1.0, 2.0]], requires_grad=True)
+>>> (x @ mg.Tensor([[3.0], [4.0]])).sum().item()
+11.0
+"""
+from ._version import __version__
+from ._threads import build_info, get_num_threads, set_num_threads
+from .autograd import is_grad_enabled, no_grad
+from .tensor import Tensor
+from . import ops  # attaches the operators to Tensor
+from . import testing
+from .function import Function
+
+__all__ = ["Tensor", "Function", "no_grad", "is_grad_enabled", "build_info", "set_num_threads",
+           "get_num_threads", "ops", "testing", "__version__"]

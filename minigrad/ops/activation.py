@@ -1,0 +1,242 @@
+"""Activation functions and softmax: f and its derivative, forward and backward side by side."""
+import math
+
+import numpy as np
+
+from .. import _threads
+from .._kernels import elementwise as _ew
+from ..function import Function
+
+# Below this many elements one thread is faster: starting an OpenMP team costs a few microseconds.
+_PARALLEL_MIN = 1 << 15
+
+
+def _threads_for(n):
+    return _threads.get_num_threads() if n >= _PARALLEL_MIN else 1
+
+
+class ReLU(Function):
+    """f(x) = max(x, 0);  f'(x) = 1 for x > 0, else 0."""
+
+    @staticmethod
+    def forward(ctx, x):
+        y = np.maximum(x, 0)
+        ctx.y = y
+        return y
+
+    @staticmethod
+    def backward(ctx, grad):
+        return grad * (ctx.y > 0)
+
+
+class ReLU6(Function):
+    """f(x) = min(max(x, 0), 6);  f'(x) = 1 for 0 < x < 6, else 0.  (Cython kernel.)"""
+
+    @staticmethod
+    def forward(ctx, x):
+        x = np.ascontiguousarray(x)
+        out = np.empty_like(x)
+        _ew.relu6_forward(x.reshape(-1), out.reshape(-1), _threads_for(x.size))
+        ctx.x = x
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        x = ctx.x
+        grad = np.ascontiguousarray(grad, dtype=x.dtype)
+        out = np.empty_like(x)
+        _ew.relu6_backward(x.reshape(-1), grad.reshape(-1), out.reshape(-1), _threads_for(x.size))
+        return out
+
+
+class LeakyReLU(Function):
+    """f(x) = x for x > 0, alpha * x otherwise;  f'(x) = 1 or alpha."""
+
+    @staticmethod
+    def forward(ctx, x, alpha):
+        ctx.slope = np.where(x > 0, 1, alpha).astype(x.dtype)
+        return x * ctx.slope
+
+    @staticmethod
+    def backward(ctx, grad):
+        return grad * ctx.slope
+
+
+class Sigmoid(Function):
+    """f(x) = 1 / (1 + e^-x);  f'(x) = f(x) (1 - f(x)).  Computed without overflow for large |x|."""
+
+    @staticmethod
+    def forward(ctx, x):
+        e = np.exp(-np.abs(x))
+        y = np.where(x >= 0, 1 / (1 + e), e / (1 + e)).astype(x.dtype, copy=False)
+        ctx.y = y
+        return y
+
+    @staticmethod
+    def backward(ctx, grad):
+        y = ctx.y
+        return grad * y * (1 - y)
+
+
+class Tanh(Function):
+    """f(x) = tanh x;  f'(x) = 1 - tanh(x)^2."""
+
+    @staticmethod
+    def forward(ctx, x):
+        y = np.tanh(x)
+        ctx.y = y
+        return y
+
+    @staticmethod
+    def backward(ctx, grad):
+        return grad * (1 - ctx.y * ctx.y)
+
+
+class ELU(Function):
+    """f(x) = x for x > 0, alpha (e^x - 1) otherwise;  f'(x) = 1, or f(x) + alpha."""
+
+    @staticmethod
+    def forward(ctx, x, alpha, scale):
+        neg = alpha * np.expm1(np.minimum(x, 0))
+        y = scale * np.where(x > 0, x, neg)
+        ctx.slope = (scale * np.where(x > 0, 1, neg + alpha)).astype(x.dtype)
+        return y.astype(x.dtype, copy=False)
+
+    @staticmethod
+    def backward(ctx, grad):
+        return grad * ctx.slope
+
+
+class Softplus(Function):
+    """f(x) = ln(1 + e^x);  f'(x) = sigmoid(x).  Stable for large |x|."""
+
+    @staticmethod
+    def forward(ctx, x):
+        ctx.x = x
+        return (np.maximum(x, 0) + np.log1p(np.exp(-np.abs(x)))).astype(x.dtype, copy=False)
+
+    @staticmethod
+    def backward(ctx, grad):
+        x = ctx.x
+        e = np.exp(-np.abs(x))
+        return grad * np.where(x >= 0, 1 / (1 + e), e / (1 + e)).astype(x.dtype, copy=False)
+
+
+class Softsign(Function):
+    """f(x) = x / (1 + |x|);  f'(x) = 1 / (1 + |x|)^2."""
+
+    @staticmethod
+    def forward(ctx, x):
+        d = 1 + np.abs(x)
+        ctx.d = d
+        return x / d
+
+    @staticmethod
+    def backward(ctx, grad):
+        return grad / (ctx.d * ctx.d)
+
+
+class HardSigmoid(Function):
+    """f(x) = clip(x / 6 + 0.5, 0, 1) (Keras 3);  f'(x) = 1/6 inside (-3, 3), else 0."""
+
+    @staticmethod
+    def forward(ctx, x):
+        ctx.inside = (x > -3) & (x < 3)
+        return np.clip(x / 6 + 0.5, 0, 1).astype(x.dtype, copy=False)
+
+    @staticmethod
+    def backward(ctx, grad):
+        return grad * ctx.inside / 6
+
+
+class GELU(Function):
+    """f(x) = x Phi(x) with Phi the standard normal CDF (exact, erf form);
+    f'(x) = Phi(x) + x phi(x)."""
+
+    @staticmethod
+    def forward(ctx, x):
+        erf = np.vectorize(math.erf, otypes=[np.float64])
+        cdf = 0.5 * (1 + erf(x / math.sqrt(2)))
+        ctx.x, ctx.cdf = x, cdf
+        return (x * cdf).astype(x.dtype)
+
+    @staticmethod
+    def backward(ctx, grad):
+        x, cdf = ctx.x, ctx.cdf
+        pdf = np.exp(-0.5 * x * x) / math.sqrt(2 * math.pi)
+        return (grad * (cdf + x * pdf)).astype(grad.dtype)
+
+
+class Softmax(Function):
+    """s = e^(x - max x) / sum e^(x - max x) along ``axis``;  dL/dx = s (g - sum(g s))."""
+
+    @staticmethod
+    def forward(ctx, x, axis):
+        e = np.exp(x - x.max(axis=axis, keepdims=True))
+        s = e / e.sum(axis=axis, keepdims=True)
+        ctx.s, ctx.axis = s, axis
+        return s
+
+    @staticmethod
+    def backward(ctx, grad):
+        s = ctx.s
+        return s * (grad - (grad * s).sum(axis=ctx.axis, keepdims=True))
+
+
+class LogSoftmax(Function):
+    """y = x - max x - ln sum e^(x - max x) along ``axis``;  dL/dx = g - e^y sum(g)."""
+
+    @staticmethod
+    def forward(ctx, x, axis):
+        shifted = x - x.max(axis=axis, keepdims=True)
+        y = shifted - np.log(np.exp(shifted).sum(axis=axis, keepdims=True))
+        ctx.y, ctx.axis = y, axis
+        return y
+
+    @staticmethod
+    def backward(ctx, grad):
+        return grad - np.exp(ctx.y) * grad.sum(axis=ctx.axis, keepdims=True)
+
+
+relu, relu6, sigmoid, tanh = ReLU.apply, ReLU6.apply, Sigmoid.apply, Tanh.apply
+softplus, softsign, hard_sigmoid, gelu = Softplus.apply, Softsign.apply, HardSigmoid.apply, GELU.apply
+
+_SELU_ALPHA = 1.6732632423543772848170429916717
+_SELU_SCALE = 1.0507009873554804934193349852946
+
+
+def leaky_relu(x, alpha=0.2):
+    """max(x, alpha x) for 0 <= alpha <= 1 (Keras default alpha 0.2)."""
+    return LeakyReLU.apply(x, alpha=alpha)
+
+
+def elu(x, alpha=1.0):
+    """Exponential linear unit."""
+    return ELU.apply(x, alpha=alpha, scale=1.0)
+
+
+def selu(x):
+    """Scaled ELU with the self-normalising constants of Klambauer et al. (2017)."""
+    return ELU.apply(x, alpha=_SELU_ALPHA, scale=_SELU_SCALE)
+
+
+def swish(x):
+    """f(x) = x sigmoid(x) (also called SiLU)."""
+    return x * sigmoid(x)
+
+
+def _check_axis(x, axis, who):
+    ndim = np.ndim(getattr(x, "data", x))
+    if not isinstance(axis, (int, np.integer)) or not -ndim <= axis < ndim:
+        raise ValueError(f"{who}: axis {axis!r} is out of range for a tensor of rank {ndim}")
+    return int(axis) % ndim
+
+
+def softmax(x, axis=-1):
+    """Softmax along ``axis``, shifted by the max so that large inputs do not overflow."""
+    return Softmax.apply(x, axis=_check_axis(x, axis, "softmax"))
+
+
+def log_softmax(x, axis=-1):
+    """log(softmax(x)) along ``axis``, computed stably (never log of 0)."""
+    return LogSoftmax.apply(x, axis=_check_axis(x, axis, "log_softmax"))

@@ -1,0 +1,144 @@
+"""Reductions (sum, mean, max) and matrix products.
+
+This module defines ``sum``, ``mean`` and ``max`` ops, so Python's own are reached as ``builtins.*``.
+"""
+import builtins
+
+import numpy as np
+
+from ..function import Function, unbroadcast
+
+
+def _normalize_axis(axis, ndim, who):
+    """``axis`` (None, int or tuple) as a sorted tuple of non-negative axes, validated."""
+    if axis is None:
+        return tuple(range(ndim))
+    axes = (axis,) if isinstance(axis, (int, np.integer)) else tuple(axis)
+    out = []
+    for a in axes:
+        if isinstance(a, bool) or not isinstance(a, (int, np.integer)) or not -ndim <= a < builtins.max(ndim, 1):
+            raise ValueError(f"{who}: axis {axis!r} is out of range for a tensor of rank {ndim}")
+        out.append(int(a) % builtins.max(ndim, 1))
+    if len(set(out)) != len(out):
+        raise ValueError(f"{who}: axis {axis!r} names the same axis twice")
+    return tuple(sorted(out))
+
+
+def _expand(grad, axes, keepdims):
+    """Put back the reduced axes (as size 1) so ``grad`` broadcasts against the input."""
+    return grad if keepdims else np.expand_dims(grad, axes)
+
+
+class Sum(Function):
+    """f(x) = sum of x over ``axes``;  df/dx = 1 (the gradient is broadcast back)."""
+
+    @staticmethod
+    def forward(ctx, x, axes, keepdims):
+        ctx.shape, ctx.axes, ctx.keepdims = x.shape, axes, keepdims
+        return np.asarray(x.sum(axis=axes, keepdims=keepdims))
+
+    @staticmethod
+    def backward(ctx, grad):
+        return np.broadcast_to(_expand(grad, ctx.axes, ctx.keepdims), ctx.shape).copy()
+
+
+class Mean(Function):
+    """f(x) = mean of x over ``axes``;  df/dx = 1/n for the n elements averaged."""
+
+    @staticmethod
+    def forward(ctx, x, axes, keepdims):
+        ctx.shape, ctx.axes, ctx.keepdims = x.shape, axes, keepdims
+        ctx.count = int(np.prod([x.shape[a] for a in axes])) if axes else 1
+        return np.asarray(x.mean(axis=axes, keepdims=keepdims))
+
+    @staticmethod
+    def backward(ctx, grad):
+        g = _expand(grad, ctx.axes, ctx.keepdims) / builtins.max(ctx.count, 1)
+        return np.broadcast_to(g, ctx.shape).astype(grad.dtype)
+
+
+class Max(Function):
+    """f(x) = max of x over ``axes``;  df/dx = 1 at the maximum (split evenly between ties)."""
+
+    @staticmethod
+    def forward(ctx, x, axes, keepdims):
+        y = np.max(x, axis=axes, keepdims=True)
+        ctx.mask = x == y
+        ctx.axes, ctx.keepdims = axes, keepdims
+        return np.asarray(y if keepdims else np.squeeze(y, axis=axes))
+
+    @staticmethod
+    def backward(ctx, grad):
+        mask = ctx.mask
+        share = mask / mask.sum(axis=ctx.axes, keepdims=True)
+        return (_expand(grad, ctx.axes, ctx.keepdims) * share).astype(grad.dtype)
+
+
+def sum(x, axis=None, keepdims=False):
+    """Sum over ``axis`` (None: all axes; an int or a tuple)."""
+    return Sum.apply(x, axes=_normalize_axis(axis, np.ndim(getattr(x, "data", x)), "sum"),
+                     keepdims=keepdims)
+
+
+def mean(x, axis=None, keepdims=False):
+    """Mean over ``axis`` (None: all axes; an int or a tuple)."""
+    return Mean.apply(x, axes=_normalize_axis(axis, np.ndim(getattr(x, "data", x)), "mean"),
+                      keepdims=keepdims)
+
+
+def max(x, axis=None, keepdims=False):
+    """Maximum over ``axis``; refuses an empty reduction (it has no maximum)."""
+    data = getattr(x, "data", x)
+    axes = _normalize_axis(axis, np.ndim(data), "max")
+    if np.size(data) == 0 or any(np.shape(data)[a] == 0 for a in axes):
+        raise ValueError(f"max: cannot take the maximum over an empty axis (shape {np.shape(data)}, "
+                         f"axis {axis!r})")
+    return Max.apply(x, axes=axes, keepdims=keepdims)
+
+
+class MatMul(Function):
+    """f(A, B) = A @ B (batch dimensions broadcast);  df/dA = G @ B^T,  df/dB = A^T @ G.
+
+    A vector operand is treated as a 1-row (left) or 1-column (right) matrix, as in NumPy.
+    """
+
+    @staticmethod
+    def forward(ctx, a, b):
+        ctx.a, ctx.b = a, b
+        return np.matmul(a, b)
+
+    @staticmethod
+    def backward(ctx, grad):
+        a, b = ctx.a, ctx.b
+        a2 = a[None, :] if a.ndim == 1 else a
+        b2 = b[:, None] if b.ndim == 1 else b
+        g2 = grad
+        if a.ndim == 1:
+            g2 = np.expand_dims(g2, -2)
+        if b.ndim == 1:
+            g2 = np.expand_dims(g2, -1)
+        ga = gb = None
+        if ctx.needs_input_grad[0]:
+            ga = unbroadcast(np.matmul(g2, np.swapaxes(b2, -1, -2)), a2.shape).reshape(a.shape)
+        if ctx.needs_input_grad[1]:
+            gb = unbroadcast(np.matmul(np.swapaxes(a2, -1, -2), g2), b2.shape).reshape(b.shape)
+        return ga, gb
+
+
+def matmul(a, b):
+    """Matrix product with NumPy's rules (batch dimensions broadcast; vectors allowed)."""
+    sa, sb = np.shape(getattr(a, "data", a)), np.shape(getattr(b, "data", b))
+    if len(sa) == 0 or len(sb) == 0:
+        raise ValueError(f"matmul: both operands need at least one dimension, got shapes {sa} and {sb}")
+    inner_a = sa[-1]
+    inner_b = sb[-2] if len(sb) > 1 else sb[0]
+    if inner_a != inner_b:
+        raise ValueError(f"matmul: a has shape {sa} and b has shape {sb}; the last dimension of a "
+                         f"({inner_a}) must equal the {'second-to-last' if len(sb) > 1 else 'only'} "
+                         f"dimension of b ({inner_b})")
+    try:
+        np.broadcast_shapes(sa[:-2], sb[:-2])
+    except ValueError:
+        raise ValueError(f"matmul: the batch dimensions of a {sa[:-2]} and b {sb[:-2]} do not "
+                         f"broadcast") from None
+    return MatMul.apply(a, b)

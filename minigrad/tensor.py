@@ -1,0 +1,153 @@
+"""The Tensor: a NumPy array, its gradient, and the node of the graph that made it.
+
+>>> import minigrad as mg
+>>> x = mg.Tensor([1.0, 2.0, 3.0], requires_grad=True)
+>>> y = (x * x).sum()
+>>> y.backward()
+>>> x.grad
+array([2., 4., 6.], dtype=float32)
+"""
+import numpy as np
+
+from . import autograd
+
+_FLOAT_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
+
+
+def _as_float_array(data, dtype, who="Tensor"):
+    """``data`` as a C-contiguous float32/float64 array: float64 stays, everything else is float32
+    unless ``dtype`` says otherwise. Strings, objects and None are refused."""
+    if isinstance(data, Tensor):
+        data = data.data
+    if dtype is not None:
+        dtype = np.dtype(dtype)
+        if dtype not in _FLOAT_DTYPES:
+            raise TypeError(f"{who}: dtype must be float32 or float64, got {dtype}")
+    try:
+        array = np.asarray(data)
+    except (ValueError, TypeError) as e:  # ragged nested lists, for example
+        raise TypeError(f"{who}: data must be numeric (an array, a number or nested lists of "
+                        f"numbers), got {type(data).__name__}: {e}") from None
+    if array.dtype.kind not in "biuf":
+        raise TypeError(f"{who}: data must be numeric (bool, int or float), got "
+                        f"{type(data).__name__} of dtype {array.dtype}")
+    if dtype is None:
+        dtype = array.dtype if array.dtype == np.float64 else np.dtype(np.float32)
+    return np.ascontiguousarray(array, dtype=dtype)
+
+
+class Tensor:
+    """An n-dimensional array that records the ops applied to it, for reverse-mode autograd.
+
+    Args:
+        data: array-like of numbers. Stored as float32, unless it is float64 or ``dtype`` says.
+        requires_grad: whether ``backward()`` should compute a gradient for this tensor.
+        dtype: ``"float32"`` or ``"float64"`` (or the NumPy types).
+
+    Attributes:
+        data: the ``numpy.ndarray`` (C-contiguous).
+        grad: ``numpy.ndarray`` shaped like ``data``, or None; backward() adds to it until
+            ``zero_grad()``.
+    """
+
+    __slots__ = ("data", "grad", "requires_grad", "_node", "name", "__weakref__")
+    __array_priority__ = 1000  # ndarray + Tensor calls Tensor.__radd__, not NumPy's loop
+
+    def __init__(self, data, requires_grad=False, dtype=None):
+        self.data = _as_float_array(data, dtype)
+        self.grad = None
+        self.requires_grad = bool(requires_grad)
+        self._node = None
+        self.name = None
+
+    @classmethod
+    def _from_op(cls, data, node):
+        """Wrap an op's output array without copying or checking (the op made it)."""
+        t = cls.__new__(cls)
+        t.data = data
+        t.grad = None
+        t.requires_grad = node is not None
+        t._node = node
+        t.name = None
+        return t
+
+    # -- plain properties -------------------------------------------------------------------
+    @property
+    def shape(self):
+        return self.data.shape
+
+    @property
+    def ndim(self):
+        return self.data.ndim
+
+    @property
+    def dtype(self):
+        return self.data.dtype
+
+    @property
+    def size(self):
+        return self.data.size
+
+    @property
+    def is_leaf(self):
+        """True for tensors made by the user (not by an op); only leaves keep ``.grad``."""
+        return self._node is None
+
+    def __len__(self):
+        return len(self.data)
+
+    def __repr__(self):
+        body = np.array2string(self.data, separator=", ", prefix="Tensor(")
+        extra = ", requires_grad=True" if self.requires_grad else ""
+        if self.data.dtype != np.float32:
+            extra += f", dtype={self.data.dtype}"
+        return f"Tensor({body}{extra})"
+
+    # -- leaving the graph --------------------------------------------------------------------
+    def numpy(self):
+        """The data as an ndarray (the same memory; no graph)."""
+        return self.data
+
+    def item(self):
+        """The value of a one-element tensor as a Python float."""
+        if self.data.size != 1:
+            raise ValueError(f"item: only a one-element tensor has an item, this one has shape "
+                             f"{self.data.shape}")
+        return self.data.item()
+
+    def detach(self):
+        """A new leaf tensor sharing this data, cut from the graph."""
+        return Tensor._from_op(self.data, None)
+
+    def zero_grad(self):
+        """Forget the accumulated gradient."""
+        self.grad = None
+
+    def astype(self, dtype):
+        """A differentiable cast to float32 or float64."""
+        from .ops import cast  # ops sit above tensor in the layering; see ops/__init__.py
+        return cast(self, dtype)
+
+    # -- autograd -----------------------------------------------------------------------------
+    def backward(self, grad=None, retain_graph=False):
+        """Compute the gradient of this tensor w.r.t. every leaf that requires grad.
+
+        Args:
+            grad: d(something)/d(self), shaped like self. May be omitted only for a one-element
+                tensor (then it is 1).
+            retain_graph: keep the graph so that backward() can run through it again.
+        """
+        if not self.requires_grad:
+            raise RuntimeError("backward: this tensor does not require grad (no input of the ops "
+                               "that made it has requires_grad=True, or it was made under no_grad())")
+        if grad is None:
+            if self.data.size != 1:
+                raise ValueError(f"backward: grad may be omitted only for a one-element tensor; "
+                                 f"this one has shape {self.data.shape}, so pass grad= of that shape")
+            grad = np.ones_like(self.data)
+        else:
+            grad = _as_float_array(grad, self.data.dtype, who="backward")
+            if grad.shape != self.data.shape:
+                raise ValueError(f"backward: grad has shape {grad.shape}, expected {self.data.shape} "
+                                 f"(the shape of the tensor)")
+        autograd.run_backward(self, grad, retain_graph=retain_graph)

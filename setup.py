@@ -1,0 +1,94 @@
+"""Build minigrad's Cython kernels.
+
+Every ``minigrad/_kernels/*.pyx`` becomes one extension module. Flags:
+
+* ``-O3`` always;
+* ``-fopenmp`` when the compiler accepts it. Without OpenMP the build still succeeds, the kernels
+  run on one thread, and the build says so once here and in ``minigrad.build_info()``;
+* ``-march=native`` when the compiler accepts it, unless ``MINIGRAD_PORTABLE=1`` (wheels that must
+  run on other CPUs).
+
+The chosen flags are compiled into the modules (the ``MINIGRAD_COMPILE_ARGS`` macro) so that
+``build_info()`` reports what was really used.
+"""
+import glob
+import os
+import sys
+import tempfile
+
+import numpy as np
+from setuptools import Extension, setup
+from setuptools.command.build_ext import build_ext
+
+
+def _compiler_accepts(compiler, flag, link=False):
+    """Compile (and link) a tiny C file with ``flag``; True when the compiler is happy."""
+    source = "#include <stdio.h>\nint main(void) { return 0; }\n"
+    if flag == "-fopenmp":
+        source = "#include <omp.h>\nint main(void) { return omp_get_max_threads() > 0 ? 0 : 1; }\n"
+    with tempfile.TemporaryDirectory() as tmp:
+        path = os.path.join(tmp, "probe.c")
+        with open(path, "w") as f:
+            f.write(source)
+        try:
+            objects = compiler.compile([path], output_dir=tmp, extra_postargs=[flag])
+            if link:
+                compiler.link_executable(objects, os.path.join(tmp, "probe"), extra_postargs=[flag])
+        except Exception:
+            return False
+    return True
+
+
+class BuildExt(build_ext):
+    """Pick the flags this compiler supports, then build every kernel with them."""
+
+    def build_extensions(self):
+        compile_args = ["-O3"]
+        link_args = []
+        is_msvc = self.compiler.compiler_type == "msvc"
+        if is_msvc:
+            compile_args = ["/O2", "/openmp"]
+        else:
+            if _compiler_accepts(self.compiler, "-fopenmp", link=True):
+                compile_args.append("-fopenmp")
+                link_args.append("-fopenmp")
+            else:
+                print("minigrad: WARNING: the C compiler has no OpenMP; the kernels will run on ONE "
+                      "thread (minigrad.build_info()['openmp'] is False).", file=sys.stderr)
+            portable = os.environ.get("MINIGRAD_PORTABLE", "") not in ("", "0")
+            if not portable and _compiler_accepts(self.compiler, "-march=native"):
+                compile_args.append("-march=native")
+        quoted = '"' + " ".join(compile_args) + '"'
+        for ext in self.extensions:
+            ext.extra_compile_args = compile_args + ["-Wno-unused-function", "-Wno-unreachable-code"]
+            ext.extra_link_args = link_args
+            ext.define_macros.append(("MINIGRAD_COMPILE_ARGS", quoted))
+        super().build_extensions()
+
+
+def _extensions():
+    from Cython.Build import cythonize
+
+    sources = sorted(glob.glob(os.path.join("minigrad", "_kernels", "*.pyx")))
+    extensions = [
+        Extension(
+            "minigrad._kernels." + os.path.splitext(os.path.basename(src))[0],
+            [src],
+            include_dirs=[np.get_include(), os.path.join("minigrad", "_kernels", "include")],
+            define_macros=[("NPY_NO_DEPRECATED_API", "NPY_1_7_API_VERSION")],
+        )
+        for src in sources
+    ]
+    return cythonize(
+        extensions,
+        compiler_directives={
+            "language_level": 3,
+            "boundscheck": False,
+            "wraparound": False,
+            "cdivision": True,
+            "initializedcheck": False,
+        },
+    )
+
+
+setup(ext_modules=_extensions(), cmdclass={"build_ext": BuildExt})
