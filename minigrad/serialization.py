@@ -1,0 +1,102 @@
+"""One registry: class name <-> class, for everything that travels in a model file.
+
+Initializers, constraints, regularizers, activations, losses, metrics, optimizers and layers each
+keep a :class:`Registry`. A registry maps names to classes (or plain functions, for activations)
+and gives the three functions Keras has for every kind of object:
+
+* ``get(identifier)``: a name (``"glorot_uniform"``, ``"GlorotUniform"``, TF.js's
+  ``"glorotUniform"``), a ``{"class_name", "config"}`` dict, an object, or None -> an object.
+* ``serialize(obj)`` -> ``{"class_name": ..., "config": {...}}`` (JSON-ready).
+* ``deserialize(entry)`` -> the object again.
+
+Names are matched without case and underscores, so Keras's ``l1_l2``, TF.js's ``L1L2`` and
+``l1l2`` are one name. Loading a file resolves class names only through these tables: a file can
+never make minigrad import a module or call an arbitrary function.
+"""
+
+
+def _key(name):
+    return name.replace("_", "").lower()
+
+
+class Registry:
+    """Names -> classes (or functions) for one kind of object, e.g. ``Registry("initializer")``."""
+
+    def __init__(self, kind):
+        self.kind = kind
+        self._entries = {}   # normalised name -> class or function
+        self._names = {}     # class or function -> its canonical (serialized) name
+
+    def register(self, *aliases, name=None):
+        """Decorator: register a class or function under its own name and any ``aliases``.
+
+        ``name`` overrides the canonical name written by :meth:`serialize`.
+        """
+        def decorate(obj):
+            canonical = name or obj.__name__
+            self._names[obj] = canonical
+            for n in (canonical, obj.__name__) + aliases:
+                self._entries[_key(n)] = obj
+            return obj
+        return decorate
+
+    def known(self):
+        """The canonical names, sorted (used in error messages)."""
+        return sorted(set(self._names.values()))
+
+    def lookup(self, name):
+        """The class or function registered as ``name``; a ValueError listing the known ones."""
+        if not isinstance(name, str):
+            raise TypeError(f"unknown {self.kind}: expected a name (str), got {name!r}")
+        try:
+            return self._entries[_key(name)]
+        except KeyError:
+            raise ValueError(f"unknown {self.kind} {name!r}; known {self.kind}s: "
+                             f"{', '.join(self.known())}") from None
+
+    def name_of(self, obj):
+        """The canonical name of ``obj``'s class (or of a registered function)."""
+        target = obj if obj in self._names else type(obj)
+        if target not in self._names:
+            raise ValueError(f"cannot serialize {obj!r}: it is not a registered {self.kind} "
+                             f"(known: {', '.join(self.known())})")
+        return self._names[target]
+
+    def serialize(self, obj):
+        """``{"class_name", "config"}`` for an object (a plain function serializes to its name)."""
+        if obj is None:
+            return None
+        name = self.name_of(obj)
+        if isinstance(obj, type) or callable(obj) and not hasattr(obj, "get_config"):
+            return name
+        return {"class_name": name, "config": obj.get_config()}
+
+    def deserialize(self, entry, **overrides):
+        """Rebuild an object from a name or a ``{"class_name", "config"}`` dict."""
+        if entry is None:
+            return None
+        if isinstance(entry, str):
+            target = self.lookup(entry)
+            return target if not isinstance(target, type) else target(**overrides)
+        if not isinstance(entry, dict) or "class_name" not in entry:
+            raise ValueError(f"cannot deserialize {self.kind} from {entry!r}: expected a name or a "
+                             f'{{"class_name": ..., "config": {{...}}}} dict')
+        target = self.lookup(entry["class_name"])
+        config = dict(entry.get("config") or {})
+        config.update(overrides)
+        if not isinstance(target, type):  # a registered function, e.g. an activation
+            return target
+        return target.from_config(config) if hasattr(target, "from_config") else target(**config)
+
+    def get(self, identifier):
+        """An object from a name, a dict, an object (returned as is) or None (returns None)."""
+        if identifier is None:
+            return None
+        if isinstance(identifier, (str, dict)):
+            return self.deserialize(identifier)
+        if isinstance(identifier, type) and identifier in self._names:
+            return identifier()
+        if callable(identifier) or hasattr(identifier, "get_config"):
+            return identifier
+        raise ValueError(f"could not interpret {self.kind} identifier {identifier!r}: expected a "
+                         f"name, a config dict or a {self.kind} object")
