@@ -14,7 +14,9 @@ from .autograd import is_grad_enabled, no_grad
 from .tensor import Tensor
 from . import ops  # attaches the operators to Tensor
 from . import testing
+from . import activations, constraints, initializers, regularizers
 from .function import Function
 
 __all__ = ["Tensor", "Function", "no_grad", "is_grad_enabled", "build_info", "set_num_threads",
-           "get_num_threads", "ops", "testing", "__version__"]
+           "get_num_threads", "ops", "testing", "activations", "constraints", "initializers",
+           "regularizers", "__version__"]

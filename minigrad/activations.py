@@ -1,0 +1,194 @@
+"""Activation functions by name: what a layer's ``activation="relu"`` refers to.
+
+Each activation is a plain function from a Tensor to a Tensor, built from the ops in
+``minigrad.ops`` (so each is differentiable). Names follow Keras 3 (``"relu"``, ``"hard_sigmoid"``,
+``"swish"``...) and TF.js's spellings are accepted (``"hardSigmoid"``, ``"logSoftmax"``,
+``"gelu_new"``); a layer's config stores the name, as Keras and TF.js write it:
+
+>>> import numpy as np, minigrad as mg
+>>> from minigrad import activations
+>>> activations.get("relu6")(mg.Tensor(np.array([-1.0, 3.0, 9.0], dtype=np.float32))).numpy()
+array([0., 3., 6.], dtype=float32)
+>>> activations.serialize(activations.get("silu")), activations.get(None) is activations.linear
+('swish', True)
+
+Two differences between the libraries, decided here as Keras 3 does: ``hard_sigmoid`` is
+clip(x/6 + 1/2, 0, 1) (TF.js and Keras 2 use clip(0.2 x + 1/2, 0, 1)), and ``gelu`` is exact
+(``gelu_new``, TF.js's name, is the tanh approximation).
+"""
+import math
+import numbers
+
+from . import ops
+from .serialization import Registry
+from .tensor import Tensor
+
+_registry = Registry("activation")
+
+
+def _number(who, arg, value, minimum=None):
+    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not math.isfinite(value):
+        raise TypeError(f"{who}: {arg} must be a finite number, got {value!r}")
+    if minimum is not None and value < minimum:
+        raise ValueError(f"{who}: {arg} must be >= {minimum}, got {value!r}")
+    return float(value)
+
+
+def _as_tensor(x):
+    return x if isinstance(x, Tensor) else Tensor(x)
+
+
+@_registry.register()
+def linear(x):
+    """f(x) = x (the input itself, unchanged)."""
+    return x
+
+
+@_registry.register()
+def relu(x, negative_slope=0.0, max_value=None, threshold=0.0):
+    """Rectified linear unit, Keras's general form:
+    f(x) = min(x, max_value) for x >= threshold, negative_slope * (x - threshold) below it.
+    The defaults give max(x, 0); ``max_value=6`` gives relu6."""
+    negative_slope = _number("relu", "negative_slope", negative_slope, minimum=0)
+    threshold = _number("relu", "threshold", threshold)
+    if max_value is not None:
+        max_value = _number("relu", "max_value", max_value, minimum=0)
+    if negative_slope == 0 and threshold == 0:
+        if max_value is None:
+            return ops.relu(x)
+        return ops.relu6(x) if max_value == 6 else ops.clip(x, 0.0, max_value)
+    x = _as_tensor(x)
+    y = ops.where(x.data < threshold, (x - threshold) * negative_slope, x)
+    return y if max_value is None else ops.clip(y, max_value=max_value)
+
+
+@_registry.register()
+def relu6(x):
+    """f(x) = min(max(x, 0), 6) (MobileNet's activation)."""
+    return ops.relu6(x)
+
+
+@_registry.register()
+def leaky_relu(x, negative_slope=0.2):
+    """f(x) = x for x > 0, negative_slope * x otherwise (Keras default slope 0.2)."""
+    return ops.leaky_relu(x, alpha=_number("leaky_relu", "negative_slope", negative_slope))
+
+
+@_registry.register()
+def elu(x, alpha=1.0):
+    """f(x) = x for x > 0, alpha (e^x - 1) otherwise (Clevert et al., 2016)."""
+    return ops.elu(x, alpha=_number("elu", "alpha", alpha))
+
+
+@_registry.register()
+def selu(x):
+    """f(x) = scale * elu(x, alpha) with Klambauer et al.'s constants (~1.0507, ~1.6733)."""
+    return ops.selu(x)
+
+
+@_registry.register()
+def sigmoid(x):
+    """f(x) = 1 / (1 + e^-x)."""
+    return ops.sigmoid(x)
+
+
+@_registry.register()
+def hard_sigmoid(x):
+    """f(x) = clip(x / 6 + 1/2, 0, 1) (Keras 3; a piecewise-linear sigmoid)."""
+    return ops.hard_sigmoid(x)
+
+
+@_registry.register()
+def tanh(x):
+    """f(x) = tanh x."""
+    return ops.tanh(x)
+
+
+@_registry.register()
+def softmax(x, axis=-1):
+    """e^x / sum e^x along ``axis`` (default the last: one distribution per row)."""
+    return ops.softmax(x, axis=axis)
+
+
+@_registry.register()
+def log_softmax(x, axis=-1):
+    """x - log sum e^x along ``axis``, computed stably."""
+    return ops.log_softmax(x, axis=axis)
+
+
+@_registry.register()
+def softplus(x):
+    """f(x) = ln(1 + e^x)."""
+    return ops.softplus(x)
+
+
+@_registry.register()
+def softsign(x):
+    """f(x) = x / (1 + |x|)."""
+    return ops.softsign(x)
+
+
+@_registry.register()
+def exponential(x):
+    """f(x) = e^x."""
+    return ops.exp(x)
+
+
+@_registry.register("silu")
+def swish(x):
+    """f(x) = x sigmoid(x) (Ramachandran et al., 2017; also called SiLU)."""
+    return ops.swish(x)
+
+
+@_registry.register()
+def gelu(x, approximate=False):
+    """f(x) = x Phi(x), Phi the standard normal CDF (Hendrycks & Gimpel, 2016); with
+    ``approximate=True`` the tanh form 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3)))."""
+    if not isinstance(approximate, bool):
+        raise TypeError(f"gelu: approximate must be True or False, got {approximate!r}")
+    if not approximate:
+        return ops.gelu(x)
+    x = _as_tensor(x)
+    inner = (x + x * x * x * 0.044715) * math.sqrt(2 / math.pi)
+    return x * (ops.tanh(inner) + 1.0) * 0.5
+
+
+@_registry.register()
+def gelu_new(x):
+    """TF.js's name for the tanh approximation of gelu: ``gelu(x, approximate=True)``."""
+    return gelu(x, approximate=True)
+
+
+@_registry.register()
+def mish(x):
+    """f(x) = x tanh(softplus(x)) (Misra, 2019)."""
+    return x * ops.tanh(ops.softplus(x))
+
+
+@_registry.register("hard_swish")
+def hard_silu(x):
+    """f(x) = x hard_sigmoid(x) = x relu6(x + 3) / 6 (MobileNetV3's h-swish)."""
+    return x * ops.hard_sigmoid(x)
+
+
+def get(identifier):
+    """An activation function from a name (``"relu"``, TF.js ``"hardSigmoid"``), a
+    ``{"class_name": ...}`` dict, or a callable (returned as is). None gives ``linear``."""
+    if identifier is None:
+        return linear
+    if isinstance(identifier, (str, dict)):
+        return deserialize(identifier)
+    return _registry.get(identifier)
+
+
+def serialize(activation):
+    """The activation's name (``"relu"``), as Keras and TF.js write it in a layer's config."""
+    return _registry.serialize(activation)
+
+
+def deserialize(config):
+    """The activation function for a name or a dict: ``{"class_name": "relu"}``, or Keras 3's
+    ``{"class_name": "function", "config": "relu"}``."""
+    if isinstance(config, dict) and config.get("class_name") == "function":
+        return _registry.lookup(config.get("config"))
+    return _registry.deserialize(config)

@@ -1,0 +1,187 @@
+"""Weight constraints: projections the optimizer applies to a weight after each update.
+
+A constraint is called on the weight's ``numpy.ndarray`` and returns the constrained array (same
+shape and dtype); it is not part of the graph. The formulas are Keras 3's, with its epsilon 1e-7
+guarding divisions by a zero norm. Norms are taken over ``axis`` (an int, a list of ints, or
+None for the whole array), keeping dims so that they broadcast back over the weight:
+for a Dense kernel ``(n_in, n_out)`` ``axis=0`` constrains each output unit's incoming weights;
+for a conv kernel ``(kh, kw, c_in, c_out)`` use ``axis=[0, 1, 2]``.
+
+>>> import numpy as np
+>>> from minigrad import constraints
+>>> constraints.get("max_norm")(np.array([[3.0], [4.0]], dtype=np.float32)).ravel().round(4)
+array([1.2, 1.6], dtype=float32)
+>>> constraints.serialize(constraints.MaxNorm(2, axis=0))
+{'class_name': 'MaxNorm', 'config': {'max_value': 2.0, 'axis': 0}}
+"""
+import inspect
+import math
+import numbers
+
+import numpy as np
+
+from .serialization import Registry
+from .tensor import Tensor
+
+_registry = Registry("constraint")
+
+EPSILON = 1e-7  # Keras's backend.epsilon(): keeps w / norm finite when a norm is 0
+
+
+def _check_number(who, arg, value, *, minimum=None, positive=False, maximum=None):
+    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not math.isfinite(value):
+        raise TypeError(f"{who}: {arg} must be a finite number, got {value!r}")
+    if positive and not value > 0:
+        raise ValueError(f"{who}: {arg} must be a positive number, got {value!r}")
+    if minimum is not None and value < minimum:
+        raise ValueError(f"{who}: {arg} must be >= {minimum}, got {value!r}")
+    if maximum is not None and value > maximum:
+        raise ValueError(f"{who}: {arg} must be <= {maximum}, got {value!r}")
+    return float(value)
+
+
+def _check_axis(who, axis):
+    """An int, a list/tuple of distinct ints, or None; returned as int, tuple or None."""
+    def is_int(a):
+        return isinstance(a, numbers.Integral) and not isinstance(a, bool)
+
+    if axis is None or is_int(axis):
+        return None if axis is None else int(axis)
+    if isinstance(axis, (list, tuple)) and axis and all(is_int(a) for a in axis):
+        if len(set(axis)) != len(axis):
+            raise ValueError(f"{who}: axis must not repeat an axis, got {axis!r}")
+        return tuple(int(a) for a in axis)
+    raise TypeError(f"{who}: axis must be an int, a non-empty list of ints or None, got {axis!r}")
+
+
+class Constraint:
+    """Base class: ``__call__(w) -> constrained w`` (ndarrays); ``get_config()`` its arguments."""
+
+    axis = None  # subclasses that take norms set it in __init__
+
+    def __call__(self, w):
+        raise NotImplementedError(f"{type(self).__name__} must define __call__(w)")
+
+    def get_config(self):
+        """The constructor arguments, under their Keras JSON keys."""
+        return {}
+
+    @classmethod
+    def from_config(cls, config):
+        """``cls(**config)``; a key the constructor does not take is named in the error."""
+        accepted = set(inspect.signature(cls.__init__).parameters) - {"self"}
+        unknown = sorted(set(config) - accepted)
+        if unknown:
+            raise TypeError(f"{cls.__name__}.from_config: unknown config key(s) {unknown}; "
+                            f"expected some of {sorted(accepted)}")
+        return cls(**config)
+
+    def __repr__(self):
+        args = ", ".join(f"{k}={v!r}" for k, v in self.get_config().items())
+        return f"{type(self).__name__}({args})"
+
+    # -- helpers for the subclasses ---------------------------------------------------------
+    def _as_array(self, w):
+        """The weight as a float ndarray (a Tensor gives its data; ints become float32)."""
+        w = np.asarray(w.data if isinstance(w, Tensor) else w)
+        if w.dtype.kind not in "biuf":
+            raise TypeError(f"{type(self).__name__}: the weight must be a numeric array, got "
+                            f"dtype {w.dtype}")
+        return w if w.dtype.kind == "f" else w.astype(np.float32)
+
+    def _norms(self, w):
+        """sqrt(sum(w^2, axis, keepdims=True)), after checking ``axis`` fits w's rank."""
+        axes = () if self.axis is None else np.atleast_1d(self.axis)
+        if any(not -w.ndim <= a < w.ndim for a in axes):
+            raise ValueError(f"{type(self).__name__}: axis {self._axis_config()!r} is out of range "
+                             f"for a weight of shape {w.shape}")
+        return np.sqrt(np.sum(np.square(w), axis=self.axis, keepdims=True))
+
+    def _axis_config(self):
+        return list(self.axis) if isinstance(self.axis, tuple) else self.axis
+
+
+@_registry.register()
+class MaxNorm(Constraint):
+    """Rescale so that each norm (over ``axis``) is at most ``max_value``:
+    w <- w * clip(norm, 0, max_value) / (epsilon + norm)   (Srivastava et al., 2014)."""
+
+    def __init__(self, max_value=2, axis=0):
+        self.max_value = _check_number("MaxNorm", "max_value", max_value, positive=True)
+        self.axis = _check_axis("MaxNorm", axis)
+
+    def __call__(self, w):
+        w = self._as_array(w)
+        norms = self._norms(w)
+        desired = np.clip(norms, 0, self.max_value)
+        return (w * (desired / (EPSILON + norms))).astype(w.dtype, copy=False)
+
+    def get_config(self):
+        return {"max_value": self.max_value, "axis": self._axis_config()}
+
+
+@_registry.register()
+class NonNeg(Constraint):
+    """Zero the negative entries: w <- w * (w >= 0)."""
+
+    def __call__(self, w):
+        w = self._as_array(w)
+        return w * (w >= 0).astype(w.dtype)
+
+
+@_registry.register()
+class UnitNorm(Constraint):
+    """Rescale to unit norm over ``axis``: w <- w / (epsilon + norm)."""
+
+    def __init__(self, axis=0):
+        self.axis = _check_axis("UnitNorm", axis)
+
+    def __call__(self, w):
+        w = self._as_array(w)
+        return (w / (EPSILON + self._norms(w))).astype(w.dtype, copy=False)
+
+    def get_config(self):
+        return {"axis": self._axis_config()}
+
+
+@_registry.register()
+class MinMaxNorm(Constraint):
+    """Pull each norm towards [min_value, max_value]:
+    desired = rate * clip(norm, min_value, max_value) + (1 - rate) * norm,
+    w <- w * desired / (epsilon + norm).  ``rate`` = 1 enforces the bounds strictly; smaller rates
+    move part of the way at each step."""
+
+    def __init__(self, min_value=0.0, max_value=1.0, rate=1.0, axis=0):
+        self.min_value = _check_number("MinMaxNorm", "min_value", min_value, minimum=0)
+        self.max_value = _check_number("MinMaxNorm", "max_value", max_value, positive=True)
+        if self.min_value > self.max_value:
+            raise ValueError(f"MinMaxNorm: min_value must not exceed max_value, got "
+                             f"min_value={min_value!r} > max_value={max_value!r}")
+        self.rate = _check_number("MinMaxNorm", "rate", rate, minimum=0, maximum=1)
+        self.axis = _check_axis("MinMaxNorm", axis)
+
+    def __call__(self, w):
+        w = self._as_array(w)
+        norms = self._norms(w)
+        desired = self.rate * np.clip(norms, self.min_value, self.max_value) + (1 - self.rate) * norms
+        return (w * (desired / (EPSILON + norms))).astype(w.dtype, copy=False)
+
+    def get_config(self):
+        return {"min_value": self.min_value, "max_value": self.max_value, "rate": self.rate,
+                "axis": self._axis_config()}
+
+
+def get(identifier):
+    """A constraint from a name (``"max_norm"``, TF.js ``"maxNorm"``), a ``{"class_name",
+    "config"}`` dict, a class, or a constraint (returned as is). None gives None."""
+    return _registry.get(identifier)
+
+
+def serialize(constraint):
+    """``{"class_name": ..., "config": {...}}`` with Keras's class name and config keys."""
+    return _registry.serialize(constraint)
+
+
+def deserialize(config):
+    """The constraint described by a name or a ``{"class_name", "config"}`` dict (Keras or TF.js)."""
+    return _registry.deserialize(config)
