@@ -1,0 +1,49 @@
+"""Adam: per-weight step sizes from running averages of the gradient and its square."""
+import numpy as np
+
+from .optimizer import Optimizer, check_flag, check_number, registry
+
+
+@registry.register("adam")
+class Adam(Optimizer):
+    """Adam (Kingma & Ba, 2015), Keras 3's update at step t = iterations + 1:
+
+        m <- m + (g - m)(1 - beta_1)                    (slot "momentum")
+        v <- v + (g^2 - v)(1 - beta_2)                  (slot "velocity")
+        amsgrad: v_hat <- max(v_hat, v), used for v     (slot "velocity_hat")
+        alpha = lr sqrt(1 - beta_2^t) / (1 - beta_1^t)
+        w <- w - alpha m / (sqrt(v) + epsilon)
+
+    PyTorch divides by sqrt(v / (1 - beta_2^t)) + eps instead: the same update when epsilon = 0,
+    and a slightly different one otherwise (its epsilon is larger by 1 / sqrt(1 - beta_2^t)).
+    """
+
+    def __init__(self, learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-7, amsgrad=False,
+                 weight_decay=None, clipnorm=None, clipvalue=None, global_clipnorm=None, name=None,
+                 **kwargs):
+        super().__init__(learning_rate, weight_decay=weight_decay, clipnorm=clipnorm,
+                         clipvalue=clipvalue, global_clipnorm=global_clipnorm, name=name, **kwargs)
+        self.beta_1 = check_number(beta_1, "beta_1", "Adam", low=0, high=1, high_open=True)
+        self.beta_2 = check_number(beta_2, "beta_2", "Adam", low=0, high=1, high_open=True)
+        self.epsilon = check_number(epsilon, "epsilon", "Adam", low=0)
+        self.amsgrad = check_flag(amsgrad, "amsgrad", "Adam")
+
+    def slot_names(self):
+        return ("momentum", "velocity", "velocity_hat") if self.amsgrad else ("momentum", "velocity")
+
+    def update_step(self, gradient, variable, slots, learning_rate):
+        dt = variable.dtype.type
+        t = dt(self.iterations + 1)
+        beta_1_power, beta_2_power = dt(self.beta_1) ** t, dt(self.beta_2) ** t
+        m, v = slots["momentum"], slots["velocity"]
+        m += (gradient - m) * (1 - self.beta_1)
+        v += (np.square(gradient) - v) * (1 - self.beta_2)
+        if self.amsgrad:
+            np.maximum(slots["velocity_hat"], v, out=slots["velocity_hat"])
+            v = slots["velocity_hat"]
+        alpha = learning_rate * np.sqrt(1 - beta_2_power) / (1 - beta_1_power)
+        variable -= (m * alpha) / (np.sqrt(v) + self.epsilon)
+
+    def get_config(self):
+        return {**super().get_config(), "beta_1": self.beta_1, "beta_2": self.beta_2,
+                "epsilon": self.epsilon, "amsgrad": self.amsgrad}

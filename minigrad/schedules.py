@@ -1,0 +1,140 @@
+"""Learning-rate schedules: the learning rate as a function of the optimizer's step count.
+
+Give one to an optimizer instead of a number, ``SGD(learning_rate=ExponentialDecay(0.1, 1000,
+0.5))``, and the optimizer evaluates it at its ``iterations`` (0 for the first update) before each
+update. Formulas are Keras 3's. Also reachable as ``minigrad.optimizers.schedules``.
+
+>>> schedule = ExponentialDecay(0.1, decay_steps=10, decay_rate=0.5)
+>>> schedule(0), schedule(10), schedule(20)
+(0.1, 0.05, 0.025)
+"""
+import math
+
+from .serialization import Registry
+
+_registry = Registry("learning rate schedule")
+
+
+def _number(value, name, who, minimum=None, strict=False):
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        raise ValueError(f"{who}: {name} must be a finite number, got {value!r}")
+    if minimum is not None and (value <= minimum if strict else value < minimum):
+        relation = ">" if strict else ">="
+        raise ValueError(f"{who}: {name} must be {relation} {minimum}, got {value!r}")
+    return value
+
+
+def _step(step, who):
+    step = getattr(step, "item", lambda: step)()  # a 0-d array or numpy scalar is fine
+    if isinstance(step, bool) or not isinstance(step, (int, float)) or step < 0:
+        raise ValueError(f"{who}: step must be a non-negative number, got {step!r}")
+    return float(step)
+
+
+class LearningRateSchedule:
+    """Base class: ``schedule(step) -> float``, ``get_config()``, ``from_config(config)``."""
+
+    def __call__(self, step):
+        raise NotImplementedError(f"{type(self).__name__} must define __call__(step)")
+
+    def get_config(self):
+        raise NotImplementedError(f"{type(self).__name__} must define get_config()")
+
+    @classmethod
+    def from_config(cls, config):
+        return cls(**config)
+
+    def __repr__(self):
+        args = ", ".join(f"{k}={v!r}" for k, v in self.get_config().items())
+        return f"{type(self).__name__}({args})"
+
+
+@_registry.register("exponential_decay")
+class ExponentialDecay(LearningRateSchedule):
+    """lr(step) = initial_learning_rate * decay_rate ** (step / decay_steps).
+
+    With ``staircase=True`` the exponent is floor(step / decay_steps): the rate drops in steps.
+    """
+
+    def __init__(self, initial_learning_rate, decay_steps, decay_rate, staircase=False,
+                 name="ExponentialDecay"):
+        who = "ExponentialDecay"
+        self.initial_learning_rate = _number(initial_learning_rate, "initial_learning_rate", who, 0)
+        self.decay_steps = _number(decay_steps, "decay_steps", who, 0, strict=True)
+        self.decay_rate = _number(decay_rate, "decay_rate", who, 0, strict=True)
+        if not isinstance(staircase, bool):
+            raise ValueError(f"{who}: staircase must be True or False, got {staircase!r}")
+        self.staircase = staircase
+        self.name = name
+
+    def __call__(self, step):
+        p = _step(step, "ExponentialDecay") / self.decay_steps
+        if self.staircase:
+            p = math.floor(p)
+        return self.initial_learning_rate * self.decay_rate ** p
+
+    def get_config(self):
+        return {"initial_learning_rate": self.initial_learning_rate,
+                "decay_steps": self.decay_steps, "decay_rate": self.decay_rate,
+                "staircase": self.staircase, "name": self.name}
+
+
+@_registry.register("cosine_decay")
+class CosineDecay(LearningRateSchedule):
+    """Half a cosine from a peak down to ``alpha * peak`` over ``decay_steps``, after an optional
+    linear warmup.
+
+    Without warmup (``warmup_target=None``), with s = min(step, decay_steps):
+        lr = initial_learning_rate * ((1 - alpha) * 0.5 * (1 + cos(pi * s / decay_steps)) + alpha)
+    With warmup, for step < warmup_steps the rate goes linearly from ``initial_learning_rate`` to
+    ``warmup_target``; afterwards it is the cosine above started from ``warmup_target`` at
+    step - warmup_steps (and it stays at the end value after warmup_steps + decay_steps).
+    """
+
+    def __init__(self, initial_learning_rate, decay_steps, alpha=0.0, name="CosineDecay",
+                 warmup_target=None, warmup_steps=0):
+        who = "CosineDecay"
+        self.initial_learning_rate = _number(initial_learning_rate, "initial_learning_rate", who, 0)
+        self.decay_steps = _number(decay_steps, "decay_steps", who, 0, strict=True)
+        self.alpha = _number(alpha, "alpha", who)
+        self.name = name
+        self.warmup_target = (None if warmup_target is None
+                              else _number(warmup_target, "warmup_target", who, 0))
+        self.warmup_steps = _number(warmup_steps, "warmup_steps", who, 0)
+
+    def _decay(self, step, peak):
+        fraction = step / self.decay_steps
+        cosine = 0.5 * (1.0 + math.cos(math.pi * fraction))
+        return peak * ((1 - self.alpha) * cosine + self.alpha)
+
+    def __call__(self, step):
+        step = _step(step, "CosineDecay")
+        if self.warmup_target is None:
+            return self._decay(min(step, self.decay_steps), self.initial_learning_rate)
+        step = min(step, self.decay_steps + self.warmup_steps)
+        if step < self.warmup_steps:
+            fraction = step / self.warmup_steps
+            delta = self.warmup_target - self.initial_learning_rate
+            return delta * fraction + self.initial_learning_rate
+        return self._decay(step - self.warmup_steps, self.warmup_target)
+
+    def get_config(self):
+        return {"initial_learning_rate": self.initial_learning_rate,
+                "decay_steps": self.decay_steps, "alpha": self.alpha, "name": self.name,
+                "warmup_target": self.warmup_target, "warmup_steps": self.warmup_steps}
+
+
+def get(identifier):
+    """A schedule from a ``{"class_name", "config"}`` dict (Keras's, whose extra keys such as
+    ``"module"`` are ignored) or a schedule object."""
+    return _registry.get(identifier)
+
+
+def serialize(schedule):
+    """``{"class_name": ..., "config": {...}}``."""
+    return _registry.serialize(schedule)
+
+
+def deserialize(config):
+    """A schedule from a ``{"class_name", "config"}`` dict."""
+    return _registry.deserialize(config)
