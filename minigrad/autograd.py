@@ -1,14 +1,13 @@
 """The graph and the backward walk.
 
 Every Tensor made by an op carries a :class:`Node`: the op, what its forward saved for backward, and
-the input Tensors. ``backward`` visits the nodes once, in reverse topological order (a node used by
-two later ops must receive *both* gradients before it passes anything on), sums the gradients that
-meet at each tensor, and stores them in the ``.grad`` of leaf tensors. The walk is a loop with an
-explicit stack, so a chain of 100,000 ops needs no recursion.
+the input Tensors. ``backward`` visits each node once, in reverse topological order: a node used
+by two later ops must receive *both* gradients before it passes anything on, so the walk first
+counts each node's consumers and runs a node when the last of them is done (Kahn's algorithm). It
+sums the gradients that meet at each tensor and stores them in the ``.grad`` of leaf tensors. Both
+passes are loops with an explicit stack, so a chain of 100,000 ops needs no recursion.
 """
 import contextlib
-
-import numpy as np
 
 _grad_enabled = True
 
@@ -36,40 +35,53 @@ class Node:
     work (the first convolution of a network never needs the gradient of the image).
     """
 
+    # The node's own fields are slots; what an op saves (ctx.x = ...) goes into __dict__, so
+    # that freeing the graph is one __dict__.clear() and keeps op and needs_input_grad.
+    __slots__ = ("op", "inputs", "needs_input_grad", "__dict__")
+
     def __init__(self, op, inputs):
         self.op = op
         self.inputs = inputs
-        self.needs_input_grad = tuple(t.requires_grad for t in inputs)
+        # one or two inputs, spelled out: on Python 3.11 a comprehension costs more than the
+        # rest of this method, and this runs for every op of every forward pass
+        if len(inputs) == 2:
+            self.needs_input_grad = (inputs[0].requires_grad, inputs[1].requires_grad)
+        elif len(inputs) == 1:
+            self.needs_input_grad = (inputs[0].requires_grad,)
+        else:
+            self.needs_input_grad = tuple([t.requires_grad for t in inputs])
 
     def __repr__(self):
-        return f"<Node {self.op.__name__}>"
+        return f"<Node {self.op.__name__}{' (freed)' if self.inputs is None else ''}>"
 
 
 _FREED = ("backward: this graph was already freed by an earlier backward(); pass retain_graph=True "
           "to the first call to go through it twice")
 
 
-def _topological_order(root):
-    """Nodes reachable from ``root``'s node, each before every node that feeds it (root first)."""
-    order, visited = [], set()
-    stack = [(root, False)]
+def _count_consumers(root):
+    """For every node reachable from ``root``: how many inputs of other reachable nodes it made.
+
+    A node may pass its gradient on only once all of those consumers have given it theirs
+    (otherwise part of its gradient would arrive too late); the count says when that is. A loop
+    with an explicit stack, so a chain of 100,000 ops needs no recursion.
+    """
+    consumers = {root: 0}  # nodes hash by identity
+    stack = [root]
     while stack:
-        node, expanded = stack.pop()
-        if expanded:
-            order.append(node)
-            continue
-        if id(node) in visited:
-            continue
-        visited.add(id(node))
+        node = stack.pop()
         if node.inputs is None:
             raise RuntimeError(_FREED)
-        stack.append((node, True))
         for t in node.inputs:
             parent = t._node
-            if parent is not None and id(parent) not in visited:
-                stack.append((parent, False))
-    order.reverse()  # post-order reversed: every consumer comes before what it consumes
-    return order
+            if parent is None:
+                continue
+            if parent in consumers:
+                consumers[parent] += 1
+            else:
+                consumers[parent] = 1
+                stack.append(parent)
+    return consumers
 
 
 def run_backward(tensor, grad, retain_graph=False):
@@ -82,38 +94,62 @@ def run_backward(tensor, grad, retain_graph=False):
     if root is None:  # a leaf: its gradient is the seed itself
         _accumulate_leaf(tensor, grad)
         return
-    pending = {id(root): grad}
-    for node in _topological_order(root):
-        g = pending.pop(id(node), None)
+    consumers = _count_consumers(root)
+    pending = {root: grad}  # node -> gradient of its output, summed over its consumers so far
+    ready = [root]          # nodes whose consumers have all passed their gradients on
+    while ready:
+        node = ready.pop()
         inputs = node.inputs
-        if g is not None:
+        g = pending.pop(node, None)
+        if g is None:  # no path from this node to the root carried a gradient
+            input_grads = (None,) * len(inputs)
+        else:
             input_grads = node.op.backward(node, g)
-            if not isinstance(input_grads, tuple):
+            if type(input_grads) is not tuple:
                 input_grads = (input_grads,)
-            for t, ig, needed in zip(inputs, input_grads, node.needs_input_grad):
-                if ig is None or not needed:
-                    continue
-                if ig.shape != t.data.shape:
+            if len(input_grads) != len(inputs):
+                raise RuntimeError(f"{node.op.__name__}.backward returned {len(input_grads)} "
+                                   f"gradients for {len(inputs)} inputs")
+        for t, ig, needed in zip(inputs, input_grads, node.needs_input_grad):
+            parent = t._node
+            if ig is not None and needed:
+                data = t.data
+                if ig.shape != data.shape:
                     raise RuntimeError(
-                        f"{node.op.__name__}.backward returned a gradient of shape {ig.shape} for an "
-                        f"input of shape {t.data.shape}")
-                parent = t._node
-                if parent is None:
-                    _accumulate_leaf(t, ig)
+                        f"{node.op.__name__}.backward returned a gradient of shape {ig.shape} for "
+                        f"an input of shape {data.shape}")
+                if ig.dtype is not data.dtype:  # (`is not` first: the usual case is one check)
+                    ig = _narrow(ig, data.dtype)
+                # never add in place: the same array may have been handed to two inputs
+                if parent is None:  # a leaf (needed: it requires grad): store the gradient
+                    # a copy on first store: ig may also be another input's gradient
+                    t.grad = ig.copy() if t.grad is None else t.grad + ig
                 else:
-                    key = id(parent)
-                    previous = pending.get(key)
-                    # never add in place: the same array may have been handed to two inputs
-                    pending[key] = ig if previous is None else previous + ig
+                    previous = pending.get(parent)
+                    pending[parent] = ig if previous is None else previous + ig
+            if parent is not None:
+                left = consumers[parent] - 1
+                consumers[parent] = left
+                if left == 0:
+                    ready.append(parent)
         if not retain_graph:
-            node.__dict__.clear()  # drops saved arrays and inputs: the graph is freed as we go
+            node.__dict__.clear()  # drops what forward saved: the graph is freed as we go
             node.inputs = None
 
 
+def _narrow(grad, dtype):
+    """``grad`` cast down to ``dtype`` when it is wider, else unchanged.
+
+    A float32 input of a float64 op (float32 * float64 is float64) gets its gradient back in
+    float32. The other way is never hidden: a float32 gradient for a float64 input means an op
+    lost precision, and gradcheck should see it.
+    """
+    return grad.astype(dtype) if grad.dtype.itemsize > dtype.itemsize else grad
+
+
 def _accumulate_leaf(t, g):
-    if not t.requires_grad:
-        return
-    if g.dtype != t.data.dtype:
-        g = g.astype(t.data.dtype)
-    # a copy on first store: the op may have handed the same array to another input
-    t.grad = np.array(g, copy=True) if t.grad is None else t.grad + g
+    """``t.grad += g`` for a leaf that requires grad, never in place and never sharing ``g`` (it
+    may be the caller's own seed array). The walk above does the same, inline."""
+    if t.requires_grad:
+        g = _narrow(g, t.data.dtype)
+        t.grad = g.copy() if t.grad is None else t.grad + g

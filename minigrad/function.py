@@ -37,29 +37,71 @@ class Function:
 
     @classmethod
     def apply(cls, *inputs, **attrs):
-        """Run forward on the inputs' arrays; record a node when a gradient will be needed."""
-        tensors = _as_tensors(inputs, cls.__name__)
-        node = Node(cls, tensors)
-        out = cls.forward(node, *[t.data for t in tensors], **attrs)
-        if autograd._grad_enabled and True in node.needs_input_grad:
-            return Tensor._from_op(out, node)
-        return Tensor._from_op(out, None)
+        """Run forward on the inputs' arrays; record a node when a gradient will be needed.
+
+        This runs for every op of every forward pass, so it is kept lean: inputs are converted
+        only when one is not a Tensor, and the usual one or two inputs are spelled out (no list).
+        """
+        for x in inputs:
+            if type(x) is not Tensor:
+                inputs = as_tensors(inputs, cls.__name__)
+                break
+        ctx = Node(cls, inputs)
+        n = len(inputs)
+        if n == 2:
+            out = cls.forward(ctx, inputs[0].data, inputs[1].data, **attrs)
+        elif n == 1:
+            out = cls.forward(ctx, inputs[0].data, **attrs)
+        else:
+            out = cls.forward(ctx, *[t.data for t in inputs], **attrs)
+        if type(out) is not np.ndarray:  # a NumPy reduction may hand back a scalar, not a 0-d array
+            out = np.asarray(out)
+        if autograd._grad_enabled and True in ctx.needs_input_grad:
+            return Tensor._from_op(out, ctx)
+        return Tensor._from_op(out, None)  # nothing to differentiate: the node is dropped
 
 
-def _as_tensors(inputs, who):
+# Python numbers met by ops (the 2 in `2 * x`, a learning rate) as constant Tensors, one per
+# (value, dtype): making a 0-d array costs about as much as the multiplication itself. They are
+# read-only, so sharing them between graphs is safe. Bounded: cleared when it grows large.
+_constants = {}
+_CONSTANTS_MAX = 1024
+
+
+def _constant(value, dtype):
+    key = (value, dtype)
+    t = _constants.get(key)
+    if t is None:
+        data = np.array(value, dtype=dtype)
+        data.flags.writeable = False
+        t = Tensor._from_op(data, None)
+        if value:  # 0.0 == -0.0 as dict keys, but they differ (1 / -0.0): zeros are not cached
+            if len(_constants) >= _CONSTANTS_MAX:
+                _constants.clear()
+            _constants[key] = t
+    return t
+
+
+def as_tensor(x, who):
+    """``x`` if it is a Tensor, else ``Tensor(x)``: for op functions that look at an input's shape
+    before applying the op, so that a non-numeric input is a TypeError naming ``who`` first."""
+    return x if isinstance(x, Tensor) else as_tensors((x,), who)[0]
+
+
+def as_tensors(inputs, who):
     """Tensors stay; numbers take the dtype of the first Tensor (so 2 * float32 stays float32);
     arrays follow Tensor's rule (float64 kept, everything else float32)."""
     like = None
     for x in inputs:
-        if type(x) is Tensor:
+        if isinstance(x, Tensor):
             like = x.data.dtype
             break
     out = []
     for x in inputs:
-        if type(x) is Tensor or isinstance(x, Tensor):
+        if isinstance(x, Tensor):
             out.append(x)
         elif isinstance(x, (int, float)) and not isinstance(x, bool) and like is not None:
-            out.append(Tensor._from_op(np.array(x, dtype=like), None))
+            out.append(_constant(x, like))
         else:
             try:
                 out.append(Tensor(x))

@@ -15,8 +15,12 @@ _FLOAT_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
 
 
 def _as_float_array(data, dtype, who="Tensor"):
-    """``data`` as a C-contiguous float32/float64 array: float64 stays, everything else is float32
-    unless ``dtype`` says otherwise. Strings, objects and None are refused."""
+    """``data`` as a C-contiguous float32/float64 array of the same shape (0-d stays 0-d).
+
+    An array (or NumPy scalar, or Tensor) of dtype float64 stays float64; everything else, Python
+    floats included, becomes float32 unless ``dtype`` says otherwise (as in PyTorch: float32 is the
+    default, float64 is kept when asked for). Strings, objects and None are refused.
+    """
     if isinstance(data, Tensor):
         data = data.data
     if dtype is not None:
@@ -32,15 +36,18 @@ def _as_float_array(data, dtype, who="Tensor"):
         raise TypeError(f"{who}: data must be numeric (bool, int or float), got "
                         f"{type(data).__name__} of dtype {array.dtype}")
     if dtype is None:
-        dtype = array.dtype if array.dtype == np.float64 else np.dtype(np.float32)
-    return np.ascontiguousarray(array, dtype=dtype)
+        given_float64 = isinstance(data, (np.ndarray, np.generic)) and array.dtype == np.float64
+        dtype = _FLOAT_DTYPES[1] if given_float64 else _FLOAT_DTYPES[0]
+    # not np.ascontiguousarray: it turns a 0-d array into shape (1,)
+    return np.asarray(array, dtype=dtype, order="C")
 
 
 class Tensor:
     """An n-dimensional array that records the ops applied to it, for reverse-mode autograd.
 
     Args:
-        data: array-like of numbers. Stored as float32, unless it is float64 or ``dtype`` says.
+        data: array-like of numbers, its shape kept (a number is a 0-d tensor). Stored as
+            float32 (Python floats too), unless it is a float64 array or ``dtype`` says.
         requires_grad: whether ``backward()`` should compute a gradient for this tensor.
         dtype: ``"float32"`` or ``"float64"`` (or the NumPy types).
 

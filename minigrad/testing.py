@@ -26,7 +26,8 @@ def gradcheck(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-3):
     """
     if not isinstance(inputs, (list, tuple)):
         raise TypeError(f"gradcheck: inputs must be a list of arrays or Tensors, got {type(inputs).__name__}")
-    arrays = [np.array(getattr(x, "data", x), dtype=np.float64) for x in inputs]
+    # (not getattr(x, "data", x): an ndarray has a .data attribute too, its raw buffer)
+    arrays = [np.array(x.data if isinstance(x, Tensor) else x, dtype=np.float64) for x in inputs]
     rng = np.random.default_rng(0)
 
     def run(values):

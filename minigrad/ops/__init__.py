@@ -12,6 +12,11 @@ from .arithmetic import (abs, add, cast, clip, div, exp, log, maximum, minimum, 
                          sqrt, square, sub, where)
 from .reduction import matmul, max, mean, sum
 from .shape import concatenate, getitem, pad, reshape, stack, transpose
+from .conv import conv2d
+from .depthwise import depthwise_conv2d
+from .nn import bias_add, dropout, flatten
+from .normalization import batch_norm, batch_norm_train
+from .pooling import avg_pool2d, global_avg_pool2d, max_pool2d
 
 
 def _as_method(fn):
@@ -24,26 +29,30 @@ def _as_method(fn):
     return method
 
 
+def _as_operator(fn, reflected=False):
+    """``t + u`` and friends: a fixed arity, so nothing is packed on the hottest path of a forward
+    pass. ``reflected``: ``u + t`` with the Tensor ``t`` on the right."""
+    if reflected:
+        def method(self, other):
+            return fn(other, self)
+    else:
+        def method(self, other):
+            return fn(self, other)
+    method.__name__ = method.__qualname__ = getattr(fn, "__name__", "method")
+    method.__doc__ = fn.__doc__
+    return method
+
+
 def _install_tensor_methods():
-    def rsub(a, b):
-        return sub(b, a)
-
-    def rdiv(a, b):
-        return div(b, a)
-
-    def rpow(a, b):
-        return power(b, a)
-
-    def rmatmul(a, b):
-        return matmul(b, a)
-
+    operators = {"__add__": add, "__sub__": sub, "__mul__": mul, "__truediv__": div,
+                 "__pow__": power, "__matmul__": matmul}
+    for name, fn in operators.items():
+        setattr(Tensor, name, _as_operator(fn))
+        setattr(Tensor, name.replace("__", "__r", 1), _as_operator(fn, reflected=True))
+    Tensor.__getitem__ = _as_operator(getitem)
     methods = {
-        "__add__": add, "__radd__": add, "__sub__": sub, "__rsub__": rsub,
-        "__mul__": mul, "__rmul__": mul, "__truediv__": div, "__rtruediv__": rdiv,
-        "__pow__": power, "__rpow__": rpow, "__neg__": neg, "__matmul__": matmul,
-        "__rmatmul__": rmatmul, "__getitem__": getitem,
-        "sum": sum, "mean": mean, "max": max, "reshape": reshape, "transpose": transpose,
-        "exp": exp, "log": log, "sqrt": sqrt, "abs": abs, "clip": clip,
+        "__neg__": neg, "sum": sum, "mean": mean, "max": max, "reshape": reshape,
+        "transpose": transpose, "exp": exp, "log": log, "sqrt": sqrt, "abs": abs, "clip": clip,
         "relu": relu, "sigmoid": sigmoid, "tanh": tanh,
     }
     for name, fn in methods.items():

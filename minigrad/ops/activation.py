@@ -5,7 +5,7 @@ import numpy as np
 
 from .. import _threads
 from .._kernels import elementwise as _ew
-from ..function import Function
+from ..function import Function, as_tensor
 
 # Below this many elements one thread is faster: starting an OpenMP team costs a few microseconds.
 _PARALLEL_MIN = 1 << 15
@@ -34,7 +34,7 @@ class ReLU6(Function):
 
     @staticmethod
     def forward(ctx, x):
-        x = np.ascontiguousarray(x)
+        x = np.asarray(x, order="C")  # the kernel reads a flat view; a 0-d array stays 0-d
         out = np.empty_like(x)
         _ew.relu6_forward(x.reshape(-1), out.reshape(-1), _threads_for(x.size))
         ctx.x = x
@@ -43,7 +43,7 @@ class ReLU6(Function):
     @staticmethod
     def backward(ctx, grad):
         x = ctx.x
-        grad = np.ascontiguousarray(grad, dtype=x.dtype)
+        grad = np.asarray(grad, dtype=x.dtype, order="C")
         out = np.empty_like(x)
         _ew.relu6_backward(x.reshape(-1), grad.reshape(-1), out.reshape(-1), _threads_for(x.size))
         return out
@@ -167,12 +167,18 @@ class GELU(Function):
         return (grad * (cdf + x * pdf)).astype(grad.dtype)
 
 
+def _minus_max(x, axis):
+    """x - max(x) along ``axis``: every exponent is then <= 0, so e^x cannot overflow (softmax of
+    [1000, 1000] is [0.5, 0.5], not nan). ``initial`` lets an empty axis through (no max there)."""
+    return x - x.max(axis=axis, keepdims=True, initial=-np.inf)
+
+
 class Softmax(Function):
     """s = e^(x - max x) / sum e^(x - max x) along ``axis``;  dL/dx = s (g - sum(g s))."""
 
     @staticmethod
     def forward(ctx, x, axis):
-        e = np.exp(x - x.max(axis=axis, keepdims=True))
+        e = np.exp(_minus_max(x, axis))
         s = e / e.sum(axis=axis, keepdims=True)
         ctx.s, ctx.axis = s, axis
         return s
@@ -188,8 +194,11 @@ class LogSoftmax(Function):
 
     @staticmethod
     def forward(ctx, x, axis):
-        shifted = x - x.max(axis=axis, keepdims=True)
-        y = shifted - np.log(np.exp(shifted).sum(axis=axis, keepdims=True))
+        shifted = _minus_max(x, axis)
+        if x.size == 0:  # nothing to normalise (and log of an empty sum, 0, would warn)
+            y = shifted
+        else:
+            y = shifted - np.log(np.exp(shifted).sum(axis=axis, keepdims=True))
         ctx.y, ctx.axis = y, axis
         return y
 
@@ -226,17 +235,19 @@ def swish(x):
 
 
 def _check_axis(x, axis, who):
-    ndim = np.ndim(getattr(x, "data", x))
-    if not isinstance(axis, (int, np.integer)) or not -ndim <= axis < ndim:
+    ndim = x.ndim
+    if isinstance(axis, bool) or not isinstance(axis, (int, np.integer)) or not -ndim <= axis < ndim:
         raise ValueError(f"{who}: axis {axis!r} is out of range for a tensor of rank {ndim}")
     return int(axis) % ndim
 
 
 def softmax(x, axis=-1):
     """Softmax along ``axis``, shifted by the max so that large inputs do not overflow."""
+    x = as_tensor(x, "softmax")
     return Softmax.apply(x, axis=_check_axis(x, axis, "softmax"))
 
 
 def log_softmax(x, axis=-1):
     """log(softmax(x)) along ``axis``, computed stably (never log of 0)."""
+    x = as_tensor(x, "log_softmax")
     return LogSoftmax.apply(x, axis=_check_axis(x, axis, "log_softmax"))

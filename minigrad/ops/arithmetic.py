@@ -6,6 +6,7 @@ with :func:`~minigrad.function.unbroadcast`.
 import numpy as np
 
 from ..function import Function, unbroadcast
+from ..tensor import Tensor
 
 
 class Add(Function):
@@ -94,7 +95,12 @@ class Pow(Function):
         a, p, y = ctx.a, ctx.p, ctx.y
         ga = gp = None
         if ctx.needs_input_grad[0]:
-            ga = unbroadcast(grad * p * np.power(a, p - 1), a.shape)
+            if (p == 0).any():  # d(a**0)/da = 0 everywhere, but 0 * 0**-1 would say nan at a = 0
+                with np.errstate(divide="ignore", invalid="ignore"):
+                    da = np.where(p == 0, 0, p * np.power(a, p - 1))
+            else:
+                da = p * np.power(a, p - 1)
+            ga = unbroadcast(grad * da, a.shape)
         if ctx.needs_input_grad[1]:
             with np.errstate(divide="ignore", invalid="ignore"):
                 log_a = np.where(a > 0, np.log(np.where(a > 0, a, 1)), 0)
@@ -166,7 +172,7 @@ class Clip(Function):
             ctx.inside &= x > lo
         if hi is not None:
             ctx.inside &= x < hi
-        return np.clip(x, lo, hi)
+        return np.clip(x, lo, hi).astype(x.dtype, copy=False)  # a float64 bound must not promote
 
     @staticmethod
     def backward(ctx, grad):
@@ -259,7 +265,8 @@ def clip(x, min_value=None, max_value=None):
 
 def where(condition, a, b):
     """Elementwise ``a if condition else b``; ``condition`` is a boolean array (not differentiated)."""
-    condition = getattr(condition, "data", condition)
+    if isinstance(condition, Tensor):
+        condition = condition.data
     return Where.apply(a, b, condition=np.asarray(condition, dtype=bool))
 
 

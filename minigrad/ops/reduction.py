@@ -6,22 +6,25 @@ import builtins
 
 import numpy as np
 
-from ..function import Function, unbroadcast
+from ..function import Function, as_tensors, as_tensor, unbroadcast
 
 
 def _normalize_axis(axis, ndim, who):
     """``axis`` (None, int or tuple) as a sorted tuple of non-negative axes, validated."""
     if axis is None:
         return tuple(range(ndim))
+    if not isinstance(axis, (int, np.integer, tuple, list)):
+        raise ValueError(f"{who}: axis must be None, an int or a tuple of ints, got {axis!r}")
     axes = (axis,) if isinstance(axis, (int, np.integer)) else tuple(axis)
+    n = builtins.max(ndim, 1)  # a 0-d tensor accepts axis 0 or -1, as in PyTorch
     out = []
     for a in axes:
-        if isinstance(a, bool) or not isinstance(a, (int, np.integer)) or not -ndim <= a < builtins.max(ndim, 1):
+        if isinstance(a, bool) or not isinstance(a, (int, np.integer)) or not -n <= a < n:
             raise ValueError(f"{who}: axis {axis!r} is out of range for a tensor of rank {ndim}")
-        out.append(int(a) % builtins.max(ndim, 1))
+        out.append(int(a) % n)
     if len(set(out)) != len(out):
         raise ValueError(f"{who}: axis {axis!r} names the same axis twice")
-    return tuple(sorted(out))
+    return tuple(sorted(out)) if ndim else ()
 
 
 def _expand(grad, axes, keepdims):
@@ -76,22 +79,22 @@ class Max(Function):
 
 def sum(x, axis=None, keepdims=False):
     """Sum over ``axis`` (None: all axes; an int or a tuple)."""
-    return Sum.apply(x, axes=_normalize_axis(axis, np.ndim(getattr(x, "data", x)), "sum"),
-                     keepdims=keepdims)
+    x = as_tensor(x, "sum")
+    return Sum.apply(x, axes=_normalize_axis(axis, x.ndim, "sum"), keepdims=keepdims)
 
 
 def mean(x, axis=None, keepdims=False):
     """Mean over ``axis`` (None: all axes; an int or a tuple)."""
-    return Mean.apply(x, axes=_normalize_axis(axis, np.ndim(getattr(x, "data", x)), "mean"),
-                      keepdims=keepdims)
+    x = as_tensor(x, "mean")
+    return Mean.apply(x, axes=_normalize_axis(axis, x.ndim, "mean"), keepdims=keepdims)
 
 
 def max(x, axis=None, keepdims=False):
     """Maximum over ``axis``; refuses an empty reduction (it has no maximum)."""
-    data = getattr(x, "data", x)
-    axes = _normalize_axis(axis, np.ndim(data), "max")
-    if np.size(data) == 0 or any(np.shape(data)[a] == 0 for a in axes):
-        raise ValueError(f"max: cannot take the maximum over an empty axis (shape {np.shape(data)}, "
+    x = as_tensor(x, "max")
+    axes = _normalize_axis(axis, x.ndim, "max")
+    if any(x.shape[a] == 0 for a in axes):
+        raise ValueError(f"max: cannot take the maximum over an empty axis (shape {x.shape}, "
                          f"axis {axis!r})")
     return Max.apply(x, axes=axes, keepdims=keepdims)
 
@@ -112,11 +115,12 @@ class MatMul(Function):
         a, b = ctx.a, ctx.b
         a2 = a[None, :] if a.ndim == 1 else a
         b2 = b[:, None] if b.ndim == 1 else b
+        # put back the axes NumPy dropped for vector operands (b's first: 1-D @ 1-D is 0-d)
         g2 = grad
-        if a.ndim == 1:
-            g2 = np.expand_dims(g2, -2)
         if b.ndim == 1:
             g2 = np.expand_dims(g2, -1)
+        if a.ndim == 1:
+            g2 = np.expand_dims(g2, -2)
         ga = gb = None
         if ctx.needs_input_grad[0]:
             ga = unbroadcast(np.matmul(g2, np.swapaxes(b2, -1, -2)), a2.shape).reshape(a.shape)
@@ -127,7 +131,8 @@ class MatMul(Function):
 
 def matmul(a, b):
     """Matrix product with NumPy's rules (batch dimensions broadcast; vectors allowed)."""
-    sa, sb = np.shape(getattr(a, "data", a)), np.shape(getattr(b, "data", b))
+    a, b = as_tensors((a, b), "matmul")
+    sa, sb = a.shape, b.shape
     if len(sa) == 0 or len(sb) == 0:
         raise ValueError(f"matmul: both operands need at least one dimension, got shapes {sa} and {sb}")
     inner_a = sa[-1]

@@ -2,7 +2,14 @@
 stack and pad. Their backward moves the gradient back to where each element came from."""
 import numpy as np
 
-from ..function import Function
+from ..function import Function, as_tensors, as_tensor
+from ..tensor import Tensor
+
+
+def _contiguous(a):
+    """``a`` C-contiguous, copied only when it is not already (and, unlike
+    ``np.ascontiguousarray``, a 0-d array stays 0-d)."""
+    return np.asarray(a, order="C")
 
 
 class Reshape(Function):
@@ -24,11 +31,11 @@ class Transpose(Function):
     @staticmethod
     def forward(ctx, x, axes):
         ctx.inverse = np.argsort(axes)
-        return np.ascontiguousarray(x.transpose(axes))
+        return _contiguous(x.transpose(axes))
 
     @staticmethod
     def backward(ctx, grad):
-        return np.ascontiguousarray(grad.transpose(ctx.inverse))
+        return _contiguous(grad.transpose(ctx.inverse))
 
 
 def _is_basic_index(index):
@@ -44,7 +51,7 @@ class GetItem(Function):
     @staticmethod
     def forward(ctx, x, index):
         ctx.shape, ctx.index = x.shape, index
-        return np.ascontiguousarray(x[index])
+        return _contiguous(x[index])
 
     @staticmethod
     def backward(ctx, grad):
@@ -67,7 +74,7 @@ class Concatenate(Function):
 
     @staticmethod
     def backward(ctx, grad):
-        return tuple(np.ascontiguousarray(g) for g in np.split(grad, ctx.splits, axis=ctx.axis))
+        return tuple(_contiguous(g) for g in np.split(grad, ctx.splits, axis=ctx.axis))
 
 
 class Stack(Function):
@@ -80,7 +87,7 @@ class Stack(Function):
 
     @staticmethod
     def backward(ctx, grad):
-        return tuple(np.ascontiguousarray(np.take(grad, i, axis=ctx.axis))
+        return tuple(_contiguous(np.take(grad, i, axis=ctx.axis))
                      for i in range(grad.shape[ctx.axis]))
 
 
@@ -90,22 +97,21 @@ class Pad(Function):
     @staticmethod
     def forward(ctx, x, pad_width, constant):
         ctx.interior = tuple(slice(lo, lo + n) for (lo, _), n in zip(pad_width, x.shape))
+        if x.ndim == 0:  # nothing to pad (and np.pad refuses an empty pad_width)
+            return x.copy()
         return np.pad(x, pad_width, mode="constant", constant_values=constant)
 
     @staticmethod
     def backward(ctx, grad):
-        return np.ascontiguousarray(grad[ctx.interior])
-
-
-def _data(x):
-    return getattr(x, "data", x)
+        return _contiguous(grad[ctx.interior])
 
 
 def reshape(x, *shape):
     """``x`` with a new shape (one entry may be -1); ``reshape(x, 2, 3)`` or ``reshape(x, (2, 3))``."""
     if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
         shape = tuple(shape[0])
-    old = np.shape(_data(x))
+    x = as_tensor(x, "reshape")
+    old = x.shape
     shape = tuple(int(s) for s in shape)
     try:
         return Reshape.apply(x, shape=shape)
@@ -116,36 +122,49 @@ def reshape(x, *shape):
 
 def transpose(x, *axes):
     """Permute axes (default: reverse them); ``transpose(x, 0, 2, 1)`` or with a tuple."""
-    ndim = np.ndim(_data(x))
+    x = as_tensor(x, "transpose")
+    ndim = x.ndim
     if len(axes) == 1 and isinstance(axes[0], (tuple, list)):
         axes = tuple(axes[0])
     if not axes:
         axes = tuple(range(ndim))[::-1]
-    if sorted(a % ndim if ndim else a for a in axes) != list(range(ndim)):
-        raise ValueError(f"transpose: axes {axes} are not a permutation of the {ndim} axes")
-    return Transpose.apply(x, axes=tuple(a % ndim for a in axes))
+    if (not all(isinstance(a, (int, np.integer)) and -ndim <= a < ndim for a in axes)
+            or sorted(a % ndim for a in axes) != list(range(ndim))):
+        raise ValueError(f"transpose: axes {axes} are not a permutation of the {ndim} axes of a "
+                         f"tensor of shape {x.shape}")
+    return Transpose.apply(x, axes=tuple(int(a) % ndim for a in axes))
+
+
+def _index_part(i):
+    """One part of an index as NumPy takes it: a list becomes an array, a Tensor its data."""
+    if isinstance(i, list):
+        return np.asarray(i)
+    if isinstance(i, Tensor):
+        return i.data
+    return i
 
 
 def getitem(x, index):
     """``x[index]`` with NumPy's basic and advanced indexing."""
-    if isinstance(index, list):
-        index = np.asarray(index)
+    x = as_tensor(x, "getitem")
     if isinstance(index, tuple):
-        index = tuple(np.asarray(i) if isinstance(i, list) else _data(i) for i in index)
+        index = tuple(_index_part(i) for i in index)
     else:
-        index = _data(index)
+        index = _index_part(index)
     try:
-        np.empty(np.shape(_data(x)), dtype=np.bool_)[index]
+        np.empty(x.shape, dtype=np.bool_)[index]  # NumPy's own check, on an array that costs nothing
     except IndexError as e:
         raise IndexError(f"getitem: index {index!r} does not fit a tensor of shape "
-                         f"{np.shape(_data(x))}: {e}") from None
+                         f"{x.shape}: {e}") from None
     return GetItem.apply(x, index=index)
 
 
 def _check_join(tensors, axis, who, new_axis):
+    """The tensors as Tensors, and ``axis`` as a non-negative int, once their shapes are checked."""
     if not isinstance(tensors, (list, tuple)) or len(tensors) == 0:
         raise ValueError(f"{who}: tensors must be a non-empty list of tensors, got {tensors!r}")
-    shapes = [np.shape(_data(t)) for t in tensors]
+    tensors = as_tensors(tuple(tensors), who)
+    shapes = [t.shape for t in tensors]
     ndim = len(shapes[0]) + (1 if new_axis else 0)
     if not -ndim <= axis < ndim:
         raise ValueError(f"{who}: axis {axis} is out of range for rank {ndim}")
@@ -156,25 +175,29 @@ def _check_join(tensors, axis, who, new_axis):
         if not same:
             raise ValueError(f"{who}: shapes {shapes} do not match "
                              f"{'exactly' if new_axis else 'outside axis ' + str(axis)}")
-    return axis
+    return tensors, axis
 
 
 def concatenate(tensors, axis=-1):
     """Join tensors along an existing ``axis``."""
-    return Concatenate.apply(*tensors, axis=_check_join(tensors, axis, "concatenate", False))
+    tensors, axis = _check_join(tensors, axis, "concatenate", False)
+    return Concatenate.apply(*tensors, axis=axis)
 
 
 def stack(tensors, axis=0):
     """Stack tensors of one shape along a new ``axis``."""
-    return Stack.apply(*tensors, axis=_check_join(tensors, axis, "stack", True))
+    tensors, axis = _check_join(tensors, axis, "stack", True)
+    return Stack.apply(*tensors, axis=axis)
 
 
 def pad(x, pad_width, constant_values=0.0):
     """Pad with a constant: ``pad_width`` is ((before, after), ...) per axis, as in ``np.pad``."""
-    ndim = np.ndim(_data(x))
+    x = as_tensor(x, "pad")
+    ndim = x.ndim
     try:
-        widths = np.broadcast_to(np.asarray(pad_width, dtype=np.int64), (ndim, 2))
-    except ValueError:
+        widths = np.asarray(pad_width, dtype=np.int64)
+        widths = np.broadcast_to(widths, (ndim, 2)) if ndim else widths.reshape(0, 2)
+    except (ValueError, TypeError):
         raise ValueError(f"pad: pad_width {pad_width!r} does not fit a tensor of rank {ndim}; "
                          f"expected ((before, after),) * {ndim}") from None
     if (widths < 0).any():
