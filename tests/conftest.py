@@ -1,0 +1,34 @@
+"""Shared hypothesis strategies and helpers for the tests (import them: ``from conftest import ...``).
+
+Shapes stay tiny on purpose: gradcheck runs two forward passes per input element. Values come
+from a NumPy generator seeded by a hypothesis-drawn seed, so a failing example replays exactly.
+"""
+import numpy as np
+from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
+
+MAX_SIDE = 3  # largest axis drawn: 3 x 3 x 3 = 27 elements is already 54 forward passes per input
+
+seeds = st.integers(0, 2**32 - 1)
+
+
+def shapes(min_dims=0, max_dims=3, min_side=0, max_side=MAX_SIDE):
+    """Array shapes, () and shapes holding a 0 or a 1 included."""
+    return hnp.array_shapes(min_dims=min_dims, max_dims=max_dims, min_side=min_side,
+                            max_side=max_side)
+
+
+def broadcastable_shapes(num_shapes=2, min_dims=0, max_dims=3, min_side=0, max_side=MAX_SIDE):
+    """Tuples of ``num_shapes`` shapes that broadcast together (size-1 and missing axes included)."""
+    return hnp.mutually_broadcastable_shapes(
+        num_shapes=num_shapes, min_dims=min_dims, max_dims=max_dims, min_side=min_side,
+        max_side=max_side).map(lambda b: b.input_shapes)
+
+
+def uniform(rng, shape, low=-2.0, high=2.0, away_from_zero=False, dtype=np.float64):
+    """Values uniform in [low, high]; ``away_from_zero``: magnitudes in [low, high] with random
+    signs (for division, and to keep clear of the kink of |x| or relu at 0)."""
+    values = rng.uniform(low, high, size=shape)
+    if away_from_zero:
+        values *= rng.choice([-1.0, 1.0], size=shape)
+    return values.astype(dtype)
