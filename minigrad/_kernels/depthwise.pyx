@@ -1,0 +1,465 @@
+"""Depthwise 2-D convolution: forward, gradient w.r.t. the input, gradient w.r.t. the kernel.
+
+The math, shapes and argument meanings are those of the NumPy twins in ``reference.py`` (read it
+first): x (N, H, W, C), kernel (KH, KW, C, M), out / grad_out (N, OH, OW, C*M) with output
+channel c*M + m, strides, dilations, pad_top and pad_left from ``minigrad.ops.geometry``; the
+output size is the shape of ``out`` / ``grad_out``. All arrays NHWC, C-contiguous, float32 or
+float64 (one type per call); outputs are preallocated by the caller and fully overwritten.
+
+The reference pads the whole input with zeros, then slides the window. Here each thread does the
+same one row at a time: a "staged" row is one input row copied into a small per-thread buffer
+with the zeros of the padding left and right of it (and, when the depth multiplier M > 1, every
+channel c repeated M times, so that there is one input value per output channel). Rows above or
+below the image are not staged: their taps are simply left out, and so are the taps of a window
+column that never meets the image (huge dilations). So the vectorised micro-kernels of
+``include/depthwise_simd.h`` always run over whole output rows with no bounds checks, and read
+memory that sits in L1/L2. A staged row stays in its slot while the next output rows of the same
+thread use it again. (An interior/border split that reads the interior straight from x was
+measured too: the single-pixel border blocks cost more than the copy saves, on 7x7 to 112x112.)
+
+How the work is split, and why no result depends on the thread count:
+
+* forward: ``prange`` over output rows (n, oh); a row is written by one thread only.
+* grad_input: ``prange`` over input rows (n, ih), likewise, reading staged rows of grad_out. With
+  a stride s, input column iw only receives taps j with (iw + pad_left - j*dw) divisible by s,
+  so a row splits in s "phases" (iw = p, p+s, p+2s, ...), each a stride-1 correlation with a
+  fixed subset of the taps (the stride-2 path: no tap is tried and thrown away).
+* grad_kernel: the N*OH output rows are cut into a fixed list of chunks that depends on the shape
+  only. Each chunk sums into its own partial gradient, whichever thread runs it; the partials are
+  then added in chunk order. Same chunks, same order, same bits for 1 or 64 threads.
+"""
+import numpy as np
+
+from cython.parallel cimport parallel, prange
+from libc.stddef cimport ptrdiff_t
+from libc.stdlib cimport free, malloc
+from libc.string cimport memcpy, memset
+
+ctypedef fused real:
+    float
+    double
+
+cdef extern from "depthwise_simd.h" nogil:
+    void dw_corr_span_f32(const float *src, const ptrdiff_t *src_off, const float *w,
+                          const ptrdiff_t *w_off, ptrdiff_t ntaps, float *dst, ptrdiff_t count,
+                          ptrdiff_t src_step, ptrdiff_t dst_step, ptrdiff_t channels)
+    void dw_corr_span_f64(const double *src, const ptrdiff_t *src_off, const double *w,
+                          const ptrdiff_t *w_off, ptrdiff_t ntaps, double *dst, ptrdiff_t count,
+                          ptrdiff_t src_step, ptrdiff_t dst_step, ptrdiff_t channels)
+    void dw_wgrad_span_f32(const float *src, const ptrdiff_t *src_off, float *gk,
+                           const ptrdiff_t *gk_off, ptrdiff_t ntaps, const float *g,
+                           ptrdiff_t count, ptrdiff_t src_step, ptrdiff_t channels)
+    void dw_wgrad_span_f64(const double *src, const ptrdiff_t *src_off, double *gk,
+                           const ptrdiff_t *gk_off, ptrdiff_t ntaps, const double *g,
+                           ptrdiff_t count, ptrdiff_t src_step, ptrdiff_t channels)
+
+# Number of partial kernel gradients (chunks of output rows) at most. A property of the shape
+# only, never of the thread count: that is what makes the kernel gradient reproducible.
+_MAX_CHUNKS = 32
+# Index arithmetic is done in 64 bits; refuse geometry so large that it could overflow.
+_INDEX_LIMIT = 1 << 60
+# Per-thread staging buffers above this many bytes: refuse rather than try.
+_SCRATCH_LIMIT = 1 << 31
+
+
+cdef struct Geo:
+    Py_ssize_t N, H, W, C, M, CM, KH, KW, OH, OW
+    Py_ssize_t sh, sw, dh, dw, pt, pl
+    Py_ssize_t src_h, src_w, src_c  # rows, columns, channels of the array rows are staged from
+    Py_ssize_t first, width         # a staged row holds source columns [first, first + width)
+    Py_ssize_t slots                # staged rows kept per thread
+    bint slot_by_row                # slot = row % slots (reused by the next rows), else tap row i
+    const Py_ssize_t *cols          # forward, grad_kernel: the kernel columns j that meet the
+    Py_ssize_t ncols                #   image for some output column, ncols of them
+
+
+cdef struct Work:
+    # per-thread scratch; ``rows`` and ``expanded`` hold float or double
+    ptrdiff_t *src_off
+    ptrdiff_t *w_off
+    ptrdiff_t *row_off
+    ptrdiff_t *row_tap
+    Py_ssize_t *tags      # which source row (n*src_h + row) each slot holds, -1 for none
+    void *rows            # slots x width x CM staged rows
+    void *expanded        # W x CM: grad_input's row before summing over m (M > 1)
+
+
+cdef inline void corr_span(const real *src, const ptrdiff_t *src_off, const real *w,
+                           const ptrdiff_t *w_off, Py_ssize_t ntaps, real *dst, Py_ssize_t count,
+                           Py_ssize_t src_step, Py_ssize_t dst_step,
+                           Py_ssize_t channels) noexcept nogil:
+    if real is float:
+        dw_corr_span_f32(src, src_off, w, w_off, ntaps, dst, count, src_step, dst_step, channels)
+    else:
+        dw_corr_span_f64(src, src_off, w, w_off, ntaps, dst, count, src_step, dst_step, channels)
+
+
+cdef inline void wgrad_span(const real *src, const ptrdiff_t *src_off, real *gk,
+                            const ptrdiff_t *gk_off, Py_ssize_t ntaps, const real *g,
+                            Py_ssize_t count, Py_ssize_t src_step,
+                            Py_ssize_t channels) noexcept nogil:
+    if real is float:
+        dw_wgrad_span_f32(src, src_off, gk, gk_off, ntaps, g, count, src_step, channels)
+    else:
+        dw_wgrad_span_f64(src, src_off, gk, gk_off, ntaps, g, count, src_step, channels)
+
+
+# ---- checks and geometry (Python ints: floor division of negative numbers is exact) ----------
+
+cdef tuple _shape(Py_ssize_t *shape):
+    return (shape[0], shape[1], shape[2], shape[3])
+
+
+def _check(who, x_shape, kernel_shape, out_shape, strides, dilations, pads, num_threads):
+    """Refuse (ValueError) any argument that could make the C code read or write out of bounds."""
+    n, h, w, c = x_shape
+    kh, kw, kc, m = kernel_shape
+    on, oh, ow, oc = out_shape
+    if kc != c or on != n or oc != c * m:
+        raise ValueError(f"{who}: shapes do not fit: x (N, H, W, C) {tuple(x_shape)}, kernel "
+                         f"(KH, KW, C, M) {tuple(kernel_shape)}, output (N, OH, OW, C*M) "
+                         f"{tuple(out_shape)}")
+    if kh < 1 or kw < 1:
+        raise ValueError(f"{who}: kernel size must be at least 1x1, got {kh}x{kw}")
+    if min(strides) < 1 or min(dilations) < 1 or min(pads) < 0:
+        raise ValueError(f"{who}: strides and dilations must be >= 1 and pads >= 0, got strides "
+                         f"{strides}, dilations {dilations}, pads {pads}")
+    if num_threads < 1:
+        raise ValueError(f"{who}: num_threads must be >= 1, got {num_threads}")
+    for size, out, k, s, d, p in ((h, oh, kh, strides[0], dilations[0], pads[0]),
+                                  (w, ow, kw, strides[1], dilations[1], pads[1])):
+        if size + out * s + k * d + p + s >= _INDEX_LIMIT:
+            raise ValueError(f"{who}: geometry too large for 64-bit indices (size {size}, output "
+                             f"{out}, kernel {k}, stride {s}, dilation {d}, pad {p})")
+
+
+def _x_columns(W, OW, KW, sw, dw, pl):
+    """Kernel columns j whose input column ow*sw - pl + j*dw is inside [0, W) for some output
+    column ow, and the span [first, first + width) of input columns they read (padding included)."""
+    cols = [j for j in range(KW) if (OW - 1) * sw - pl + j * dw >= 0 and j * dw - pl < W]
+    if not cols:
+        return cols, 0, 1
+    first = cols[0] * dw - pl
+    return cols, first, (OW - 1) * sw + cols[len(cols) - 1] * dw - pl + 1 - first
+
+
+def _slots(KH, span):
+    """(slots, by_row): rows ``span`` apart at most are read together; keep them all (the next
+    rows reuse them) unless a large dilation makes that many, then one slot per tap row."""
+    return (span, True) if span <= 2 * KH + 2 else (KH, False)
+
+
+cdef Geo _geometry(who, x_shape, kernel_shape, out_hw, sh, sw, dh, dw, pt, pl,
+                   itemsize) except *:
+    """Sizes and geometry; rows staged from x (forward, grad_kernel; grad_input changes them)."""
+    cdef Geo g
+    g.N, g.H, g.W, g.C = x_shape
+    g.KH, g.KW, g.M = kernel_shape[0], kernel_shape[1], kernel_shape[3]
+    g.CM = g.C * g.M
+    g.OH, g.OW = out_hw
+    g.sh, g.sw, g.dh, g.dw, g.pt, g.pl = sh, sw, dh, dw, pt, pl
+    g.src_h, g.src_w, g.src_c = g.H, g.W, g.C
+    g.slots, g.slot_by_row = _slots(g.KH, (g.KH - 1) * dh + 1)
+    g.cols, g.ncols = NULL, 0
+    return g
+
+
+cdef int _check_scratch(who, Geo *g, size_t itemsize) except -1:
+    """Refuse staging buffers too large to allocate per thread (Python ints: no overflow)."""
+    nbytes = int(g.slots) * int(g.width) * int(g.CM) * int(itemsize)
+    if nbytes > _SCRATCH_LIMIT:
+        raise ValueError(f"{who}: staging {g.slots} rows of {g.width} columns x {g.CM} channels "
+                         f"needs {nbytes} bytes per thread; refused (limit {_SCRATCH_LIMIT})")
+    return 0
+
+
+# ---- per-thread work space and staged rows ---------------------------------------------------
+
+cdef Work *_work_alloc(Geo *g, size_t itemsize, bint expanded) noexcept nogil:
+    """One thread's scratch, or NULL when memory is short (the caller raises MemoryError)."""
+    cdef Py_ssize_t s, taps = g.KH * g.KW
+    cdef Work *w = <Work *>malloc(sizeof(Work))
+    if w == NULL:
+        return NULL
+    w.src_off = <ptrdiff_t *>malloc((2 * taps + 2 * g.KH) * sizeof(ptrdiff_t))
+    w.tags = <Py_ssize_t *>malloc(g.slots * sizeof(Py_ssize_t))
+    w.rows = malloc(max(g.slots * g.width * g.CM, 1) * itemsize)
+    w.expanded = malloc(max(g.W * g.CM, 1) * itemsize) if expanded else NULL
+    if w.src_off == NULL or w.tags == NULL or w.rows == NULL or (expanded and w.expanded == NULL):
+        _work_free(w)
+        return NULL
+    w.w_off = w.src_off + taps
+    w.row_off = w.w_off + taps
+    w.row_tap = w.row_off + g.KH
+    for s in range(g.slots):
+        w.tags[s] = -1
+    return w
+
+
+cdef void _work_free(Work *w) noexcept nogil:
+    if w != NULL:
+        free(w.src_off)
+        free(w.tags)
+        free(w.rows)
+        free(w.expanded)
+        free(w)
+
+
+cdef ptrdiff_t _stage(const real *src, Geo *g, Py_ssize_t n, Py_ssize_t row, Py_ssize_t slot,
+                      Work *w) noexcept nogil:
+    """Offset (in w.rows) of source row (n, row) staged in ``slot``: source columns
+    [first, first + width), zeros where they fall outside the row; copied only if the slot does
+    not hold that row already."""
+    cdef Py_ssize_t key = n * g.src_h + row, i, m
+    cdef Py_ssize_t lo = max(g.first, 0), hi = min(g.first + g.width, g.src_w)
+    cdef ptrdiff_t offset = slot * g.width * g.CM
+    cdef real *dst = <real *>w.rows + offset
+    cdef const real *src_row = src + key * g.src_w * g.src_c
+    if w.tags[slot] == key:
+        return offset
+    if hi <= lo:   # the window only sees padding
+        memset(dst, 0, g.width * g.CM * sizeof(real))
+        w.tags[slot] = key
+        return offset
+    memset(dst, 0, (lo - g.first) * g.CM * sizeof(real))
+    dst += (lo - g.first) * g.CM
+    if g.src_c == g.CM:       # one source value per output channel: a plain copy
+        memcpy(dst, src_row + lo * g.CM, (hi - lo) * g.CM * sizeof(real))
+    else:                     # x with M > 1: channel c repeated M times
+        src_row += lo * g.src_c
+        for i in range((hi - lo) * g.src_c):
+            for m in range(g.M):
+                dst[i * g.M + m] = src_row[i]
+    memset(dst + (hi - lo) * g.CM, 0, (g.first + g.width - hi) * g.CM * sizeof(real))
+    w.tags[slot] = key
+    return offset
+
+
+cdef Py_ssize_t _window_taps(const real *x, Geo *g, Py_ssize_t n, Py_ssize_t oh,
+                             Work *w) noexcept nogil:
+    """Taps of output row (n, oh) that meet the image: offsets of their first pixel in the
+    staged rows (w.src_off) and of their weights (w.w_off). Returns how many."""
+    cdef Py_ssize_t i, j, k, ih, nt = 0
+    cdef ptrdiff_t row
+    if g.ncols == 0:
+        return 0
+    for i in range(g.KH):
+        ih = oh * g.sh - g.pt + i * g.dh
+        if ih < 0 or ih >= g.H:
+            continue
+        row = _stage(x, g, n, ih, ih % g.slots if g.slot_by_row else i, w)
+        for k in range(g.ncols):
+            j = g.cols[k]
+            w.src_off[nt] = row + (j * g.dw - g.pl - g.first) * g.CM
+            w.w_off[nt] = (i * g.KW + j) * g.CM
+            nt += 1
+    return nt
+
+
+# ---- forward ----------------------------------------------------------------------------------
+
+def depthwise_forward(const real[:, :, :, ::1] x, const real[:, :, :, ::1] kernel,
+                      real[:, :, :, ::1] out, Py_ssize_t stride_h, Py_ssize_t stride_w,
+                      Py_ssize_t dilation_h, Py_ssize_t dilation_w, Py_ssize_t pad_top,
+                      Py_ssize_t pad_left, int num_threads):
+    """out[n, oh, ow, c*M + m] = sum_{i,j} xpad[n, oh*sh + i*dh, ow*sw + j*dw, c] kernel[i, j, c, m]."""
+    _check("depthwise_forward", _shape(x.shape), _shape(kernel.shape), _shape(out.shape),
+           (stride_h, stride_w), (dilation_h, dilation_w), (pad_top, pad_left), num_threads)
+    if out.shape[0] * out.shape[1] * out.shape[2] * out.shape[3] == 0:
+        return
+    if x.shape[1] == 0 or x.shape[2] == 0:
+        out[...] = 0
+        return
+    cdef Geo g = _geometry("depthwise_forward", _shape(x.shape), _shape(kernel.shape),
+                           _shape(out.shape)[1:3], stride_h, stride_w, dilation_h, dilation_w,
+                           pad_top, pad_left, sizeof(real))
+    cols_list, g.first, g.width = _x_columns(g.W, g.OW, g.KW, g.sw, g.dw, g.pl)
+    cdef Py_ssize_t[::1] cols = np.array(cols_list + [0], dtype=np.intp)
+    g.cols, g.ncols = &cols[0], len(cols_list)
+    _check_scratch("depthwise_forward", &g, sizeof(real))
+    cdef const real *xp = &x[0, 0, 0, 0]
+    cdef const real *kp = &kernel[0, 0, 0, 0]
+    cdef real *op = &out[0, 0, 0, 0]
+    cdef Py_ssize_t row, nt = 0
+    cdef Work *w = NULL
+    cdef int failed[1]
+    failed[0] = 0
+    with nogil, parallel(num_threads=num_threads):
+        w = _work_alloc(&g, sizeof(real), False)   # assigned here: private to each thread
+        if w == NULL:
+            failed[0] = 1
+        for row in prange(g.N * g.OH, schedule="static"):
+            if not failed[0]:
+                nt = _window_taps(xp, &g, row // g.OH, row % g.OH, w)
+                corr_span(<real *>w.rows, w.src_off, kp, w.w_off, nt, op + row * g.OW * g.CM,
+                          g.OW, g.sw * g.CM, g.CM, g.CM)
+        _work_free(w)
+    if failed[0]:
+        raise MemoryError("depthwise_forward: could not allocate per-thread scratch memory")
+
+
+# ---- gradient w.r.t. the input ----------------------------------------------------------------
+
+def _column_phases(W, OW, KW, sw, dw, pl):
+    """Input columns iw = p + t*sw (t < T = ceil((W - p) / sw)) of phase p < min(sw, W) receive
+    tap j exactly when (p + pl - j*dw) is a multiple of sw, from output column ow = t + base_j.
+    Taps whose ow never falls in [0, OW) are left out. Returns (phases, first, width):
+    phases[p] = [ntaps, j0, base0, j1, base1, ...]; staged rows of grad_out hold its columns
+    [first, first + width), every ow read."""
+    phases = np.zeros((min(sw, W), 1 + 2 * KW), dtype=np.intp)
+    low, high = None, None
+    for p in range(min(sw, W)):
+        t_count = (W - p + sw - 1) // sw
+        taps = [(j, (p + pl - j * dw) // sw) for j in range(KW) if (p + pl - j * dw) % sw == 0]
+        taps = [(j, base) for j, base in taps if base + t_count > 0 and base < OW]
+        phases[p, 0] = len(taps)
+        for k, (j, base) in enumerate(taps):
+            phases[p, 1 + 2 * k: 3 + 2 * k] = (j, base)
+            low = base if low is None else min(low, base)
+            high = base + t_count if high is None else max(high, base + t_count)
+    if low is None:
+        return phases, 0, 1
+    return phases, low, high - low
+
+
+cdef void _grad_input_row(const real *gout, const real *kern, real *gx, Geo *g, Py_ssize_t row,
+                          const Py_ssize_t *phases, Py_ssize_t nphases, Work *w) noexcept nogil:
+    cdef Py_ssize_t n = row // g.H, ih = row % g.H
+    cdef Py_ssize_t i, a, r, k, p, nt, ntaps, m, nrows = 0, width = 1 + 2 * g.KW
+    cdef const Py_ssize_t *ph
+    cdef real *dst = gx + row * g.W * g.C if g.M == 1 else <real *>w.expanded
+    cdef real acc
+    # output rows whose window tap i lands on input row ih: oh*sh = ih + pt - i*dh
+    for i in range(g.KH):
+        a = ih + g.pt - i * g.dh
+        if a < 0 or a % g.sh != 0 or a // g.sh >= g.OH:
+            continue
+        w.row_off[nrows] = _stage(gout, g, n, a // g.sh,
+                                  (a // g.sh) % g.slots if g.slot_by_row else i, w)
+        w.row_tap[nrows] = i
+        nrows += 1
+    for p in range(nphases):
+        ph = phases + p * width
+        ntaps = ph[0]
+        nt = 0
+        for r in range(nrows):
+            for k in range(ntaps):
+                w.src_off[nt] = w.row_off[r] + (ph[2 + 2 * k] - g.first) * g.CM
+                w.w_off[nt] = (w.row_tap[r] * g.KW + ph[1 + 2 * k]) * g.CM
+                nt += 1
+        corr_span(<real *>w.rows, w.src_off, kern, w.w_off, nt, dst + p * g.CM,
+                  (g.W - p + g.sw - 1) // g.sw, g.CM, g.sw * g.CM, g.CM)
+    if g.M > 1:  # sum the expanded channels c*M + m back onto input channel c
+        for i in range(g.W * g.C):
+            acc = 0
+            for m in range(g.M):
+                acc = acc + dst[i * g.M + m]
+            gx[row * g.W * g.C + i] = acc
+
+
+def depthwise_grad_input(const real[:, :, :, ::1] grad_out, const real[:, :, :, ::1] kernel,
+                         real[:, :, :, ::1] grad_x, Py_ssize_t stride_h, Py_ssize_t stride_w,
+                         Py_ssize_t dilation_h, Py_ssize_t dilation_w, Py_ssize_t pad_top,
+                         Py_ssize_t pad_left, int num_threads):
+    """grad_x = dL/dx: each tap sends sum_m G * kernel back to the pixel it read."""
+    _check("depthwise_grad_input", _shape(grad_x.shape), _shape(kernel.shape),
+           _shape(grad_out.shape), (stride_h, stride_w), (dilation_h, dilation_w),
+           (pad_top, pad_left), num_threads)
+    if grad_x.shape[0] * grad_x.shape[1] * grad_x.shape[2] * grad_x.shape[3] == 0:
+        return
+    if grad_out.shape[1] == 0 or grad_out.shape[2] == 0 or kernel.shape[3] == 0:
+        grad_x[...] = 0
+        return
+    cdef Geo g = _geometry("depthwise_grad_input", _shape(grad_x.shape), _shape(kernel.shape),
+                           _shape(grad_out.shape)[1:3], stride_h, stride_w, dilation_h,
+                           dilation_w, pad_top, pad_left, sizeof(real))
+    # here rows of grad_out are staged (already one value per output channel)
+    phases_arr, g.first, g.width = _column_phases(g.W, g.OW, g.KW, g.sw, g.dw, g.pl)
+    g.src_h, g.src_w, g.src_c = g.OH, g.OW, g.CM
+    # the output rows one input row receives from are at most this many rows apart
+    g.slots, g.slot_by_row = _slots(g.KH, ((g.KH - 1) * g.dh) // g.sh + 1)
+    _check_scratch("depthwise_grad_input", &g, sizeof(real))
+    cdef Py_ssize_t[:, ::1] phases = phases_arr
+    cdef const Py_ssize_t *php = &phases[0, 0]
+    cdef Py_ssize_t nphases = phases.shape[0]
+    cdef const real *gp = &grad_out[0, 0, 0, 0]
+    cdef const real *kp = &kernel[0, 0, 0, 0]
+    cdef real *xp = &grad_x[0, 0, 0, 0]
+    cdef Py_ssize_t row
+    cdef Work *w = NULL
+    cdef int failed[1]
+    failed[0] = 0
+    with nogil, parallel(num_threads=num_threads):
+        w = _work_alloc(&g, sizeof(real), g.M > 1)   # assigned here: private to each thread
+        if w == NULL:
+            failed[0] = 1
+        for row in prange(g.N * g.H, schedule="static"):
+            if not failed[0]:
+                _grad_input_row(gp, kp, xp, &g, row, php, nphases, w)
+        _work_free(w)
+    if failed[0]:
+        raise MemoryError("depthwise_grad_input: could not allocate per-thread scratch memory")
+
+
+# ---- gradient w.r.t. the kernel ---------------------------------------------------------------
+
+def depthwise_grad_kernel(const real[:, :, :, ::1] x, const real[:, :, :, ::1] grad_out,
+                          real[:, :, :, ::1] grad_kernel, Py_ssize_t stride_h, Py_ssize_t stride_w,
+                          Py_ssize_t dilation_h, Py_ssize_t dilation_w, Py_ssize_t pad_top,
+                          Py_ssize_t pad_left, int num_threads):
+    """grad_kernel[i, j, c, m] = sum_{n,oh,ow} xpad[n, oh*sh + i*dh, ow*sw + j*dw, c] G[n, oh, ow, c*M + m]."""
+    _check("depthwise_grad_kernel", _shape(x.shape), _shape(grad_kernel.shape),
+           _shape(grad_out.shape), (stride_h, stride_w), (dilation_h, dilation_w),
+           (pad_top, pad_left), num_threads)
+    cdef Py_ssize_t size = (grad_kernel.shape[0] * grad_kernel.shape[1] * grad_kernel.shape[2]
+                            * grad_kernel.shape[3])
+    if size == 0:
+        return
+    if (grad_out.shape[0] * grad_out.shape[1] * grad_out.shape[2] == 0 or x.shape[1] == 0
+            or x.shape[2] == 0):
+        grad_kernel[...] = 0
+        return
+    cdef Geo g = _geometry("depthwise_grad_kernel", _shape(x.shape), _shape(grad_kernel.shape),
+                           _shape(grad_out.shape)[1:3], stride_h, stride_w, dilation_h,
+                           dilation_w, pad_top, pad_left, sizeof(real))
+    cols_list, g.first, g.width = _x_columns(g.W, g.OW, g.KW, g.sw, g.dw, g.pl)
+    cdef Py_ssize_t[::1] cols = np.array(cols_list + [0], dtype=np.intp)
+    g.cols, g.ncols = &cols[0], len(cols_list)
+    _check_scratch("depthwise_grad_kernel", &g, sizeof(real))
+    # fixed chunks of `per_chunk` consecutive output rows: a function of the shape only
+    cdef Py_ssize_t rows = g.N * g.OH
+    cdef Py_ssize_t per_chunk = -(-rows // _MAX_CHUNKS)
+    cdef Py_ssize_t nchunks = -(-rows // per_chunk)
+    partial_arr = np.empty((nchunks, size), dtype=np.float32 if real is float else np.float64)
+    cdef real[:, ::1] partials = partial_arr
+    cdef real *pp = &partials[0, 0]
+    cdef const real *xp = &x[0, 0, 0, 0]
+    cdef const real *gp = &grad_out[0, 0, 0, 0]
+    cdef real *gkp = &grad_kernel[0, 0, 0, 0]
+    cdef Py_ssize_t chunk, row, e, nt = 0, stop = 0
+    cdef real acc
+    cdef Work *w = NULL
+    cdef int failed[1]
+    failed[0] = 0
+    with nogil, parallel(num_threads=num_threads):
+        w = _work_alloc(&g, sizeof(real), False)   # assigned here: private to each thread
+        if w == NULL:
+            failed[0] = 1
+        for chunk in prange(nchunks, schedule="dynamic"):
+            if not failed[0]:
+                memset(pp + chunk * size, 0, size * sizeof(real))
+                stop = min((chunk + 1) * per_chunk, rows)
+                for row in range(chunk * per_chunk, stop):
+                    nt = _window_taps(xp, &g, row // g.OH, row % g.OH, w)
+                    wgrad_span(<real *>w.rows, w.src_off, pp + chunk * size, w.w_off, nt,
+                               gp + row * g.OW * g.CM, g.OW, g.sw * g.CM, g.CM)
+        _work_free(w)
+    if failed[0]:
+        raise MemoryError("depthwise_grad_kernel: could not allocate per-thread scratch memory")
+    # partials added in chunk order: the same sum, bit for bit, for any thread count
+    for e in prange(size, nogil=True, schedule="static",
+                    num_threads=num_threads if size >= 4096 else 1):
+        acc = 0
+        for chunk in range(nchunks):
+            acc = acc + pp[chunk * size + e]
+        gkp[e] = acc

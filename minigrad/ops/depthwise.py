@@ -1,0 +1,175 @@
+"""Depthwise 2-D convolution: every input channel is convolved with its own filters.
+
+With x of shape (N, H, W, C) and a kernel K of shape (KH, KW, C, M) (M is the depth multiplier),
+output channel ``c*M + m`` is input channel c correlated with the filter K[:, :, c, m]:
+
+    y[n, oh, ow, c*M + m] = sum_{i, j} xpad[n, oh*sh + i*dh, ow*sw + j*dw, c] * K[i, j, c, m]
+
+where ``xpad`` is x with the padding of :mod:`minigrad.ops.geometry` around it (TensorFlow's
+'same' rule: the extra row/column goes at the bottom/right). This module validates the arguments
+(before any C code runs), computes that geometry once, and hands NHWC arrays to the Cython kernels
+of :mod:`minigrad._kernels.depthwise`; ``channels_first`` input is transposed to NHWC around them.
+"""
+import numpy as np
+
+from .. import _buffers, _threads
+from .._kernels import depthwise as _kernels
+from ..function import Function
+from ..tensor import Tensor
+from .geometry import conv_geometry, normalize_data_format, normalize_padding, normalize_tuple
+
+_WHO = "depthwise_conv2d"
+# Below this many multiply-adds one thread is faster: starting an OpenMP team costs microseconds.
+_PARALLEL_MIN = 1 << 16
+# Strides and dilations above this cannot be meant; refusing them keeps index arithmetic in range.
+_MAX_STEP = 2**31 - 1
+
+
+def _threads_for(multiply_adds):
+    return _threads.get_num_threads() if multiply_adds >= _PARALLEL_MIN else 1
+
+
+def _to_nhwc(array, data_format, dtype):
+    """C-contiguous NHWC array of ``dtype`` (no copy when it already is one)."""
+    if data_format == "channels_first":
+        return _transposed(array, (0, 2, 3, 1), dtype)
+    return np.ascontiguousarray(array, dtype=dtype)
+
+
+def _from_nhwc(array, data_format):
+    if data_format == "channels_first":
+        return _transposed(array, (0, 3, 1, 2), array.dtype)
+    return array
+
+
+def _transposed(array, axes, dtype):
+    """A C-contiguous copy of ``array.transpose(axes)`` in a pooled buffer."""
+    view = array.transpose(axes)
+    out = _buffers.empty(view.shape, dtype)
+    np.copyto(out, view)
+    return out
+
+
+class DepthwiseConv2D(Function):
+    """y = depthwise_conv2d(x, K), NHWC inside (see the module docstring for f).
+
+    Partials, for a loss L and G = dL/dy (N, OH, OW, C*M):
+
+        dL/dxpad[n, oh*sh + i*dh, ow*sw + j*dw, c] += sum_m G[n, oh, ow, c*M + m] * K[i, j, c, m]
+        dL/dK[i, j, c, m] = sum_{n, oh, ow} xpad[n, oh*sh + i*dh, ow*sw + j*dw, c] * G[n, oh, ow, c*M + m]
+
+    and dL/dx is dL/dxpad with the padding cut off. The input gradient needs K, the kernel
+    gradient needs x: forward keeps only what the requested gradients need.
+    """
+
+    @staticmethod
+    def forward(ctx, x, depthwise_kernel, *, strides, padding, data_format, dilation_rate):
+        dtype = np.result_type(x.dtype, depthwise_kernel.dtype)  # float32 with float64 -> float64
+        x_nhwc = _to_nhwc(x, data_format, dtype)
+        kernel = np.ascontiguousarray(depthwise_kernel, dtype=dtype)
+        n, h, w, c = x_nhwc.shape
+        kh, kw, _, m = kernel.shape
+        (oh, ow), (pad_top, _), (pad_left, _) = conv_geometry((h, w), (kh, kw), strides,
+                                                              dilation_rate, padding)
+        geometry = (*strides, *dilation_rate, pad_top, pad_left)
+        # pooled: a fresh multi-megabyte array costs more page faults than the convolution
+        out = _buffers.empty((n, oh, ow, c * m), dtype)
+        ctx.threads = _threads_for(out.size * kh * kw)
+        _kernels.depthwise_forward(x_nhwc, kernel, out, *geometry, ctx.threads)
+
+        need_x, need_kernel = ctx.needs_input_grad
+        ctx.geometry, ctx.data_format, ctx.dtype = geometry, data_format, dtype
+        ctx.input_dtypes = (x.dtype, depthwise_kernel.dtype)
+        ctx.x_shape, ctx.kernel_shape = x_nhwc.shape, kernel.shape
+        ctx.x = x_nhwc if need_kernel else None      # dL/dK reads x
+        ctx.kernel = kernel if need_x else None      # dL/dx reads K
+        return _from_nhwc(out, data_format)
+
+    @staticmethod
+    def backward(ctx, grad):
+        need_x, need_kernel = ctx.needs_input_grad
+        g = _to_nhwc(grad, ctx.data_format, ctx.dtype)
+        grad_x = grad_kernel = None
+        if need_x:
+            gx = _buffers.empty(ctx.x_shape, ctx.dtype)
+            _kernels.depthwise_grad_input(g, ctx.kernel, gx, *ctx.geometry, ctx.threads)
+            grad_x = _from_nhwc(gx, ctx.data_format).astype(ctx.input_dtypes[0], copy=False)
+        if need_kernel:
+            gk = np.empty(ctx.kernel_shape, dtype=ctx.dtype)
+            _kernels.depthwise_grad_kernel(ctx.x, g, gk, *ctx.geometry, ctx.threads)
+            grad_kernel = gk.astype(ctx.input_dtypes[1], copy=False)
+        return grad_x, grad_kernel
+
+
+def _as_tensor(value, name):
+    """A Tensor as is; anything else must be a real numeric array-like, made a Tensor by Tensor's
+    rule (float64 stays, bool/int/float16/float32 become float32)."""
+    if isinstance(value, Tensor):
+        return value
+    try:
+        array = np.asarray(value)
+    except (TypeError, ValueError) as e:  # ragged nested lists, for example
+        raise TypeError(f"{_WHO}: {name} must be a numeric array or Tensor, got "
+                        f"{type(value).__name__} ({e})") from None
+    if array.dtype.kind not in "biuf":
+        raise TypeError(f"{_WHO}: {name} must be a real numeric array or Tensor (bool, int or "
+                        f"float), got {type(value).__name__} of dtype {array.dtype}")
+    return Tensor(array)
+
+
+def depthwise_conv2d(x, depthwise_kernel, strides=(1, 1), padding="valid",
+                     data_format="channels_last", dilation_rate=(1, 1)):
+    """Depthwise 2-D convolution (TensorFlow / TF.js semantics), differentiable in x and kernel.
+
+    Args:
+        x: (N, H, W, C) for ``"channels_last"``, (N, C, H, W) for ``"channels_first"``.
+        depthwise_kernel: (KH, KW, C, M); output channel ``c*M + m`` is channel c filtered by
+            ``depthwise_kernel[:, :, c, m]``.
+        strides, dilation_rate: a positive int or a pair (rows, columns). Both may exceed 1
+            together.
+        padding: ``"valid"`` (no padding; an empty output when the dilated window is larger
+            than the input) or ``"same"`` (output ceil(H / stride), the extra padding
+            row/column at the bottom/right).
+        data_format: ``"channels_last"`` (or None) or ``"channels_first"``.
+
+    Returns:
+        A Tensor (N, OH, OW, C*M), or (N, C*M, OH, OW) for channels_first; float64 when an input
+        is float64, else float32.
+
+    >>> x = np.ones((1, 3, 3, 2), dtype=np.float32)
+    >>> k = np.ones((2, 2, 2, 1), dtype=np.float32)
+    >>> depthwise_conv2d(x, k).shape
+    (1, 2, 2, 2)
+    >>> depthwise_conv2d(x, k, padding="same").numpy()[0, :, :, 0].tolist()
+    [[4.0, 4.0, 2.0], [4.0, 4.0, 2.0], [2.0, 2.0, 1.0]]
+    """
+    data_format = normalize_data_format(data_format, _WHO)
+    padding = normalize_padding(padding, _WHO)
+    strides = normalize_tuple(strides, 2, "strides", _WHO)
+    dilation_rate = normalize_tuple(dilation_rate, 2, "dilation_rate", _WHO)
+    for name, value in (("strides", strides), ("dilation_rate", dilation_rate)):
+        if max(value) > _MAX_STEP:
+            raise ValueError(f"{_WHO}: {name} must be at most {_MAX_STEP}, got {value}")
+    x = _as_tensor(x, "x")
+    depthwise_kernel = _as_tensor(depthwise_kernel, "depthwise_kernel")
+    layout = "(N, H, W, C)" if data_format == "channels_last" else "(N, C, H, W)"
+    if x.ndim != 4:
+        raise ValueError(f"{_WHO}: x must be 4-D {layout} for data_format={data_format!r}, got "
+                         f"shape {x.shape}")
+    if depthwise_kernel.ndim != 4:
+        raise ValueError(f"{_WHO}: depthwise_kernel must be 4-D (kernel_h, kernel_w, channels, "
+                         f"depth_multiplier), got shape {depthwise_kernel.shape}")
+    kh, kw, kernel_channels, multiplier = depthwise_kernel.shape
+    if kh < 1 or kw < 1:
+        raise ValueError(f"{_WHO}: the kernel size must be at least 1x1, got {kh}x{kw} "
+                         f"(depthwise_kernel shape {depthwise_kernel.shape})")
+    if multiplier < 1:
+        raise ValueError(f"{_WHO}: the depth multiplier (depthwise_kernel.shape[3]) must be a "
+                         f"positive integer, got {multiplier}")
+    channels = x.shape[3] if data_format == "channels_last" else x.shape[1]
+    if kernel_channels != channels:
+        raise ValueError(f"{_WHO}: depthwise_kernel has {kernel_channels} input channels "
+                         f"(shape[2] of {depthwise_kernel.shape}) but x has {channels} "
+                         f"(shape {x.shape}, data_format={data_format!r})")
+    return DepthwiseConv2D.apply(x, depthwise_kernel, strides=strides, padding=padding,
+                                 data_format=data_format, dilation_rate=dilation_rate)

@@ -1,0 +1,217 @@
+"""The Cython depthwise kernels against their NumPy twins, thread-count determinism, and the
+kernels' own argument checks (they must refuse, never crash, whatever they are given)."""
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from minigrad._kernels import depthwise as fast
+from minigrad._kernels import reference as ref
+from minigrad.ops.geometry import conv_geometry
+
+KERNELS = ("depthwise_forward", "depthwise_grad_input", "depthwise_grad_kernel")
+
+
+def make_case(rng, n, h, w, c, m, kernel, strides, dilation, padding, dtype):
+    """Random x, kernel and output gradient, the geometry, and the three output shapes."""
+    (oh, ow), (pt, _), (pl, _) = conv_geometry((h, w), kernel, strides, dilation, padding)
+    x = rng.standard_normal((n, h, w, c)).astype(dtype)
+    k = rng.standard_normal((*kernel, c, m)).astype(dtype)
+    g = rng.standard_normal((n, oh, ow, c * m)).astype(dtype)
+    geometry = (*strides, *dilation, pt, pl)
+    calls = {
+        "depthwise_forward": ((x, k), (n, oh, ow, c * m)),
+        "depthwise_grad_input": ((g, k), x.shape),
+        "depthwise_grad_kernel": ((x, g), k.shape),
+    }
+    return calls, geometry
+
+
+def run(module, name, calls, geometry, threads, fill=np.nan):
+    args, shape = calls[name]
+    out = np.full(shape, fill, dtype=args[0].dtype)  # NaN: every element must be written
+    getattr(module, name)(*args, out, *geometry, threads)
+    return out
+
+
+configs = st.fixed_dictionaries({
+    "n": st.integers(1, 2), "h": st.integers(1, 9), "w": st.integers(1, 9),
+    "c": st.sampled_from([1, 3, 8, 19]), "m": st.integers(1, 3),
+    "kernel": st.tuples(st.integers(1, 4), st.integers(1, 4)),
+    "strides": st.tuples(st.integers(1, 3), st.integers(1, 3)),
+    "dilation": st.tuples(st.integers(1, 3), st.integers(1, 3)),
+    "padding": st.sampled_from(["valid", "same"]),
+})
+
+
+@settings(max_examples=120, deadline=None)
+@given(cfg=configs, seed=st.integers(0, 2**16))
+def test_cython_matches_numpy_reference_float32(cfg, seed):
+    calls, geometry = make_case(np.random.default_rng(seed), dtype=np.float32, **cfg)
+    for name in KERNELS:
+        got = run(fast, name, calls, geometry, threads=2)
+        want = run(ref, name, calls, geometry, threads=1)
+        np.testing.assert_allclose(got, want, atol=1e-5, rtol=1e-5, err_msg=f"{name} {cfg}")
+
+
+@settings(max_examples=25, deadline=None)
+@given(cfg=configs, seed=st.integers(0, 2**16))
+def test_cython_matches_numpy_reference_float64(cfg, seed):
+    calls, geometry = make_case(np.random.default_rng(seed), dtype=np.float64, **cfg)
+    for name in KERNELS:
+        got = run(fast, name, calls, geometry, threads=1)
+        want = run(ref, name, calls, geometry, threads=1)
+        np.testing.assert_allclose(got, want, atol=1e-12, rtol=1e-12, err_msg=f"{name} {cfg}")
+
+
+@pytest.mark.parametrize("cfg", [
+    # many rows (several kernel-gradient chunks), vector-width channels, the stride-2 path
+    dict(n=3, h=23, w=21, c=40, m=1, kernel=(3, 3), strides=(2, 2), dilation=(1, 1), padding="same"),
+    # depth multiplier (expanded rows), dilation with stride, channel tails
+    dict(n=2, h=17, w=15, c=11, m=2, kernel=(3, 2), strides=(2, 1), dilation=(2, 3), padding="same"),
+    dict(n=5, h=12, w=12, c=24, m=1, kernel=(5, 5), strides=(1, 1), dilation=(1, 1), padding="valid"),
+])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_bit_identical_for_1_2_and_4_threads(cfg, dtype):
+    calls, geometry = make_case(np.random.default_rng(7), dtype=dtype, **cfg)
+    for name in KERNELS:
+        results = [run(fast, name, calls, geometry, threads) for threads in (1, 2, 4)]
+        assert np.array_equal(results[0], results[1]), name
+        assert np.array_equal(results[0], results[2]), name
+
+
+def test_forward_by_hand_same_padding_goes_bottom_right():
+    # 4x4 input, 2x2 window of ones, stride 2, 'same': out 2x2 with no padding at all;
+    # 3x3 input: out 2x2, total pad 1, all of it at the bottom/right (TensorFlow's rule)
+    x = np.arange(9, dtype=np.float64).reshape(1, 3, 3, 1)
+    k = np.ones((2, 2, 1, 1))
+    (oh, ow), (pt, pb), (pl, pr) = conv_geometry((3, 3), (2, 2), (2, 2), (1, 1), "same")
+    assert (oh, ow, pt, pb, pl, pr) == (2, 2, 0, 1, 0, 1)
+    out = np.empty((1, 2, 2, 1))
+    fast.depthwise_forward(x, k, out, 2, 2, 1, 1, pt, pl, 1)
+    assert out[0, :, :, 0].tolist() == [[0 + 1 + 3 + 4, 2 + 5], [6 + 7, 8]]
+
+
+def test_output_channel_is_c_times_m_plus_m():
+    x = np.stack([np.full((3, 3), 1.0), np.full((3, 3), 10.0)], axis=-1)[None]  # C = 2
+    k = np.zeros((1, 1, 2, 3))
+    k[0, 0] = [[1, 2, 3], [4, 5, 6]]                                         # M = 3
+    out = np.empty((1, 3, 3, 6))
+    fast.depthwise_forward(x, k, out, 1, 1, 1, 1, 0, 0, 1)
+    assert out[0, 0, 0].tolist() == [1, 2, 3, 40, 50, 60]
+
+
+def test_empty_output_gives_zero_gradients():
+    rng = np.random.default_rng(0)
+    calls, geometry = make_case(rng, 2, 3, 3, 4, 2, (5, 5), (1, 1), (1, 1), "valid", np.float32)
+    assert calls["depthwise_forward"][1] == (2, 0, 0, 8)
+    assert run(fast, "depthwise_forward", calls, geometry, 2).shape == (2, 0, 0, 8)
+    for name in ("depthwise_grad_input", "depthwise_grad_kernel"):
+        assert not run(fast, name, calls, geometry, 2).any()
+        assert not run(ref, name, calls, geometry, 1).any()
+
+
+def test_zero_sized_batch_and_channels():
+    for n, c in ((0, 3), (2, 0)):
+        calls, geometry = make_case(np.random.default_rng(0), n, 5, 5, c, 2, (3, 3), (1, 1),
+                                    (1, 1), "same", np.float32)
+        for name in KERNELS:
+            assert run(fast, name, calls, geometry, 2, fill=1).shape == calls[name][1]
+        assert not run(fast, "depthwise_grad_kernel", calls, geometry, 2, fill=1).any()
+
+
+@pytest.mark.parametrize("module", [fast, ref], ids=["cython", "numpy"])
+def test_reference_and_kernel_share_one_signature(module):
+    x = np.ones((1, 4, 4, 2), np.float32)
+    k = np.ones((3, 3, 2, 1), np.float32)
+    out = np.zeros((1, 4, 4, 2), np.float32)
+    module.depthwise_forward(x, k, out, stride_h=1, stride_w=1, dilation_h=1, dilation_w=1,
+                             pad_top=1, pad_left=1, num_threads=1)
+    assert out[0, 1, 1, 0] == 9 and out[0, 0, 0, 0] == 4
+
+
+# ---- the kernels refuse what could make them read or write out of bounds ------------------
+
+def _ok_args():
+    x = np.zeros((2, 5, 5, 3), np.float32)
+    k = np.zeros((3, 3, 3, 2), np.float32)
+    out = np.zeros((2, 5, 5, 6), np.float32)
+    return x, k, out
+
+
+@pytest.mark.parametrize("change, match", [
+    (lambda x, k, o: (x, k, np.zeros((2, 5, 5, 5), np.float32)), "shapes do not fit"),
+    (lambda x, k, o: (x, k, np.zeros((1, 5, 5, 6), np.float32)), "shapes do not fit"),
+    (lambda x, k, o: (x, np.zeros((3, 3, 2, 2), np.float32), o), "shapes do not fit"),
+    (lambda x, k, o: (x, np.zeros((0, 3, 3, 2), np.float32), o), "kernel size"),
+])
+def test_kernels_refuse_shapes_that_do_not_fit(change, match):
+    x, k, out = change(*_ok_args())
+    with pytest.raises(ValueError, match=match):
+        fast.depthwise_forward(x, k, out, 1, 1, 1, 1, 1, 1, 1)
+
+
+@pytest.mark.parametrize("geometry, match", [
+    ((0, 1, 1, 1, 1, 1, 1), "strides and dilations"),
+    ((1, 1, 0, 1, 1, 1, 1), "strides and dilations"),
+    ((1, 1, 1, 1, -1, 1, 1), "pads"),
+    ((1, 1, 1, 1, 1, 1, 0), "num_threads"),
+    ((1, 1, 1, 2**61, 1, 1, 1), "too large"),
+])
+@pytest.mark.parametrize("name", KERNELS)
+def test_kernels_refuse_bad_geometry(geometry, match, name):
+    x, k, out = _ok_args()
+    args = {"depthwise_forward": (x, k, out), "depthwise_grad_input": (out, k, x),
+            "depthwise_grad_kernel": (x, out, k)}[name]
+    with pytest.raises(ValueError, match=match):
+        getattr(fast, name)(*args, *geometry)
+
+
+def test_kernels_refuse_mixed_dtypes_and_non_contiguous_arrays():
+    x, k, out = _ok_args()
+    with pytest.raises((TypeError, ValueError)):
+        fast.depthwise_forward(x.astype(np.float64), k, out, 1, 1, 1, 1, 1, 1, 1)
+    with pytest.raises((TypeError, ValueError)):
+        fast.depthwise_forward(x[:, :, ::-1], k, out, 1, 1, 1, 1, 1, 1, 1)
+    with pytest.raises((TypeError, ValueError)):
+        fast.depthwise_forward(x.astype(np.int32), k.astype(np.int32), out.astype(np.int32),
+                               1, 1, 1, 1, 1, 1, 1)
+    with pytest.raises(ValueError):  # outputs must be writable
+        out.flags.writeable = False
+        fast.depthwise_forward(x, k, out, 1, 1, 1, 1, 1, 1, 1)
+
+
+def test_read_only_inputs_are_accepted():
+    x, k, out = _ok_args()
+    x.flags.writeable = False
+    k.flags.writeable = False
+    fast.depthwise_forward(x, k, out, 1, 1, 1, 1, 1, 1, 1)
+    assert not out.any()
+
+
+@pytest.mark.parametrize("name", KERNELS)
+def test_windows_entirely_in_a_huge_padding_give_zeros_quickly(name):
+    x, k, out = _ok_args()
+    x[...] = 1
+    k[...] = 1
+    args = {"depthwise_forward": (x, k, out), "depthwise_grad_input": (out + 1, k, x),
+            "depthwise_grad_kernel": (x, out + 1, k)}[name]
+    getattr(fast, name)(*args, 1, 1, 1, 1, 2**40, 2**40, 2)   # no huge buffer, no hang
+    assert not args[2].any()
+
+
+def test_arbitrary_pads_and_output_sizes_stay_in_bounds():
+    # the kernels bound-check every tap, so even geometry no op would produce is safe and
+    # agrees with the reference (windows entirely in the padding give zeros)
+    rng = np.random.default_rng(3)
+    x = rng.standard_normal((1, 4, 5, 3)).astype(np.float64)
+    k = rng.standard_normal((2, 3, 3, 1))
+    g = rng.standard_normal((1, 6, 7, 3))
+    for pads in ((0, 0), (3, 4), (9, 1)):
+        for name, args, shape in (("depthwise_forward", (x, k), g.shape),
+                                  ("depthwise_grad_input", (g, k), x.shape),
+                                  ("depthwise_grad_kernel", (x, g), k.shape)):
+            got, want = np.empty(shape), np.empty(shape)
+            getattr(fast, name)(*args, got, 1, 2, 2, 1, *pads, 2)
+            getattr(ref, name)(*args, want, 1, 2, 2, 1, *pads, 1)
+            np.testing.assert_allclose(got, want, atol=1e-12, err_msg=f"{name} {pads}")
