@@ -1,0 +1,48 @@
+"""Layers: the Keras/TF.js-style building blocks of models.
+
+Every layer class is registered in one table (:data:`registry`), through which
+:func:`serialize` and :func:`deserialize` (and model files) turn layers into
+``{"class_name", "config"}`` entries and back:
+
+>>> import minigrad as mg
+>>> entry = mg.layers.serialize(mg.layers.ReLU(max_value=6.0, name="relu6"))
+>>> entry["class_name"], entry["config"]["max_value"]
+('ReLU', 6.0)
+>>> mg.layers.deserialize(entry).name
+'relu6'
+"""
+from .base import InputSpec, Layer, SymbolicTensor, Variable, registry
+from .convolutional import BaseConv, Conv2D, DepthwiseConv2D, SeparableConv2D
+from .core import Activation, Dense, Dropout, Flatten, Input, InputLayer, ReLU, Reshape
+from .merging import Add
+from .normalization import BatchNormalization
+from .pooling import AveragePooling2D, GlobalAveragePooling2D, MaxPooling2D, ZeroPadding2D
+
+
+def serialize(layer):
+    """``{"class_name": ..., "config": layer.get_config()}``, the entry a model file holds."""
+    if not isinstance(layer, Layer):
+        raise TypeError(f"layers.serialize: expected a Layer, got {type(layer).__name__}")
+    return registry.serialize(layer)
+
+
+def deserialize(entry):
+    """A new layer from a ``{"class_name", "config"}`` entry (Keras, TF.js or minigrad); extra
+    keys of a model file's entry (``name``, ``inbound_nodes``, ``module``...) are ignored."""
+    if not isinstance(entry, dict) or "class_name" not in entry:
+        raise ValueError(f'layers.deserialize: expected a {{"class_name": ..., "config": {{...}}}} '
+                         f"dict, got {entry!r}")
+    return registry.deserialize({"class_name": entry["class_name"],
+                                 "config": entry.get("config") or {}})
+
+
+def get(identifier):
+    """A layer from a layer (returned as is) or a ``{"class_name", "config"}`` entry."""
+    return identifier if isinstance(identifier, Layer) else deserialize(identifier)
+
+
+__all__ = ["Layer", "Variable", "SymbolicTensor", "InputSpec", "BaseConv", "Conv2D",
+           "DepthwiseConv2D", "SeparableConv2D", "Dense", "Activation", "ReLU", "Dropout",
+           "Flatten", "Reshape", "InputLayer", "Input", "BatchNormalization", "MaxPooling2D",
+           "AveragePooling2D", "GlobalAveragePooling2D", "ZeroPadding2D", "Add", "serialize",
+           "deserialize", "get", "registry"]

@@ -1,0 +1,356 @@
+"""``Layer``: the contract every layer follows, and the symbolic tensors of the functional API.
+
+A layer's life, as in Keras:
+
+1. ``__init__(**config)`` validates and stores its configuration. No weights yet.
+2. ``build(input_shape)`` creates the weights, once, through :meth:`Layer.add_weight`, when the
+   input shape is first known.
+3. ``layer(x, training=False)`` calls ``call(x, training=...)``: a few lines of ops.
+4. ``get_config()`` returns the configuration with Keras's JSON keys; ``from_config(config)`` is
+   ``cls(**config)``.
+
+Calling a layer on a :class:`SymbolicTensor` (what ``Input(shape=...)`` returns) runs no math: it
+builds the layer, computes the output shape and records the call, which is how a functional
+``Model(inputs, outputs)`` learns its graph.
+"""
+import collections
+import numbers
+import re
+
+import numpy as np
+
+from ..serialization import Registry
+from ..tensor import Tensor
+
+#: The one table of layer classes: ``minigrad.layers.serialize`` / ``deserialize`` (and model files)
+#: resolve class names only through it. Every layer class is registered with ``@registry.register()``.
+registry = Registry("layer")
+
+
+class Variable(Tensor):
+    """A layer's weight: a leaf Tensor with a name and optional constraint/regularizer.
+
+    ``requires_grad`` is True for trainable weights of a trainable layer. Optimizers update
+    ``data`` in place, then apply ``constraint``.
+    """
+
+    __slots__ = ("constraint", "regularizer", "trainable", "path")
+
+    def __init__(self, data, name, trainable=True, constraint=None, regularizer=None, path=None):
+        super().__init__(data, requires_grad=trainable)
+        self.name = name
+        self.trainable = trainable
+        self.constraint = constraint
+        self.regularizer = regularizer
+        self.path = path or name
+
+    def assign(self, value):
+        """Overwrite the values in place (so everything holding this Variable sees them)."""
+        value = np.asarray(getattr(value, "data", value))
+        if value.shape != self.data.shape:
+            raise ValueError(f"Variable '{self.path}': cannot assign a value of shape {value.shape} "
+                             f"to a weight of shape {self.data.shape}")
+        self.data[...] = value
+
+    def __repr__(self):
+        return f"<Variable '{self.path}' shape={self.data.shape} dtype={self.data.dtype}>"
+
+
+class SymbolicTensor:
+    """A placeholder for a tensor in a functional model: a shape (batch is None) and where it came
+    from (``layer``, the call's ``node_index``, and which output ``tensor_index``)."""
+
+    def __init__(self, shape, dtype="float32", layer=None, node_index=0, tensor_index=0):
+        self.shape = tuple(shape)
+        self.dtype = dtype
+        self.layer = layer
+        self.node_index = node_index
+        self.tensor_index = tensor_index
+
+    @property
+    def ndim(self):
+        return len(self.shape)
+
+    def __repr__(self):
+        where = f" from '{self.layer.name}'" if self.layer is not None else ""
+        return f"<SymbolicTensor shape={self.shape}{where}>"
+
+
+CallRecord = collections.namedtuple("CallRecord", "inputs outputs kwargs")
+
+
+def _snake_case(name):
+    name = re.sub(r"(.)([A-Z][a-z]+)", r"\1_\2", name)
+    return re.sub(r"([a-z0-9])([A-Z])", r"\1_\2", name).lower().replace("2_d", "2d").replace("1_d", "1d")
+
+
+_name_counts = collections.Counter()
+
+
+def unique_name(base):
+    """``base`` the first time, then ``base_1``, ``base_2``... (Keras's layer naming)."""
+    n = _name_counts[base]
+    _name_counts[base] += 1
+    return base if n == 0 else f"{base}_{n}"
+
+
+def shape_of(x):
+    """The shape of a Tensor, array or SymbolicTensor (a list of them gives a list)."""
+    if isinstance(x, (list, tuple)):
+        return [shape_of(t) for t in x]
+    return tuple(x.shape)
+
+
+class InputSpec:
+    """What a layer accepts: an exact rank (``ndim``), a minimum rank (``min_ndim``), and fixed
+    sizes for some axes (``axes={-1: 3}`` once a layer is built on 3 channels)."""
+
+    def __init__(self, ndim=None, min_ndim=None, axes=None):
+        self.ndim, self.min_ndim, self.axes = ndim, min_ndim, dict(axes or {})
+
+    def check(self, layer, shape):
+        who = f"{type(layer).__name__} '{layer.name}'"
+        if self.ndim is not None and len(shape) != self.ndim:
+            raise ValueError(f"{who}: expected an input of rank {self.ndim}, got shape {tuple(shape)}")
+        if self.min_ndim is not None and len(shape) < self.min_ndim:
+            raise ValueError(f"{who}: expected an input of rank >= {self.min_ndim}, got shape "
+                             f"{tuple(shape)}")
+        for axis, size in self.axes.items():
+            if shape[axis] is not None and shape[axis] != size:
+                raise ValueError(f"{who}: was built for inputs with {size} at axis {axis} (channels), "
+                                 f"got shape {tuple(shape)}")
+
+
+class Layer:
+    """Base class of every layer. See the module docstring for the life of a layer.
+
+    Keyword arguments every layer accepts: ``name``, ``trainable``, ``dtype`` ("float32" or
+    "float64"), ``input_shape`` (without the batch axis) or ``batch_input_shape``, ``batch_size``.
+    """
+
+    def __init__(self, name=None, trainable=True, dtype=None, input_shape=None,
+                 batch_input_shape=None, batch_size=None, **unknown):
+        if unknown:
+            raise TypeError(f"{type(self).__name__}: unexpected keyword argument(s) "
+                            f"{', '.join(sorted(unknown))}")
+        if name is not None and (not isinstance(name, str) or not name or "/" in name):
+            raise ValueError(f"{type(self).__name__}: name must be a non-empty string without '/', "
+                             f"got {name!r}")
+        self.name = name or unique_name(_snake_case(type(self).__name__))
+        self._trainable = bool(trainable)
+        dtype = _dtype_name(dtype)
+        if dtype not in ("float32", "float64"):
+            raise ValueError(f"{type(self).__name__}: dtype must be 'float32' or 'float64', got {dtype!r}")
+        self.dtype = dtype
+        if batch_input_shape is None and input_shape is not None:
+            batch_input_shape = (batch_size,) + tuple(input_shape)
+        self.batch_input_shape = tuple(batch_input_shape) if batch_input_shape is not None else None
+        self.built = False
+        self.input_spec = None
+        self._weights = []
+        self._losses = []
+        self._call_records = []  # functional API: one CallRecord per call on symbolic tensors
+
+    # -- weights --------------------------------------------------------------------------------
+    def add_weight(self, name, shape, initializer="zeros", regularizer=None, constraint=None,
+                   trainable=True, dtype=None):
+        """Create a weight (a :class:`Variable`) and remember it in creation order (Keras order)."""
+        from .. import constraints, initializers, regularizers  # the layer's own level and below
+        init = initializers.get(initializer)
+        dtype = self.dtype if dtype is None else _dtype_name(dtype)
+        value = np.asarray(init(tuple(int(s) for s in shape), dtype=dtype), dtype=dtype)
+        var = Variable(value, name=name, trainable=trainable and self._trainable,
+                       constraint=constraints.get(constraint),
+                       regularizer=regularizers.get(regularizer), path=f"{self.name}/{name}")
+        var.trainable = trainable
+        self._weights.append(var)
+        return var
+
+    @property
+    def weights(self):
+        return list(self._weights)
+
+    @property
+    def trainable_weights(self):
+        return [w for w in self._weights if w.trainable and self._trainable]
+
+    @property
+    def non_trainable_weights(self):
+        return [w for w in self._weights if not (w.trainable and self._trainable)]
+
+    @property
+    def trainable(self):
+        return self._trainable
+
+    @trainable.setter
+    def trainable(self, value):
+        self._trainable = bool(value)
+        for w in self._weights:
+            w.requires_grad = w.trainable and self._trainable
+
+    def get_weights(self):
+        """Copies of the weights' values, in creation (Keras) order."""
+        return [w.data.copy() for w in self._weights]
+
+    def set_weights(self, weights):
+        """Set every weight from a list of arrays (shapes checked before anything is written)."""
+        weights = list(weights)
+        if len(weights) != len(self._weights):
+            raise ValueError(f"{type(self).__name__} '{self.name}': set_weights expected "
+                             f"{len(self._weights)} arrays, got {len(weights)}")
+        weights = [getattr(value, "data", value) for value in weights]
+        for w, value in zip(self._weights, weights):
+            if np.shape(value) != w.data.shape:
+                raise ValueError(f"{type(self).__name__} '{self.name}': weight '{w.name}' has shape "
+                                 f"{w.data.shape}, got an array of shape {np.shape(value)}")
+        for w, value in zip(self._weights, weights):
+            w.assign(value)
+
+    def count_params(self):
+        return int(sum(w.data.size for w in self._weights))
+
+    @property
+    def losses(self):
+        """Regularization terms (scalar Tensors) of the last call: weight penalties, then activity."""
+        return list(self._losses)
+
+    # -- calling --------------------------------------------------------------------------------
+    def build(self, input_shape):
+        """Create the weights for inputs of ``input_shape`` (batch axis None). Default: none."""
+        self.built = True
+
+    def call(self, inputs, training=False):
+        """The forward computation, on Tensors. Every layer defines it."""
+        raise NotImplementedError(f"{type(self).__name__} must define call()")
+
+    def compute_output_shape(self, input_shape):
+        """The output shape for ``input_shape`` (batch axis may be None). Default: unchanged."""
+        return input_shape
+
+    def _maybe_build(self, input_shape):
+        if not self.built:
+            self.build(input_shape)
+            self.built = True
+
+    def _check_input(self, shape):
+        if self.input_spec is not None and not isinstance(shape, list):
+            self.input_spec.check(self, shape)
+
+    def _build_and_check(self, shape):
+        """Check the input against the spec known so far (rank), build, then check again (the
+        channel count fixed by build): a wrong rank never reaches ``build``."""
+        self._check_input(shape)
+        if not self.built:
+            self._maybe_build(shape)
+            self._check_input(shape)
+
+    def __call__(self, inputs, training=False, **kwargs):
+        if _is_symbolic(inputs):
+            return self._call_symbolic(inputs, kwargs)
+        inputs = _to_tensors(inputs, self.dtype)
+        self._build_and_check(shape_of(inputs))
+        outputs = self.call(inputs, training=bool(training), **kwargs)
+        self._losses = [w.regularizer(w) for w in self._weights if w.regularizer is not None]
+        activity = getattr(self, "activity_regularizer", None)
+        if activity is not None:  # as Keras 3: the penalty of the output, not divided by the batch
+            self._losses.append(activity(outputs))
+        return outputs
+
+    def _call_symbolic(self, inputs, kwargs):
+        shape = shape_of(inputs)
+        self._build_and_check(shape)
+        out_shape = self.compute_output_shape(shape)
+        node_index = len(self._call_records)
+        if isinstance(out_shape, list):
+            outputs = [SymbolicTensor(s, self.dtype, self, node_index, i) for i, s in enumerate(out_shape)]
+        else:
+            outputs = SymbolicTensor(out_shape, self.dtype, self, node_index, 0)
+        self._call_records.append(CallRecord(inputs, outputs, kwargs))
+        return outputs
+
+    # -- configuration ----------------------------------------------------------------------------
+    def get_config(self):
+        """The constructor arguments, with Keras's JSON keys."""
+        config = {"name": self.name, "trainable": self._trainable, "dtype": self.dtype}
+        if self.batch_input_shape is not None:
+            config["batch_input_shape"] = list(self.batch_input_shape)
+        return config
+
+    @classmethod
+    def from_config(cls, config):
+        return cls(**config)
+
+    def __repr__(self):
+        return f"<{type(self).__name__} '{self.name}'>"
+
+
+def resolve(module, identifier, name, who):
+    """``module.get(identifier)`` (an initializer, regularizer, constraint or activation), with the
+    layer and the argument named in its error: "Conv2D: kernel_initializer: unknown initializer..."."""
+    try:
+        return module.get(identifier)
+    except (ValueError, TypeError) as e:
+        raise type(e)(f"{who}: {name}: {e}") from None
+
+
+def check_positive_int(value, name, who, allow_none=False):
+    """``value`` as an int if it is a positive integer (not a bool); else a ValueError/TypeError
+    naming ``who``, the argument and the value, e.g. "DepthwiseConv2D: depth_multiplier must be a
+    positive integer, got 0"."""
+    if value is None and allow_none:
+        return None
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise TypeError(f"{who}: {name} must be a positive integer, got {value!r}")
+    if value < 1:
+        raise ValueError(f"{who}: {name} must be a positive integer, got {value!r}")
+    return int(value)
+
+
+def check_bool(value, name, who):
+    """``value`` if it is True or False (NumPy bools too); else a TypeError."""
+    if not isinstance(value, (bool, np.bool_)):
+        raise TypeError(f"{who}: {name} must be True or False, got {value!r}")
+    return bool(value)
+
+
+def check_number(value, name, who, low=None, high=None, low_open=False, high_open=False):
+    """``value`` as a float if it is a real number in the interval; else a ValueError/TypeError."""
+    lo = "" if low is None else f"{'>' if low_open else '>='} {low}"
+    hi = "" if high is None else f"{'<' if high_open else '<='} {high}"
+    bounds = " and ".join(b for b in (lo, hi) if b)
+    expected = f"a number {bounds}" if bounds else "a number"
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{who}: {name} must be {expected}, got {value!r}")
+    v = float(value)
+    if (low is not None and (v < low or low_open and v == low)) or \
+            (high is not None and (v > high or high_open and v == high)) or v != v:
+        raise ValueError(f"{who}: {name} must be {expected}, got {value!r}")
+    return v
+
+
+def _dtype_name(dtype):
+    if dtype is None:
+        return "float32"
+    if isinstance(dtype, dict):  # Keras 3 writes a DTypePolicy object
+        dtype = dtype.get("config", {}).get("name", "float32")
+    name = np.dtype(dtype).name if not isinstance(dtype, str) else dtype
+    return {"mixed_float16": "float32", "mixed_bfloat16": "float32"}.get(name, name)
+
+
+def _is_symbolic(x):
+    if isinstance(x, (list, tuple)):
+        return any(isinstance(t, SymbolicTensor) for t in x)
+    return isinstance(x, SymbolicTensor)
+
+
+def _to_tensors(x, dtype):
+    if isinstance(x, (list, tuple)):
+        return [_to_tensors(t, dtype) for t in x]
+    if isinstance(x, Tensor):
+        # as Keras: a float input of another precision is cast to the layer's dtype (differentiably)
+        return x if x.data.dtype == dtype else x.astype(dtype)
+    return Tensor(x, dtype=dtype)
+
+
+__all__ = ["Layer", "Variable", "SymbolicTensor", "InputSpec", "unique_name", "shape_of", "registry",
+           "check_positive_int", "check_bool", "check_number", "resolve"]
