@@ -163,15 +163,18 @@ class Abs(Function):
 
 
 class Clip(Function):
-    """f(x) = min(max(x, lo), hi);  df/dx = 1 where lo < x < hi, else 0."""
+    """f(x) = min(max(x, lo), hi);  df/dx = 1 where lo <= x <= hi, else 0.
+
+    At the bounds themselves the gradient passes, as TensorFlow's clip_by_value does (the
+    crossentropy losses clip probabilities and rely on it)."""
 
     @staticmethod
     def forward(ctx, x, lo=None, hi=None):
         ctx.inside = np.ones(x.shape, dtype=bool)
         if lo is not None:
-            ctx.inside &= x > lo
+            ctx.inside &= x >= lo
         if hi is not None:
-            ctx.inside &= x < hi
+            ctx.inside &= x <= hi
         return np.clip(x, lo, hi).astype(x.dtype, copy=False)  # a float64 bound must not promote
 
     @staticmethod
