@@ -1,0 +1,135 @@
+"""Train a small MobileNet-style CNN on MNIST with minigrad, then test it on the 10,000 test images.
+
+    python examples/mnist_mobilenet.py                 # default settings: >= 99.0% test accuracy
+    python examples/mnist_mobilenet.py --epochs 1      # one epoch: >= 97.5%
+    python examples/mnist_mobilenet.py --limit 2000 --epochs 1 --threads 1   # a quick look
+
+The network: a 3x3 stem convolution, then depthwise-separable blocks (depthwise 3x3 -> BatchNorm ->
+ReLU6 -> pointwise 1x1 -> BatchNorm -> ReLU6), two of them with stride 2, global average pooling
+and a softmax classifier. The last line printed is ``test accuracy: 0.XXXX``.
+"""
+import argparse
+import os
+import sys
+import time
+
+import numpy as np
+
+import minigrad as mg
+from minigrad import layers
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+BUNDLED_DATA = os.path.join(HERE, os.pardir, "data", "mnist")
+
+# (filters of the pointwise conv, stride of the depthwise conv) for each separable block
+BLOCKS = ((32, 1), (64, 2), (64, 1), (128, 2), (128, 1))
+
+
+def separable_block(filters, stride, name):
+    """Depthwise 3x3 -> BN -> ReLU6 -> pointwise 1x1 -> BN -> ReLU6 (MobileNet V1's block)."""
+    return [
+        layers.DepthwiseConv2D(3, strides=stride, padding="same", use_bias=False, name=f"{name}_dw"),
+        layers.BatchNormalization(name=f"{name}_dw_bn"),
+        layers.ReLU(max_value=6.0, name=f"{name}_dw_relu"),
+        layers.Conv2D(filters, 1, use_bias=False, name=f"{name}_pw"),
+        layers.BatchNormalization(name=f"{name}_pw_bn"),
+        layers.ReLU(max_value=6.0, name=f"{name}_pw_relu"),
+    ]
+
+
+def build_model(stem_filters=16, blocks=BLOCKS):
+    """The MobileNet-style network for 28x28x1 images, as a Sequential model."""
+    model = mg.models.Sequential(name="mnist_mobilenet")
+    model.add(layers.Conv2D(stem_filters, 3, padding="same", use_bias=False, name="stem",
+                            input_shape=(28, 28, 1)))
+    model.add(layers.BatchNormalization(name="stem_bn"))
+    model.add(layers.ReLU(max_value=6.0, name="stem_relu"))
+    for i, (filters, stride) in enumerate(blocks):
+        for layer in separable_block(filters, stride, f"block{i + 1}"):
+            model.add(layer)
+    model.add(layers.GlobalAveragePooling2D(name="pool"))
+    model.add(layers.Dense(10, activation="softmax", name="classifier"))
+    return model
+
+
+def load_mnist(limit=None):
+    """MNIST as float32 images in [0, 1] with a channel axis, and integer labels."""
+    path = BUNDLED_DATA if os.path.isdir(BUNDLED_DATA) else None  # a fresh clone trains offline
+    (x_train, y_train), (x_test, y_test) = mg.datasets.mnist.load_data(path)
+    if limit is not None:
+        x_train, y_train = x_train[:limit], y_train[:limit]
+    prepare = lambda x: (x.astype(np.float32) / 255.0)[..., None]  # noqa: E731
+    return (prepare(x_train), y_train.astype(np.int64)), (prepare(x_test), y_test.astype(np.int64))
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--epochs", type=int, default=4, help="passes over the training set (default 4)")
+    parser.add_argument("--batch-size", type=int, default=64, help="images per step (default 64)")
+    parser.add_argument("--threads", type=int, default=None, help="kernel threads (default: all cores)")
+    parser.add_argument("--limit", type=int, default=None, help="train on the first N images only")
+    parser.add_argument("--learning-rate", type=float, default=2e-3, help="Adam's learning rate")
+    parser.add_argument("--seed", type=int, default=0, help="seed for weights and shuffling")
+    parser.add_argument("--save", metavar="DIR", help="save the trained model (TF.js layers format)")
+    parser.add_argument("--plot", metavar="FILE", help="write a PNG of the loss/accuracy curves")
+    args = parser.parse_args(argv)
+    if args.epochs < 1 or args.batch_size < 1 or (args.limit is not None and args.limit < 1):
+        parser.error("--epochs, --batch-size and --limit must be positive")
+
+    if args.threads is not None:
+        mg.set_num_threads(args.threads)
+    np.random.seed(args.seed)
+    mg.initializers.set_random_seed(args.seed)  # the same weights on every run
+    (x_train, y_train), (x_test, y_test) = load_mnist(args.limit)
+    print(f"minigrad {mg.__version__}: {len(x_train)} training images, {len(x_test)} test images, "
+          f"{mg.get_num_threads()} thread(s)")
+
+    model = build_model()
+    steps_per_epoch = -(-int(len(x_train) * 0.95) // args.batch_size)
+    schedule = mg.optimizers.schedules.CosineDecay(args.learning_rate,
+                                                   decay_steps=args.epochs * steps_per_epoch,
+                                                   alpha=0.02)
+    model.compile(optimizer=mg.optimizers.Adam(learning_rate=schedule),
+                  loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    model.summary()
+    start = time.perf_counter()
+    history = model.fit(x_train, y_train, batch_size=args.batch_size, epochs=args.epochs,
+                        validation_split=0.05, shuffle=True, seed=args.seed)
+    print(f"trained in {time.perf_counter() - start:.1f} s")
+
+    if args.save:
+        model.save(args.save)
+        print(f"saved to {args.save}")
+    if args.plot:
+        plot_history(history.history, args.plot)
+    loss, accuracy = model.evaluate(x_test, y_test, batch_size=256, verbose=0)
+    print(f"test loss: {loss:.4f}")
+    print(f"test accuracy: {accuracy:.4f}")
+    return accuracy
+
+
+def plot_history(history, path):
+    """Loss and accuracy per epoch (training and validation) as a PNG; needs matplotlib."""
+    try:
+        import matplotlib
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        print("--plot needs matplotlib: pip install matplotlib", file=sys.stderr)
+        return
+    fig, axes = plt.subplots(1, 2, figsize=(9, 3.5))
+    for ax, key in zip(axes, ("loss", "accuracy")):
+        epochs = range(1, len(history[key]) + 1)
+        ax.plot(epochs, history[key], "o-", label="training")
+        if f"val_{key}" in history:
+            ax.plot(epochs, history[f"val_{key}"], "o-", label="validation")
+        ax.set_xlabel("epoch")
+        ax.set_title(key)
+        ax.legend()
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    print(f"curves written to {path}")
+
+
+if __name__ == "__main__":
+    main()
