@@ -1,0 +1,119 @@
+"""Seconds per MNIST epoch: minigrad vs PyTorch (NCHW and channels_last), same model, same run.
+
+    python benchmarks/bench_mnist_epoch.py                  # one full epoch each (60,000 images)
+    python benchmarks/bench_mnist_epoch.py --images 6400    # a tenth, scaled up to an epoch
+
+The model is examples/mnist_mobilenet.py's; PyTorch gets the same layers (BatchNorm momentum
+0.01 = Keras's 0.99, eps 1e-3), batch 64, Adam, the same thread count. The machine is shared and
+noisy: each framework runs ``--repeats`` times and the median is reported, with the ratio.
+"""
+import argparse
+import importlib.util
+import os
+import statistics
+import sys
+import time
+
+import numpy as np
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+
+def _load_example():
+    path = os.path.join(HERE, os.pardir, "examples", "mnist_mobilenet.py")
+    spec = importlib.util.spec_from_file_location("mnist_mobilenet", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def time_minigrad(example, x, y, batch_size, threads):
+    import minigrad as mg
+    mg.set_num_threads(threads)
+    model = example.build_model()
+    model.compile(optimizer=mg.optimizers.Adam(1e-3), loss="sparse_categorical_crossentropy")
+    model.train_on_batch(x[:batch_size], y[:batch_size])  # build and warm up
+    start = time.perf_counter()
+    model.fit(x, y, batch_size=batch_size, epochs=1, verbose=0, shuffle=True)
+    return time.perf_counter() - start
+
+
+def torch_model(torch, example):
+    nn = torch.nn
+
+    def bn(c):
+        return nn.BatchNorm2d(c, eps=1e-3, momentum=0.01)
+
+    stem = 16
+    mods = [nn.Conv2d(1, stem, 3, padding=1, bias=False), bn(stem), nn.ReLU6()]
+    c = stem
+    for filters, stride in example.BLOCKS:
+        mods += [nn.Conv2d(c, c, 3, stride=stride, padding=1, groups=c, bias=False), bn(c), nn.ReLU6(),
+                 nn.Conv2d(c, filters, 1, bias=False), bn(filters), nn.ReLU6()]
+        c = filters
+    mods += [nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(c, 10)]
+    return nn.Sequential(*mods)
+
+
+def time_torch(torch, example, x, y, batch_size, threads, channels_last):
+    torch.set_num_threads(threads)
+    model = torch_model(torch, example)
+    fmt = torch.channels_last if channels_last else torch.contiguous_format
+    model = model.to(memory_format=fmt)
+    opt = torch.optim.Adam(model.parameters(), lr=1e-3, eps=1e-7)
+    loss_fn = torch.nn.CrossEntropyLoss()
+    xt = torch.from_numpy(np.ascontiguousarray(x.transpose(0, 3, 1, 2)))
+    yt = torch.from_numpy(y)
+
+    def step(xb, yb):
+        opt.zero_grad(set_to_none=True)
+        loss = loss_fn(model(xb.contiguous(memory_format=fmt)), yb)
+        loss.backward()
+        opt.step()
+
+    step(xt[:batch_size], yt[:batch_size])
+    start = time.perf_counter()
+    perm = torch.randperm(len(xt))
+    for i in range(0, len(xt), batch_size):
+        idx = perm[i:i + batch_size]
+        step(xt[idx], yt[idx])
+    return time.perf_counter() - start
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--images", type=int, default=60000, help="images to time (scaled to 60,000)")
+    parser.add_argument("--batch-size", type=int, default=64)
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--repeats", type=int, default=1)
+    parser.add_argument("--no-torch", action="store_true")
+    args = parser.parse_args()
+
+    example = _load_example()
+    (x, y), _ = example.load_mnist(args.images)
+    scale = 60000 / len(x)
+    results = {}
+    runs = [("minigrad", lambda: time_minigrad(example, x, y, args.batch_size, args.threads))]
+    if not args.no_torch:
+        try:
+            import torch
+            runs += [("torch NCHW", lambda: time_torch(torch, example, x, y, args.batch_size,
+                                                       args.threads, False)),
+                     ("torch channels_last", lambda: time_torch(torch, example, x, y, args.batch_size,
+                                                                args.threads, True))]
+            print(f"torch {torch.__version__}", file=sys.stderr)
+        except ImportError:
+            print("torch is not installed: timing minigrad only", file=sys.stderr)
+    for _ in range(args.repeats):
+        for name, run in runs:  # interleaved, so a noisy minute hurts every framework alike
+            results.setdefault(name, []).append(run() * scale)
+    print(f"one MNIST epoch (60,000 images, batch {args.batch_size}, Adam, {args.threads} threads), "
+          f"median of {args.repeats}, timed on {len(x)} images:")
+    base = statistics.median(results["minigrad"])
+    for name, times in results.items():
+        t = statistics.median(times)
+        print(f"  {name:<20} {t:7.1f} s/epoch   {t / base:5.2f}x minigrad's time")
+
+
+if __name__ == "__main__":
+    main()

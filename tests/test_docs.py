@@ -1,0 +1,258 @@
+"""The docs run: every chapter in docs/ is executed as one program, so every number it shows was
+produced by the code next to it.
+
+A chapter mixes two kinds of code block, run in the order they appear, in ONE namespace per file:
+
+* ```python blocks: code. What it must produce is stated with ``assert``.
+* ```pycon blocks: an interactive session (``>>>`` lines and the output they print), checked as
+  a doctest against that same namespace.
+
+Each chapter runs in a fresh Python process whose working directory is a temporary folder (a
+chapter may write files there: a graph picture, a saved model), with one OpenMP and one OpenBLAS
+thread: OpenBLAS's results depend on its thread count, so this keeps the numbers the same on any
+machine (minigrad's own kernels give the same bits for any thread count), and a training run
+stays fast on a busy machine. The program is written to
+``<tmp>/<chapter>.md.py`` with every python line at its line number in the chapter, so a
+traceback's line numbers point into the Markdown file.
+
+pytest's own ``--doctest-glob='*.md'`` does not collect docs/*.md (docs/conftest.py ignores them):
+their pycon examples use names that the python blocks define, which only this runner provides.
+
+Run one chapter by hand: ``python tests/test_docs.py docs/00_scalar_autograd.md``. The pictures in
+docs/images were written by the chapters' code: ``python tests/test_docs.py --workdir /tmp/pics
+docs/01_tensors_and_broadcasting.md`` remakes linear_graph.svg in /tmp/pics (with graphviz
+installed), chapter 4 remakes curves.png (mnist_curves_small.png, with matplotlib installed).
+"""
+import doctest
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+DOCS = ROOT / "docs"
+TESTS = Path(__file__).resolve().parent
+CHAPTERS = sorted(p.name for p in DOCS.glob("*.md"))
+FENCE = re.compile(r"^```\s*([\w-]*)\s*$")
+RUN_LANGS = ("python", "pycon")
+OPTIONFLAGS = doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE
+
+
+def code_blocks(path):
+    """The fenced blocks of a Markdown file: ``(lang, first_line, last_line)``, 1-based and
+    inclusive, of the lines *between* the fences."""
+    blocks, open_at, lang = [], None, None
+    for number, line in enumerate(Path(path).read_text().splitlines(), start=1):
+        m = FENCE.match(line)
+        if m is None:
+            continue
+        if open_at is None:
+            open_at, lang = number, m.group(1).lower()
+        else:
+            blocks.append((lang, open_at + 1, number - 1))
+            open_at = None
+    if open_at is not None:
+        raise ValueError(f"{path}: the code block opened at line {open_at} is never closed")
+    return blocks
+
+
+def chapter_program(path):
+    """The chapter as a Python program, line for line: python blocks verbatim, each pycon block
+    a call of :func:`run_pycon` on its opening fence's line, everything else blank."""
+    path = Path(path).resolve()
+    lines = path.read_text().splitlines()
+    out = [""] * len(lines)
+    if FENCE.match(lines[0]):
+        raise ValueError(f"{path}: a chapter starts with its title, not with a code block")
+    out[0] = (f"import sys as _sys; _sys.path.insert(0, {str(TESTS)!r}); "
+              f"from test_docs import run_pycon as _run_pycon")
+    for lang, first, last in code_blocks(path):
+        if lang == "python":
+            out[first - 1:last] = lines[first - 1:last]
+        elif lang == "pycon":
+            out[first - 2] = f"_run_pycon(globals(), {str(path)!r}, {first}, {last})"
+    return "\n".join(out) + "\n"
+
+
+def run_pycon(namespace, path, first, last):
+    """Check lines ``first..last`` of ``path`` as a doctest in ``namespace`` (names it defines
+    stay there for the code after it). Exits the program with the doctest report on a failure."""
+    lines = Path(path).read_text().splitlines()[first - 1:last]
+    test = doctest.DocTestParser().get_doctest("\n".join(lines) + "\n", namespace,
+                                               f"{Path(path).name}:{first}", str(path), first - 1)
+    report = []
+    runner = doctest.DocTestRunner(optionflags=OPTIONFLAGS)
+    result = runner.run(test, out=report.append, clear_globs=False)
+    namespace.update(test.globs)  # DocTest ran on a copy of the namespace
+    if result.failed:
+        sys.stderr.write("".join(report))
+        raise SystemExit(f"{Path(path).name}: {result.failed} failed example(s) in the pycon block "
+                         f"at line {first}")
+
+
+def run_chapter(path, workdir, timeout=300):
+    """Run a chapter as a program in ``workdir``; returns the CompletedProcess."""
+    program = Path(workdir) / (Path(path).name + ".py")
+    program.write_text(chapter_program(path))
+    env = dict(os.environ, PYTHONDONTWRITEBYTECODE="1", MPLBACKEND="Agg", OMP_NUM_THREADS="1",
+               OPENBLAS_NUM_THREADS="1")
+    return subprocess.run([sys.executable, str(program)], cwd=workdir, env=env, timeout=timeout,
+                          capture_output=True, text=True)
+
+
+# -- the runner itself ------------------------------------------------------------------------
+
+def test_runner_shares_one_namespace_in_order_and_catches_wrong_output(tmp_path):
+    page = tmp_path / "page.md"
+    page.write_text("# A page\n\n```python\nx = 20\n```\n\n```pycon\n>>> y = x + 1\n>>> y * 2\n42\n\n```\n"
+                    "\n```python\nassert y == 21\n```\n\n```text\nnot run\n```\n")
+    assert run_chapter(page, tmp_path).returncode == 0
+    page.write_text("# A page\n\n```python\nx = 20\n```\n\n```pycon\n>>> x + 1\n22\n\n```\n")
+    result = run_chapter(page, tmp_path)
+    assert result.returncode != 0
+    assert "page.md:8" in result.stderr and "Expected:" in result.stderr and "21" in result.stderr
+
+
+def test_runner_reports_errors_at_the_chapters_line_number(tmp_path):
+    page = tmp_path / "page.md"
+    page.write_text("# A page\n\nText.\n\n```python\nx = 1\nassert x == 2, 'x is not 2'\n```\n")
+    result = run_chapter(page, tmp_path)
+    assert result.returncode != 0
+    assert "page.md.py\", line 7" in result.stderr and "x is not 2" in result.stderr
+
+
+# -- the chapters ------------------------------------------------------------------------------
+
+def test_there_are_chapters_and_each_has_code_and_exercises():
+    assert "00_scalar_autograd.md" in CHAPTERS and "write_your_own_op.md" in CHAPTERS
+    for name in CHAPTERS:
+        if name == "README.md":
+            continue
+        text = (DOCS / name).read_text()
+        assert any(lang in RUN_LANGS for lang, _, _ in code_blocks(DOCS / name)), name
+        assert "## Exercises" in text, f"{name} has no exercises"
+
+
+def test_the_index_links_every_chapter():
+    index = (DOCS / "README.md").read_text()
+    for name in CHAPTERS:
+        if name != "README.md":
+            assert f"({name})" in index, f"docs/README.md does not link {name}"
+
+
+def test_every_picture_and_page_the_docs_link_to_exists():
+    for name in CHAPTERS:
+        for target in re.findall(r"\]\(([^)#:]+)\)", (DOCS / name).read_text()):
+            path = DOCS / target
+            assert path.is_file(), f"docs/{name} links to {target}, which does not exist"
+            if target.startswith("images/"):
+                head = path.read_bytes()[:200]
+                assert head.startswith(b"\x89PNG") or head.lstrip().startswith((b"<?xml", b"<svg")), target
+
+
+@pytest.mark.parametrize("name", CHAPTERS)
+def test_chapter_runs(name, tmp_path):
+    result = run_chapter(DOCS / name, tmp_path)
+    assert result.returncode == 0, f"{name} failed:\n{result.stdout[-3000:]}\n{result.stderr[-6000:]}"
+
+
+def test_cython_excerpts_are_still_in_the_kernel():
+    """Chapter 2 quotes depthwise.pyx in ```cython blocks: every quoted line must still be there,
+    up to a trailing comment (``...`` lines and ``name(...)`` calls stand for what is left out)."""
+    chapter = DOCS / "02_convolution_to_cython.md"
+    kernel = (ROOT / "minigrad" / "_kernels" / "depthwise.pyx").read_text().splitlines()
+    source = {line.strip() for line in kernel}
+    lines = chapter.read_text().splitlines()
+    quoted = [(n, lines[n - 1].strip()) for lang, first, last in code_blocks(chapter)
+              if lang == "cython" for n in range(first, last + 1)]
+    assert quoted, "chapter 2 quotes no kernel lines"
+    for n, line in quoted:
+        code = line.split("  #")[0].rstrip()
+        if not code or code == "..." or code.endswith("(...)"):
+            continue
+        assert code in source or any(s.startswith(code) for s in source), \
+            f"{chapter.name}:{n} quotes a line not in depthwise.pyx: {line}"
+
+
+def _svg_texts(svg):
+    return sorted(re.findall(r"<text[^>]*>([^<]*)</text>", svg))
+
+
+def test_committed_graph_picture_is_what_chapter_1_draws(tmp_path):
+    """docs/images/linear_graph.svg was rendered by chapter 1's code: same labels, same boxes."""
+    committed = (DOCS / "images" / "linear_graph.svg").read_text()
+    assert committed.lstrip().startswith(("<?xml", "<svg"))
+    for label in ("MatMul", "Add", "ReLU", "Mean", "W (3, 2) float32", "b (2,) float32"):
+        assert label in committed, label
+    result = run_chapter(DOCS / "01_tensors_and_broadcasting.md", tmp_path)
+    assert result.returncode == 0, result.stderr[-3000:]
+    drawn = tmp_path / "linear_graph.svg"
+    if not drawn.exists():
+        pytest.skip("graphviz is not installed, so chapter 1 wrote only linear_graph.dot")
+    assert _svg_texts(drawn.read_text()) == _svg_texts(committed)
+
+
+# -- examples/custom_op.py ----------------------------------------------------------------------
+
+def _custom_op_module():
+    sys.path.insert(0, str(ROOT / "examples"))
+    try:
+        import custom_op
+    finally:
+        sys.path.remove(str(ROOT / "examples"))
+    return custom_op
+
+
+def test_custom_op_example_is_short_and_runs():
+    path = ROOT / "examples" / "custom_op.py"
+    assert len(path.read_text().splitlines()) < 40
+    result = subprocess.run([sys.executable, str(path)], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert "gradcheck: True" in result.stdout
+    assert "caught: gradcheck: input 1, element (" in result.stdout
+
+
+def test_the_op_page_shows_the_examples_code():
+    import inspect
+
+    op = _custom_op_module()
+    page = (DOCS / "write_your_own_op.md").read_text()
+    for cls in (op.SwishBeta, op.SwishBetaLayer):
+        assert inspect.getsource(cls) in page, f"docs/write_your_own_op.md differs from {cls.__name__}"
+
+
+def test_custom_op_gradient_matches_finite_differences_and_a_wrong_one_is_caught():
+    mg = pytest.importorskip("minigrad")
+    op = _custom_op_module()
+    rng = np.random.default_rng(1)
+    x, beta = rng.normal(size=(3, 4)), rng.uniform(0.5, 2.0, size=(4,))
+    assert mg.testing.gradcheck(op.SwishBeta.apply, [x, beta])
+    with pytest.raises(AssertionError, match=r"gradcheck: input 1, element \(\d+,\): analytic"):
+        mg.testing.gradcheck(op.WrongSwishBeta.apply, [x, beta])
+
+
+if __name__ == "__main__":  # python tests/test_docs.py [--workdir DIR] docs/CHAPTER.md [...]
+    import argparse
+    import tempfile
+
+    parser = argparse.ArgumentParser(description="Run docs chapters as the tests do.")
+    parser.add_argument("--workdir", help="run in this folder and keep what the chapters write "
+                                          "(e.g. the pictures of docs/images), instead of a "
+                                          "temporary one")
+    parser.add_argument("chapters", nargs="+")
+    args = parser.parse_args()
+    failed = 0
+    for chapter in args.chapters:
+        with tempfile.TemporaryDirectory() as tmp:
+            workdir = args.workdir or tmp
+            os.makedirs(workdir, exist_ok=True)
+            done = run_chapter(chapter, workdir)
+        sys.stdout.write(done.stdout)
+        sys.stderr.write(done.stderr)
+        print(f"{chapter}: {'ok' if done.returncode == 0 else 'FAILED'}")
+        failed += done.returncode != 0
+    sys.exit(1 if failed else 0)
