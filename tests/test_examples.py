@@ -1,0 +1,48 @@
+"""The example scripts run (on small data) and do what their docstrings say."""
+import importlib.util
+import os
+
+import numpy as np
+import pytest
+
+EXAMPLES = os.path.join(os.path.dirname(os.path.abspath(__file__)), os.pardir, "examples")
+
+
+def _load(name):
+    spec = importlib.util.spec_from_file_location(name, os.path.join(EXAMPLES, f"{name}.py"))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_mobilenet_blocks_train_and_loss_goes_down(capsys):
+    results = _load("mobilenet_block").main()
+    assert set(results) == {"mobilenet_v1_block", "mobilenet_v2_block"}
+    for losses in results.values():
+        assert losses[-1] < losses[0] - 0.05
+    assert "loss went from" in capsys.readouterr().out
+
+
+def test_mnist_mobilenet_model_shape_and_quick_run(capsys):
+    example = _load("mnist_mobilenet")
+    model = example.build_model()
+    assert model.compute_output_shape((None, 28, 28, 1)) == (None, 10)
+    accuracy = example.main(["--limit", "256", "--epochs", "1", "--batch-size", "64"])
+    out = capsys.readouterr().out.strip().splitlines()
+    assert out[-1] == f"test accuracy: {accuracy:.4f}"
+    assert 0.0 <= accuracy <= 1.0
+
+
+def test_mnist_mlp_builds_a_dense_only_model():
+    example = _load("mnist_mlp")
+    model = example.build_model()
+    kinds = {type(layer).__name__ for layer in model.layers}
+    assert kinds == {"Flatten", "Dense"}
+    out = model.predict(np.zeros((3, 28, 28), np.float32))
+    assert out.shape == (3, 10) and np.allclose(out.sum(axis=1), 1, atol=1e-5)
+
+
+def test_mnist_mobilenet_rejects_bad_flags():
+    example = _load("mnist_mobilenet")
+    with pytest.raises(SystemExit):
+        example.main(["--epochs", "0"])
