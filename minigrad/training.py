@@ -206,6 +206,11 @@ class Trainer:
 
     # -- loops -------------------------------------------------------------------------------------
     def _callback_list(self, callbacks, verbose, params, who, history=None):
+        if isinstance(callbacks, callbacks_module.Callback):  # one callback, not in a list
+            callbacks = [callbacks]
+        elif callbacks is not None and not isinstance(callbacks, (list, tuple)):
+            raise TypeError(f"{who}: callbacks must be a list of minigrad.callbacks.Callback "
+                            f"objects, got {type(callbacks).__name__}")
         callbacks = list(callbacks or [])
         for cb in callbacks:
             if not isinstance(cb, callbacks_module.Callback):

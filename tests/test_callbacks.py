@@ -194,3 +194,18 @@ def test_callbacks_see_batch_logs_and_can_stop_training():
     history = model.fit(x, y, epochs=3, batch_size=4, verbose=0,
                         callbacks=[cb.LambdaCallback(on_batch_end=stop)])
     assert len(losses) == 2 and history.epoch == [0] and model.optimizer.iterations == 2
+
+
+def test_fit_accepts_one_callback_and_refuses_a_non_list():
+    import minigrad as mg
+    from minigrad import layers as L
+
+    model = mg.models.Sequential([L.Dense(1, input_shape=(2,))])
+    model.compile(mg.optimizers.SGD(0.01), "mse")
+    x, y = np.ones((4, 2), np.float32), np.ones((4, 1), np.float32)
+    seen = []
+    one = mg.callbacks.LambdaCallback(on_epoch_end=lambda epoch, logs: seen.append(epoch))
+    model.fit(x, y, epochs=2, verbose=0, callbacks=one)
+    assert seen == [0, 1]
+    with pytest.raises(TypeError, match="fit: callbacks must be a list of minigrad.callbacks.Callback"):
+        model.fit(x, y, verbose=0, callbacks="early_stopping")

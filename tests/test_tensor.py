@@ -129,3 +129,14 @@ def test_grad_of_the_seed_is_not_the_callers_array():
     x.backward(seed)
     seed[:] = 7  # the caller reuses its buffer: x.grad must not change
     np.testing.assert_array_equal(x.grad, [1.0, 1.0])
+
+
+def test_tensor_methods_show_the_signatures_of_the_api():
+    import inspect
+
+    Tensor = mg.Tensor
+    assert str(inspect.signature(Tensor.sum)) == "(self, axis=None, keepdims=False)"
+    assert str(inspect.signature(Tensor.mean)) == "(self, axis=None, keepdims=False)"
+    assert str(inspect.signature(Tensor.max)) == "(self, axis=None, keepdims=False)"
+    assert str(inspect.signature(Tensor.reshape)) == "(self, *shape)"
+    assert str(inspect.signature(Tensor.transpose)) == "(self, *axes)"

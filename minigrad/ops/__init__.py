@@ -5,6 +5,8 @@ by side; the lowercase names here are the functions people call. Tensor's operat
 ``x[i]``, ``x.sum()``...) are these same ops, attached to Tensor at the bottom of this file, so that
 ``tensor.py`` stays below ``ops/`` in the layering.
 """
+import inspect
+
 from ..tensor import Tensor
 from .activation import (elu, gelu, hard_sigmoid, leaky_relu, log_softmax, relu, relu6, selu,
                          sigmoid, softmax, softplus, softsign, swish, tanh)
@@ -26,6 +28,11 @@ def _as_method(fn):
         return fn(self, *args, **kwargs)
     method.__name__ = method.__qualname__ = getattr(fn, "__name__", "method")
     method.__doc__ = fn.__doc__
+    # help() and inspect show t.sum(axis=None, keepdims=False), not (*args, **kwargs)
+    params = list(inspect.signature(fn).parameters.values())
+    if params and params[0].kind is inspect.Parameter.POSITIONAL_OR_KEYWORD:
+        params[0] = params[0].replace(name="self")
+        method.__signature__ = inspect.Signature(params)
     return method
 
 
