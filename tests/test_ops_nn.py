@@ -4,7 +4,7 @@ import pytest
 from hypothesis import given, settings, strategies as st
 
 import minigrad as mg
-from minigrad.ops.nn import BufferPool, bias_add, dropout, flatten
+from minigrad.ops.nn import bias_add, dropout, flatten
 from minigrad.testing import gradcheck
 
 
@@ -109,38 +109,6 @@ def test_flatten_orders_like_keras():
         flatten(x, "first")
     with pytest.raises(ValueError, match=r"flatten: x must have a batch axis, got a scalar"):
         flatten(np.float64(3.0))
-
-
-def test_buffer_pool_hands_out_only_arrays_no_one_holds():
-    pool = BufferPool(max_bytes=1 << 20, min_bytes=1024)
-    a = pool.empty((64, 64), np.float32)
-    assert pool.empty((64, 64), np.float32) is not a        # a is held here
-    first = id(a)
-    view = a[1:]
-    del a
-    b = pool.empty((64, 64), np.float32)                    # the view keeps the first one busy
-    assert id(b) != first
-    del view
-    assert id(pool.empty((64, 64), np.float32)) == first     # now it is free again
-    assert pool.empty((64, 64), np.float64) is not b         # dtype is part of the key
-    assert not pool.zeros((64, 64), np.float32).any()
-    before = pool.nbytes
-    pool.empty((4, 4), np.float32)                           # under min_bytes: not pooled
-    assert pool.nbytes == before
-    pool.clear()
-    assert pool.nbytes == 0
-
-
-def test_buffer_pool_lets_go_of_least_recently_used_shapes():
-    size = 64 * 64 * 4
-    pool = BufferPool(max_bytes=3 * size, min_bytes=1024)
-    old = [pool.empty((64, 64), np.float32) for _ in range(3)]
-    assert pool.nbytes == 3 * size
-    del old                                                  # free, but still pooled
-    held = [pool.empty((32, 128), np.float32) for _ in range(3)]   # same bytes, a new shape
-    assert pool.nbytes == 3 * size                           # the free (64, 64) arrays went
-    extra = pool.empty((32, 128), np.float32)                # full of arrays in use: not pooled
-    assert pool.nbytes == 3 * size and all(extra is not h for h in held)
 
 
 def test_op_outputs_in_use_are_not_overwritten_by_later_calls():

@@ -24,7 +24,9 @@ def relu6_forward(const real[::1] x, real[::1] out, int num_threads):
 
 
 def relu6_backward(const real[::1] x, const real[::1] grad, real[::1] out, int num_threads):
-    """out[i] = grad[i] where 0 < x[i] < 6, else 0 (the derivative of relu6, 0 at the kinks)."""
+    """out[i] = grad[i] where 0 < x[i] < 6, else 0 (the derivative of relu6, 0 at the kinks).
+
+    ``x`` may be relu6's input or its output: 0 < x < 6 exactly where 0 < relu6(x) < 6."""
     cdef Py_ssize_t i, n = x.shape[0]
     for i in prange(n, nogil=True, schedule="static", num_threads=num_threads):
         if x[i] > 0 and x[i] < 6:

@@ -3,7 +3,7 @@ import math
 
 import numpy as np
 
-from .. import _threads
+from .. import _buffers, _threads
 from .._kernels import elementwise as _ew
 from ..function import Function, as_tensor
 
@@ -30,22 +30,27 @@ class ReLU(Function):
 
 
 class ReLU6(Function):
-    """f(x) = min(max(x, 0), 6);  f'(x) = 1 for 0 < x < 6, else 0.  (Cython kernel.)"""
+    """f(x) = min(max(x, 0), 6);  f'(x) = 1 for 0 < x < 6, else 0.  (Cython kernel.)
+
+    The backward reads the saved *output* y, not x: 0 < y < 6 exactly where 0 < x < 6, so the
+    input can be freed as soon as the next op is done with it. Output and gradient come from the
+    engine's buffer pool (:mod:`minigrad._buffers`): in a CNN they are megabytes each.
+    """
 
     @staticmethod
     def forward(ctx, x):
         x = np.asarray(x, order="C")  # the kernel reads a flat view; a 0-d array stays 0-d
-        out = np.empty_like(x)
-        _ew.relu6_forward(x.reshape(-1), out.reshape(-1), _threads_for(x.size))
-        ctx.x = x
-        return out
+        y = _buffers.empty(x.shape, x.dtype)
+        _ew.relu6_forward(x.reshape(-1), y.reshape(-1), _threads_for(x.size))
+        ctx.y = y
+        return y
 
     @staticmethod
     def backward(ctx, grad):
-        x = ctx.x
-        grad = np.asarray(grad, dtype=x.dtype, order="C")
-        out = np.empty_like(x)
-        _ew.relu6_backward(x.reshape(-1), grad.reshape(-1), out.reshape(-1), _threads_for(x.size))
+        y = ctx.y
+        grad = np.asarray(grad, dtype=y.dtype, order="C")
+        out = _buffers.empty(y.shape, y.dtype)
+        _ew.relu6_backward(y.reshape(-1), grad.reshape(-1), out.reshape(-1), _threads_for(y.size))
         return out
 
 

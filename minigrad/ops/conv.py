@@ -19,16 +19,16 @@ product rule of a matrix product:
 A 1x1 kernel with stride 1 (MobileNet's pointwise convolution) needs no gather at all: ``cols`` *is*
 x viewed as (N*H*W, Cin), so forward and backward are three matrix products and no copies.
 
-Large outputs, gradients and scratch matrices come from :data:`~minigrad.ops.nn.buffers`, so a
+Large outputs, gradients and scratch matrices come from :data:`minigrad._buffers.buffers`, so a
 training step does not fault in fresh memory every time. ``channels_first`` inputs are transposed
 to NHWC around the same code.
 """
 import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
+from .._buffers import buffers
 from ..function import Function
 from .geometry import conv_geometry, normalize_data_format, normalize_padding, normalize_tuple
-from .nn import buffers
 from .shape import transpose
 
 

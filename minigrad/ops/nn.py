@@ -1,11 +1,9 @@
-"""Small NN ops that layers are built from (bias_add, dropout, flatten), and the buffer pool that
-the NN ops (conv, pooling, normalization, these) take their large arrays from."""
+"""Small NN ops that layers are built from (bias_add, dropout, flatten)."""
 import numbers
-import sys
-import threading
 
 import numpy as np
 
+from .._buffers import buffers
 from ..function import Function
 from ..tensor import Tensor
 from .geometry import normalize_data_format
@@ -14,99 +12,6 @@ from .shape import reshape, transpose
 
 def _shape(x):
     return np.shape(getattr(x, "data", x))
-
-
-# -- buffer reuse ---------------------------------------------------------------------------------
-# A fresh multi-megabyte array is mapped from the OS page by page as it is first written, and that
-# costs more than the convolution that fills it (each 4 KiB page fault is microseconds). A training
-# step asks for the same shapes every time, so the NN ops take their large outputs, gradients and
-# scratch arrays from a pool that hands an array out again once nothing else refers to it.
-
-def _free_refcount():
-    """What ``sys.getrefcount`` reports, in :meth:`BufferPool.empty`'s loop, for an array that only
-    the pool holds (measured, not assumed: the interpreter's own references vary by version)."""
-    arrays = [np.empty(1)]
-    for a in arrays:
-        return sys.getrefcount(a)
-
-
-class BufferPool:
-    """Large arrays handed out again once no one else holds them.
-
-    ``empty(shape, dtype)`` returns a pooled array of that shape and dtype whose only reference is
-    the pool's own (a Tensor, an attribute saved on a ctx, a NumPy view: each holds a reference, so
-    an array in use is never handed out twice), else a new array, which joins the pool. When the
-    pool would grow past ``max_bytes`` it first lets go of free arrays of the shapes used least
-    recently (a new batch size, say), and past that the new array is simply not pooled. Arrays
-    under ``min_bytes`` are not pooled: malloc serves those from memory it already has.
-
-    >>> pool = BufferPool()
-    >>> a = pool.empty((256, 256), np.float32)
-    >>> pool.empty((256, 256), np.float32) is a       # a is in use: a second array
-    False
-    >>> address = id(a); del a                        # no one holds the first one any more
-    >>> id(pool.empty((256, 256), np.float32)) == address
-    True
-    """
-
-    def __init__(self, max_bytes=1 << 30, min_bytes=1 << 17):
-        self.max_bytes, self.min_bytes = max_bytes, min_bytes
-        self._arrays = {}          # (shape, dtype) -> [arrays], least recently used key first
-        self._bytes = 0
-        self._lock = threading.Lock()
-
-    def empty(self, shape, dtype):
-        """An uninitialised C-contiguous array of ``shape`` and ``dtype``."""
-        shape, dtype = tuple(shape), np.dtype(dtype)
-        nbytes = dtype.itemsize * int(np.prod(shape, dtype=np.int64))
-        if nbytes < self.min_bytes:
-            return np.empty(shape, dtype)
-        key = (shape, dtype)
-        with self._lock:
-            arrays = self._arrays.pop(key, [])
-            self._arrays[key] = arrays                # most recently used: last
-            for a in arrays:
-                if sys.getrefcount(a) <= _FREE:
-                    return a
-            a = np.empty(shape, dtype)
-            if self._bytes + nbytes > self.max_bytes:
-                self._evict(nbytes)
-            if self._bytes + nbytes <= self.max_bytes:
-                arrays.append(a)
-                self._bytes += nbytes
-            return a
-
-    def _evict(self, nbytes):
-        """Drop free arrays, least recently used shapes first, until ``nbytes`` more would fit."""
-        for arrays in self._arrays.values():
-            kept = []
-            for a in arrays:
-                if self._bytes + nbytes > self.max_bytes and sys.getrefcount(a) <= _FREE:
-                    self._bytes -= a.nbytes
-                else:
-                    kept.append(a)
-            arrays[:] = kept        # in place: empty() holds the list of its own key
-
-    def zeros(self, shape, dtype):
-        """Like :meth:`empty`, filled with zeros."""
-        a = self.empty(shape, dtype)
-        a.fill(0)
-        return a
-
-    def clear(self):
-        """Forget every pooled array (those in use stay valid; memory returns as they are freed)."""
-        with self._lock:
-            self._arrays.clear()
-            self._bytes = 0
-
-    @property
-    def nbytes(self):
-        """Bytes the pool holds (in use or free)."""
-        return self._bytes
-
-
-_FREE = _free_refcount()
-buffers = BufferPool()
 
 
 class BiasAdd(Function):

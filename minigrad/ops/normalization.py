@@ -25,9 +25,9 @@ import numbers
 import numpy as np
 
 from .. import _threads
+from .._buffers import buffers
 from .._kernels import batchnorm as _bn
 from ..function import Function
-from .nn import buffers
 
 # Below this many elements one thread is faster: starting an OpenMP team costs microseconds.
 _PARALLEL_MIN = 1 << 15

@@ -12,11 +12,11 @@ pooling divides by the number of real pixels in each window, not by kh*kw.
 import numpy as np
 
 from .. import _threads
+from .._buffers import buffers
 from .._kernels import pooling as _pool
 from ..function import Function
 from .conv import check_image, from_nhwc, tap_ranges, tap_slice, to_nhwc
 from .geometry import conv_geometry, normalize_data_format, normalize_padding, normalize_tuple
-from .nn import buffers
 
 # Below this many elements one thread is faster: starting an OpenMP team costs microseconds.
 _PARALLEL_MIN = 1 << 15

@@ -1,0 +1,55 @@
+"""The engine's buffer pool (minigrad/_buffers.py): arrays are handed out again only once nobody
+holds them, the pool stays within its byte budget, and every op takes its arrays from this one pool."""
+import numpy as np
+
+from minigrad import _buffers
+from minigrad._buffers import BufferPool
+
+
+def test_buffer_pool_hands_out_only_arrays_no_one_holds():
+    pool = BufferPool(max_bytes=1 << 20, min_bytes=1024)
+    a = pool.empty((64, 64), np.float32)
+    assert pool.empty((64, 64), np.float32) is not a        # a is held here
+    first = id(a)
+    view = a[1:]
+    del a
+    b = pool.empty((64, 64), np.float32)                    # the view keeps the first one busy
+    assert id(b) != first
+    del view
+    assert id(pool.empty((64, 64), np.float32)) == first     # now it is free again
+    assert pool.empty((64, 64), np.float64) is not b         # dtype is part of the key
+    assert not pool.zeros((64, 64), np.float32).any()
+    before = pool.nbytes
+    pool.empty((4, 4), np.float32)                           # under min_bytes: not pooled
+    assert pool.nbytes == before
+    pool.clear()
+    assert pool.nbytes == 0
+
+
+def test_buffer_pool_lets_go_of_least_recently_used_shapes():
+    size = 64 * 64 * 4
+    pool = BufferPool(max_bytes=3 * size, min_bytes=1024)
+    old = [pool.empty((64, 64), np.float32) for _ in range(3)]
+    assert pool.nbytes == 3 * size
+    del old                                                  # free, but still pooled
+    held = [pool.empty((32, 128), np.float32) for _ in range(3)]   # same bytes, a new shape
+    assert pool.nbytes == 3 * size                           # the free (64, 64) arrays went
+    extra = pool.empty((32, 128), np.float32)                # full of arrays in use: not pooled
+    assert pool.nbytes == 3 * size and all(extra is not h for h in held)
+
+
+def test_every_op_module_uses_the_one_engine_pool():
+    from minigrad.ops import activation, conv, depthwise, nn, normalization, pooling
+    for module in (conv, pooling, normalization, nn):
+        assert module.buffers is _buffers.buffers
+    for module in (depthwise, activation):
+        assert module._buffers is _buffers
+    assert not hasattr(nn, "BufferPool")
+
+
+def test_module_functions_share_the_pool():
+    a = _buffers.empty((512, 512), np.float32)
+    assert _buffers.pooled_bytes() >= a.nbytes
+    b = _buffers.empty((512, 512), np.float32)
+    assert not np.shares_memory(a, b)
+    assert not _buffers.zeros((512, 512), np.float32).any()
