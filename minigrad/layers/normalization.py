@@ -92,12 +92,17 @@ class BatchNormalization(Layer):
         self.input_spec = InputSpec(ndim=ndim, axes={self._axis: int(c)})
         self.built = True
 
-    def call(self, inputs, training=False):
+    def call(self, inputs, training=False, activation=None):
+        """``activation`` (None, "relu" or "relu6") is clipped in inside the same kernels: the
+        model executor passes "relu6" for a BatchNormalization whose only consumer is a ReLU6
+        layer (see :mod:`minigrad.models.fusion`)."""
         if not (training and self.trainable):
             return batch_norm(inputs, self.gamma, self.beta, self.moving_mean,
-                              self.moving_variance, epsilon=self.epsilon, axis=self._axis)
+                              self.moving_variance, epsilon=self.epsilon, axis=self._axis,
+                              activation=activation)
         outputs, mean, variance = batch_norm_train(inputs, self.gamma, self.beta,
-                                                   epsilon=self.epsilon, axis=self._axis)
+                                                   epsilon=self.epsilon, axis=self._axis,
+                                                   activation=activation)
         self.moving_mean.assign(moving_average_update(self.moving_mean.data, mean, self.momentum))
         self.moving_variance.assign(moving_average_update(self.moving_variance.data, variance,
                                                           self.momentum))

@@ -19,7 +19,7 @@ from ..layers import InputLayer, Layer, SymbolicTensor
 from ..layers.base import registry as layer_registry, shape_of
 from ..tensor import Tensor
 from ..training import Trainer
-from . import files, graph as graph_module
+from . import files, fusion, graph as graph_module
 from .summary import print_summary
 
 
@@ -195,16 +195,35 @@ class Model(Trainer, Layer):
                             for x in flat])
         return flat
 
+    def _fusion_pairs(self):
+        """BatchNormalization -> ReLU6 node pairs that may run as one op (see
+        :mod:`minigrad.models.fusion`), found once per graph."""
+        cached = getattr(self, "_fusions", None)
+        if cached is None or cached[0] is not self._graph:
+            cached = self._fusions = (self._graph,
+                                      fusion.candidate_pairs(self._graph, self.outputs))
+        return cached[1]
+
     def call(self, inputs, training=False):
         flat = self._check_inputs(inputs)
         values = {}
         for symbolic, x in zip(self.inputs, flat):
             values[id(symbolic)] = x
-        for node in self._graph.nodes:
+        nodes, pairs, fused = self._graph.nodes, self._fusion_pairs(), set()
+        for i, node in enumerate(nodes):
+            if i in fused:  # this ReLU already ran inside the BatchNormalization before it
+                continue
             leaves = iter([values[id(t)] for t in node.inputs])
             args = graph_module.pack_like(node.record.inputs, leaves) \
                 if isinstance(node.record.inputs, (list, tuple)) else next(leaves)
-            outputs = node.layer(args, training=training, **node.record.kwargs)
+            j = pairs.get(i)
+            activation = None if j is None else fusion.fused_activation(node, nodes[j])
+            if activation is None:
+                outputs = node.layer(args, training=training, **node.record.kwargs)
+            else:   # the pair as one op; its result is the ReLU node's output
+                outputs = node.layer(args, training=training, activation=activation)
+                node = nodes[j]
+                fused.add(j)
             for symbolic, value in zip(node.outputs, graph_module.flatten(outputs)):
                 values[id(symbolic)] = value
         results = [values[id(t)] for t in self.outputs]

@@ -1,0 +1,102 @@
+"""BatchNormalization -> ReLU6 run fused by the model executor (minigrad/models/fusion.py): the
+same outputs, gradients, moving statistics and losses as running the layers one by one."""
+import numpy as np
+import pytest
+
+import minigrad as mg
+from minigrad import layers
+from minigrad.ops.normalization import BatchNorm, BatchNormTrain
+
+
+def _block(relu=None, regularizer=None):
+    """conv -> BN -> ReLU (relu6 unless ``relu`` says otherwise) -> conv -> BN -> ReLU6 -> pool."""
+    relu = {"max_value": 6.0} if relu is None else relu
+    return [layers.Conv2D(6, 3, padding="same", use_bias=False, input_shape=(8, 8, 3)),
+            layers.BatchNormalization(momentum=0.9, gamma_regularizer=regularizer),
+            layers.ReLU(**relu),
+            layers.DepthwiseConv2D(3, strides=2, padding="same", use_bias=False),
+            layers.BatchNormalization(momentum=0.9),
+            layers.ReLU(max_value=6.0),
+            layers.GlobalAveragePooling2D(),
+            layers.Dense(4)]
+
+
+def _twins(**kwargs):
+    """A Sequential model, and the same layers (same weights) to run one by one, unfused."""
+    model = mg.models.Sequential(_block(**kwargs))
+    plain = mg.models.Sequential(_block(**kwargs))
+    plain.set_weights(model.get_weights())
+    return model, plain.layers
+
+
+def _run_layers(layer_list, x, training):
+    h = x
+    for layer in layer_list:
+        h = layer(h, training=training)
+    return h
+
+
+def _data(seed=0):
+    rng = np.random.default_rng(seed)
+    # scaled so that a good share of the normalised values falls outside (0, 6) and gets clipped
+    return (3 * rng.standard_normal((5, 8, 8, 3))).astype(np.float32)
+
+
+@pytest.mark.parametrize("training", [True, False])
+@pytest.mark.parametrize("relu", [None, {}])    # relu6, plain relu
+def test_fused_model_equals_the_layers_one_by_one(training, relu):
+    model, plain = _twins(relu=relu, regularizer="l2")
+    for seed in range(3):   # several steps: the moving statistics move
+        x = _data(seed)
+        xs = [mg.Tensor(x, requires_grad=True) for _ in range(2)]
+        fused, unfused = model(xs[0], training=training), _run_layers(plain, xs[1], training)
+        np.testing.assert_allclose(fused.numpy(), unfused.numpy(), rtol=1e-6, atol=1e-6)
+        weights = lambda t: mg.Tensor(np.linspace(-1, 1, t.data.size).reshape(t.shape))  # noqa
+        (fused * weights(fused)).sum().backward()
+        (unfused * weights(unfused)).sum().backward()
+        np.testing.assert_allclose(xs[0].grad, xs[1].grad, rtol=1e-6, atol=1e-6)
+        for a, b in zip(model.weights, [w for layer in plain for w in layer.weights]):
+            np.testing.assert_allclose(a.data, b.data, rtol=1e-6, atol=1e-6)  # moving stats too
+            if a.grad is not None or b.grad is not None:
+                np.testing.assert_allclose(a.grad, b.grad, rtol=1e-6, atol=1e-6)
+                a.zero_grad(), b.zero_grad()
+        assert [loss.item() for loss in model.losses] == \
+            [loss.item() for layer in plain for loss in layer.losses]
+        assert all(not layer.losses for layer in model.layers if isinstance(layer, layers.ReLU))
+
+
+@pytest.mark.parametrize("training", [True, False])
+def test_the_pair_runs_as_one_batch_norm_op(training):
+    probe = mg.models.Sequential(_block()[:3])             # conv -> BN -> ReLU6
+    out = probe(mg.Tensor(_data(), requires_grad=True), training=training)
+    assert out._node.op is (BatchNormTrain if training else BatchNorm)   # no separate ReLU6 op
+    assert [type(layer).__name__ for layer in probe.layers] == ["Conv2D", "BatchNormalization",
+                                                                "ReLU"]
+
+
+@pytest.mark.parametrize("relu", [{"max_value": 5.0}, {"max_value": 6.0, "threshold": 0.5},
+                                  {"max_value": 6.0, "negative_slope": 0.1}])
+def test_other_relus_are_not_fused_and_still_agree(relu):
+    model, plain = _twins(relu=relu)
+    x = _data()
+    probe = mg.models.Sequential(model.layers[:3])
+    assert probe(mg.Tensor(x, requires_grad=True), training=True)._node.op is not BatchNormTrain
+    np.testing.assert_allclose(model(x, training=True).numpy(),
+                               _run_layers(plain, mg.Tensor(x), True).numpy(), rtol=1e-6, atol=1e-6)
+
+
+def test_a_batch_norm_read_twice_is_not_fused():
+    inputs = layers.Input(shape=(4, 4, 2))
+    normed = layers.BatchNormalization()(inputs)
+    clipped = layers.ReLU(max_value=6.0)(normed)
+    model = mg.models.Model(inputs, layers.Add()([clipped, normed]))
+    x = (4 * np.random.default_rng(1).standard_normal((3, 4, 4, 2))).astype(np.float32)
+    y = model(x, training=True).numpy()
+    bn = model.layers[1]
+    ref = mg.ops.normalization.batch_norm_train(x, bn.gamma, bn.beta, epsilon=bn.epsilon)[0].numpy()
+    np.testing.assert_allclose(y, np.clip(ref, 0, 6) + ref, rtol=1e-6, atol=1e-6)
+    # an output of the model cannot be fused either: the un-clipped values are returned
+    two = mg.models.Model(inputs, [normed, clipped])
+    a, b = two(x, training=False)
+    np.testing.assert_allclose(b.numpy(), np.clip(a.numpy(), 0, 6))
+    assert (a.numpy() < 0).any()
