@@ -8,6 +8,9 @@ sums the gradients that meet at each tensor and stores them in the ``.grad`` of 
 passes are loops with an explicit stack, so a chain of 100,000 ops needs no recursion.
 """
 import contextlib
+import sys
+
+import numpy as np
 
 _grad_enabled = True
 
@@ -42,6 +45,9 @@ class Node:
     def __init__(self, op, inputs):
         self.op = op
         self.inputs = inputs
+        if not _grad_enabled:  # nothing will be differentiated: forward need not save anything
+            self.needs_input_grad = (False,) * len(inputs)
+            return
         # one or two inputs, spelled out: on Python 3.11 a comprehension costs more than the
         # rest of this method, and this runs for every op of every forward pass
         if len(inputs) == 2:
@@ -122,8 +128,14 @@ def run_backward(tensor, grad, retain_graph=False):
                     ig = _narrow(ig, data.dtype)
                 # never add in place: the same array may have been handed to two inputs
                 if parent is None:  # a leaf (needed: it requires grad): store the gradient
-                    # a copy on first store: ig may also be another input's gradient
-                    t.grad = ig.copy() if t.grad is None else t.grad + ig
+                    if t.grad is None:
+                        # ig itself when nothing else can see it (it owns its memory and only
+                        # this loop refers to it), else a copy: it may be the caller's seed,
+                        # another input's gradient too, or an array an op still holds
+                        unshared = ig.base is None and sys.getrefcount(ig) <= _LOOP_REFS
+                        t.grad = ig if unshared else ig.copy()
+                    else:
+                        t.grad = t.grad + ig
                 else:
                     previous = pending.get(parent)
                     pending[parent] = ig if previous is None else previous + ig
@@ -135,6 +147,18 @@ def run_backward(tensor, grad, retain_graph=False):
         if not retain_graph:
             node.__dict__.clear()  # drops what forward saved: the graph is freed as we go
             node.inputs = None
+
+
+def _loop_refs():
+    """What ``sys.getrefcount`` reports for an array that only a tuple being zipped over (and the
+    loop variable) refers to, as in :func:`run_backward`'s loop over an op's gradients: measured,
+    not assumed, because the interpreter's own references vary by version."""
+    grads = (np.empty(1),)
+    for _, g, _ in zip((None,), grads, (True,)):   # zip's reused result tuple is one of them
+        return sys.getrefcount(g)
+
+
+_LOOP_REFS = _loop_refs()
 
 
 def _narrow(grad, dtype):

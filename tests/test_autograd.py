@@ -262,3 +262,85 @@ def test_a_forward_returning_a_numpy_scalar_still_gives_an_array():
     assert type(y.data) is np.ndarray and y.shape == ()
     y.backward()
     np.testing.assert_array_equal(x.grad, [1.0, 1.0])
+
+
+# ---- leaf gradients: stored without a copy only when no one else can see the array ----------
+
+def test_leaf_gradient_never_aliases_the_seed_or_a_shared_gradient():
+    x = mg.Tensor(np.ones((3, 4), np.float32), requires_grad=True)
+    seed = np.full((3, 4), 2.0, np.float32)
+    (x + 0.0).backward(seed)                  # Add hands the seed itself back for x
+    assert not np.shares_memory(x.grad, seed)
+    seed[:] = 7
+    np.testing.assert_array_equal(x.grad, 2)
+
+    y = mg.Tensor(np.ones(5, np.float32), requires_grad=True)
+    z = mg.Tensor(np.ones(5, np.float32), requires_grad=True)
+    (y * 3.0 + z * 1.0 + (y * 1.0)).sum().backward()
+    assert not np.shares_memory(y.grad, z.grad)
+    np.testing.assert_array_equal(y.grad, 4)
+    np.testing.assert_array_equal(z.grad, 1)
+
+    w = mg.Tensor(np.ones(4, np.float32), requires_grad=True)
+    (w + w).sum().backward()                  # one array handed to both inputs of Add
+    np.testing.assert_array_equal(w.grad, 2)
+
+
+def test_leaf_gradient_from_an_op_that_keeps_it_is_copied():
+    kept = {}
+
+    class Keep(mg.Function):
+        @staticmethod
+        def forward(ctx, x):
+            return x.copy()
+
+        @staticmethod
+        def backward(ctx, grad):
+            kept["g"] = g = grad * 2          # an array the op still refers to afterwards
+            return g
+
+    x = mg.Tensor(np.ones(3, np.float32), requires_grad=True)
+    Keep.apply(x).sum().backward()
+    assert not np.shares_memory(x.grad, kept["g"])
+    kept["g"][:] = 0
+    np.testing.assert_array_equal(x.grad, 2)
+
+
+def test_fresh_leaf_gradient_is_stored_without_a_copy():
+    returned = []
+
+    class Fresh(mg.Function):
+        @staticmethod
+        def forward(ctx, x):
+            return x.copy()
+
+        @staticmethod
+        def backward(ctx, grad):
+            g = grad * 2
+            returned.append(id(g))
+            return g
+
+    x = mg.Tensor(np.ones(3, np.float32), requires_grad=True)
+    Fresh.apply(x).sum().backward()
+    assert id(x.grad) == returned[0]
+    np.testing.assert_array_equal(x.grad, 2)
+
+
+def test_no_grad_forward_is_told_that_no_input_needs_a_gradient():
+    seen = []
+
+    class Probe(mg.Function):
+        @staticmethod
+        def forward(ctx, x):
+            seen.append(ctx.needs_input_grad)
+            return x.copy()
+
+        @staticmethod
+        def backward(ctx, grad):
+            return grad
+
+    x = mg.Tensor(np.ones(2, np.float32), requires_grad=True)
+    with mg.no_grad():
+        Probe.apply(x)
+    Probe.apply(x)
+    assert seen == [(False,), (True,)]
