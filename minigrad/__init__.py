@@ -8,6 +8,7 @@ Keras/TF.js-style Layers API on top.
 >>> (x @ mg.Tensor([[3.0], [4.0]])).sum().item()
 11.0
 """
+from . import _openmp_env  # noqa: F401  (first: sets OpenMP's wait policy before any kernel loads)
 from ._version import __version__
 from ._threads import build_info, get_num_threads, set_num_threads
 from .autograd import is_grad_enabled, no_grad

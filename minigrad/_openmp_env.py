@@ -1,0 +1,15 @@
+"""OpenMP settings that must be in the environment before the first kernel loads.
+
+libgomp reads them once, when the first Cython kernel (and with it libgomp) is loaded, so
+``minigrad/__init__.py`` imports this module before anything else. A value the user has set wins.
+
+Why PASSIVE: OpenMP threads that finish a kernel spin for ~3 ms (libgomp's default) waiting for
+the next one. The matrix products run in NumPy's OpenBLAS, whose own threads then find both cores
+busy. Measured on the 2-core VM, one training step of examples/mnist_mobilenet.py (batch 64,
+medians of 25 steps, 4 interleaved rounds): 104-212 ms on 2 threads with the default spin,
+49-73 ms with PASSIVE (threads sleep at once), 54-79 ms on 1 thread; a shorter spin
+(GOMP_SPINCOUNT 20000 or 100000) still took 143-287 ms.
+"""
+import os
+
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
