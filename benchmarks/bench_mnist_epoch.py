@@ -4,13 +4,16 @@
     python benchmarks/bench_mnist_epoch.py --images 6400    # a tenth, scaled up to an epoch
 
 The model is examples/mnist_mobilenet.py's; PyTorch gets the same layers (BatchNorm momentum
-0.01 = Keras's 0.99, eps 1e-3), batch 64, Adam, the same thread count. The machine is shared and
-noisy: each framework runs ``--repeats`` times and the median is reported, with the ratio.
+0.01 = Keras's 0.99, eps 1e-3), batch 64, Adam, the same thread count. Each timing runs in a
+process of its own (``--worker``): two OpenMP runtimes (minigrad's libgomp, PyTorch's) and their
+thread settings in one process disturb each other. The machine is shared and noisy: each framework
+runs ``--repeats`` times, interleaved, and the median is reported, with the ratio.
 """
 import argparse
 import importlib.util
 import os
 import statistics
+import subprocess
 import sys
 import time
 
@@ -80,6 +83,35 @@ def time_torch(torch, example, x, y, batch_size, threads, channels_last):
     return time.perf_counter() - start
 
 
+def run_worker(name, args):
+    """Time one framework in this process; print the seconds for the images timed."""
+    example = _load_example()
+    (x, y), _ = example.load_mnist(args.images)
+    if name == "minigrad":
+        seconds = time_minigrad(example, x, y, args.batch_size, args.threads)
+    else:
+        try:
+            import torch
+        except ImportError:
+            sys.exit(3)
+        seconds = time_torch(torch, example, x, y, args.batch_size, args.threads,
+                             channels_last=name == "torch channels_last")
+    print(seconds)
+
+
+def time_in_subprocess(name, args):
+    """Seconds for the images timed, from a fresh process; None when torch is not installed."""
+    command = [sys.executable, os.path.abspath(__file__), "--worker", name,
+               "--images", str(args.images), "--batch-size", str(args.batch_size),
+               "--threads", str(args.threads)]
+    done = subprocess.run(command, capture_output=True, text=True)
+    if done.returncode == 3 and name != "minigrad":
+        return None
+    if done.returncode != 0:
+        raise RuntimeError(f"the {name} worker failed:\n{done.stderr}")
+    return float(done.stdout.strip().splitlines()[-1])
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--images", type=int, default=60000, help="images to time (scaled to 60,000)")
@@ -87,32 +119,32 @@ def main():
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--repeats", type=int, default=1)
     parser.add_argument("--no-torch", action="store_true")
+    parser.add_argument("--worker", choices=["minigrad", "torch NCHW", "torch channels_last"],
+                        help=argparse.SUPPRESS)   # internal: time one framework, print seconds
     args = parser.parse_args()
+    if args.worker:
+        run_worker(args.worker, args)
+        return
 
-    example = _load_example()
-    (x, y), _ = example.load_mnist(args.images)
-    scale = 60000 / len(x)
+    images = min(args.images, 60000)
+    scale = 60000 / images
+    names = ["minigrad"] + ([] if args.no_torch else ["torch NCHW", "torch channels_last"])
     results = {}
-    runs = [("minigrad", lambda: time_minigrad(example, x, y, args.batch_size, args.threads))]
-    if not args.no_torch:
-        try:
-            import torch
-            runs += [("torch NCHW", lambda: time_torch(torch, example, x, y, args.batch_size,
-                                                       args.threads, False)),
-                     ("torch channels_last", lambda: time_torch(torch, example, x, y, args.batch_size,
-                                                                args.threads, True))]
-            print(f"torch {torch.__version__}", file=sys.stderr)
-        except ImportError:
-            print("torch is not installed: timing minigrad only", file=sys.stderr)
     for _ in range(args.repeats):
-        for name, run in runs:  # interleaved, so a noisy minute hurts every framework alike
-            results.setdefault(name, []).append(run() * scale)
+        for name in list(names):  # interleaved, so a noisy minute hurts every framework alike
+            seconds = time_in_subprocess(name, args)
+            if seconds is None:
+                print(f"{name}: torch is not installed, skipped", file=sys.stderr)
+                names.remove(name)
+                continue
+            results.setdefault(name, []).append(seconds * scale)
     print(f"one MNIST epoch (60,000 images, batch {args.batch_size}, Adam, {args.threads} threads), "
-          f"median of {args.repeats}, timed on {len(x)} images:")
+          f"median of {args.repeats}, timed on {images} images, each run in its own process:")
     base = statistics.median(results["minigrad"])
     for name, times in results.items():
         t = statistics.median(times)
-        print(f"  {name:<20} {t:7.1f} s/epoch   {t / base:5.2f}x minigrad's time")
+        runs = ", ".join(f"{v:.1f}" for v in times)
+        print(f"  {name:<20} {t:7.1f} s/epoch   {t / base:5.2f}x minigrad's time   (runs: {runs})")
 
 
 if __name__ == "__main__":
