@@ -9,9 +9,8 @@ over the 10 digits. The last line printed is ``test accuracy: 0.XXXX``.
 import argparse
 import os
 
+import minigrad as mg  # before NumPy: minigrad sets OpenBLAS's thread timeout (see _openmp_env)
 import numpy as np
-
-import minigrad as mg
 from minigrad import layers
 
 BUNDLED_DATA = os.path.join(os.path.dirname(os.path.abspath(__file__)), os.pardir, "data", "mnist")

@@ -13,9 +13,8 @@ import os
 import sys
 import time
 
+import minigrad as mg  # before NumPy: minigrad sets OpenBLAS's thread timeout (see _openmp_env)
 import numpy as np
-
-import minigrad as mg
 from minigrad import layers
 
 HERE = os.path.dirname(os.path.abspath(__file__))

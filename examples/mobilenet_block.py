@@ -8,9 +8,8 @@ stack, so ``Sequential`` builds it. V2 (Sandler et al., 2018): the *inverted res
 input. The skip connection makes it a graph, not a stack: the functional API builds it.
 Each model fits a fixed random batch for a few steps and prints its loss, which goes down.
 """
+import minigrad as mg  # before NumPy: minigrad sets OpenBLAS's thread timeout (see _openmp_env)
 import numpy as np
-
-import minigrad as mg
 from minigrad import layers
 
 
