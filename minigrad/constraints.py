@@ -14,13 +14,12 @@ array([1.2, 1.6], dtype=float32)
 >>> constraints.serialize(constraints.MaxNorm(2, axis=0))
 {'class_name': 'MaxNorm', 'config': {'max_value': 2.0, 'axis': 0}}
 """
-import inspect
 import math
 import numbers
 
 import numpy as np
 
-from .serialization import Registry
+from .serialization import Configurable, Registry
 from .tensor import Tensor
 
 _registry = Registry("constraint")
@@ -54,31 +53,13 @@ def _check_axis(who, axis):
     raise TypeError(f"{who}: axis must be an int, a non-empty list of ints or None, got {axis!r}")
 
 
-class Constraint:
+class Constraint(Configurable):
     """Base class: ``__call__(w) -> constrained w`` (ndarrays); ``get_config()`` its arguments."""
 
     axis = None  # subclasses that take norms set it in __init__
 
     def __call__(self, w):
         raise NotImplementedError(f"{type(self).__name__} must define __call__(w)")
-
-    def get_config(self):
-        """The constructor arguments, under their Keras JSON keys."""
-        return {}
-
-    @classmethod
-    def from_config(cls, config):
-        """``cls(**config)``; a key the constructor does not take is named in the error."""
-        accepted = set(inspect.signature(cls.__init__).parameters) - {"self"}
-        unknown = sorted(set(config) - accepted)
-        if unknown:
-            raise TypeError(f"{cls.__name__}.from_config: unknown config key(s) {unknown}; "
-                            f"expected some of {sorted(accepted)}")
-        return cls(**config)
-
-    def __repr__(self):
-        args = ", ".join(f"{k}={v!r}" for k, v in self.get_config().items())
-        return f"{type(self).__name__}({args})"
 
     # -- helpers for the subclasses ---------------------------------------------------------
     def _as_array(self, w):

@@ -24,13 +24,12 @@ has fan_in = n_in, fan_out = n_out; a convolution kernel ``(*window, c_in, c_out
 field rf = prod(window), fan_in = c_in * rf, fan_out = c_out * rf. A depthwise kernel
 ``(kh, kw, C, M)`` goes through the same formula (fan_in = C kh kw, fan_out = M kh kw), as in Keras.
 """
-import inspect
 import math
 import numbers
 
 import numpy as np
 
-from .serialization import Registry
+from .serialization import Configurable, Registry
 
 _registry = Registry("initializer")
 _rng = np.random.default_rng()
@@ -107,30 +106,11 @@ def _check_dtype(who, dtype, kinds):
     return dtype
 
 
-class Initializer:
+class Initializer(Configurable):
     """Base class: ``__call__(shape, dtype)`` returns an array; ``get_config()`` its arguments."""
 
     def __call__(self, shape, dtype="float32"):
         raise NotImplementedError(f"{type(self).__name__} must define __call__(shape, dtype)")
-
-    def get_config(self):
-        """The constructor arguments, under their Keras JSON keys."""
-        return {}
-
-    @classmethod
-    def from_config(cls, config):
-        """``cls(**config)``; a key the constructor does not take is named in the error."""
-        accepted = set(inspect.signature(cls.__init__).parameters) - {"self"}
-        unknown = sorted(set(config) - accepted)
-        if unknown:
-            raise TypeError(f"{cls.__name__}.from_config: unknown config key(s) {unknown}; "
-                            f"expected some of {sorted(accepted)}")
-        return cls(**config)
-
-    def __repr__(self):
-        args = ", ".join(f"{k}={v!r}" for k, v in self.get_config().items())
-        return f"{type(self).__name__}({args})"
-
 
 class _Random(Initializer):
     """Base of the random initializers: owns the seed and picks the generator."""

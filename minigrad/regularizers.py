@@ -15,14 +15,13 @@ its gradient flows back to the weight, in the weight's dtype:
 >>> regularizers.serialize(regularizers.L1L2(l1=0.0, l2=1e-4))
 {'class_name': 'L1L2', 'config': {'l1': 0.0, 'l2': 0.0001}}
 """
-import inspect
 import math
 import numbers
 
 import numpy as np
 
 from . import ops
-from .serialization import Registry
+from .serialization import Configurable, Registry
 from .tensor import Tensor
 
 _registry = Registry("regularizer")
@@ -38,30 +37,11 @@ def _check_coefficient(who, arg, value):
     return float(value)
 
 
-class Regularizer:
+class Regularizer(Configurable):
     """Base class: ``__call__(w) -> scalar Tensor``; ``get_config()`` its arguments."""
 
     def __call__(self, w):
         raise NotImplementedError(f"{type(self).__name__} must define __call__(w)")
-
-    def get_config(self):
-        """The constructor arguments, under their Keras JSON keys."""
-        return {}
-
-    @classmethod
-    def from_config(cls, config):
-        """``cls(**config)``; a key the constructor does not take is named in the error."""
-        accepted = set(inspect.signature(cls.__init__).parameters) - {"self"}
-        unknown = sorted(set(config) - accepted)
-        if unknown:
-            raise TypeError(f"{cls.__name__}.from_config: unknown config key(s) {unknown}; "
-                            f"expected some of {sorted(accepted)}")
-        return cls(**config)
-
-    def __repr__(self):
-        args = ", ".join(f"{k}={v!r}" for k, v in self.get_config().items())
-        return f"{type(self).__name__}({args})"
-
 
 def _as_tensor(w):
     return w if isinstance(w, Tensor) else Tensor(w)

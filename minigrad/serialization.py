@@ -13,6 +13,32 @@ Names are matched without case and underscores, so Keras's ``l1_l2``, TF.js's ``
 ``l1l2`` are one name. Loading a file resolves class names only through these tables: a file can
 never make minigrad import a module or call an arbitrary function.
 """
+import inspect
+
+
+
+class Configurable:
+    """What every serializable object shares: ``get_config`` (its constructor arguments under
+    Keras's JSON keys), ``from_config`` (``cls(**config)``, naming any key the constructor does not
+    take) and a ``repr`` built from the config."""
+
+    def get_config(self):
+        """The constructor arguments, under their Keras JSON keys."""
+        return {}
+
+    @classmethod
+    def from_config(cls, config):
+        """``cls(**config)``; a key the constructor does not take is named in the error."""
+        accepted = set(inspect.signature(cls.__init__).parameters) - {"self"}
+        unknown = sorted(set(config) - accepted)
+        if unknown:
+            raise TypeError(f"{cls.__name__}.from_config: unknown config key(s) {unknown}; "
+                            f"expected some of {sorted(accepted)}")
+        return cls(**config)
+
+    def __repr__(self):
+        args = ", ".join(f"{k}={v!r}" for k, v in self.get_config().items())
+        return f"{type(self).__name__}({args})"
 
 
 def _key(name):
