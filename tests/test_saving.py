@@ -328,3 +328,12 @@ def test_random_stacks_round_trip_exactly(tmp_path_factory, widths, activations,
     loaded = load_model(folder)
     x = rng.normal(size=(4, 3)).astype(np.float32)
     np.testing.assert_array_equal(loaded.predict(x), model.predict(x))
+
+
+def test_saving_a_model_with_hard_sigmoid_warns_that_tfjs_differs(tmp_path):
+    model = Sequential([L.Dense(2, activation="hard_sigmoid", input_shape=(3,))])
+    with pytest.warns(UserWarning, match=r"hard_sigmoid.*TF.js computes clip\(0.2 x \+ 0.5"):
+        model.save(tmp_path / "m")
+    reloaded = load_model(tmp_path / "m")
+    x = np.linspace(-4, 4, 12, dtype=np.float32).reshape(4, 3)
+    assert np.array_equal(reloaded.predict(x), model.predict(x))

@@ -15,6 +15,7 @@
 building anything, sets the weights by name (without applying constraints, as Keras, so a round
 trip is exact), and compiles the model and restores the optimizer when the file says how.
 """
+import json
 import warnings
 
 from .. import layers as layers_module
@@ -143,7 +144,9 @@ def save_model(model, filepath, overwrite=True, include_optimizer=True):
         raise TypeError(f"{who}: layers-model files hold float32 weights; these are not float32: "
                         f"{wide}")
     specs, data = saving.encode([(w.path, w.data) for w in weights])
-    document = {"modelTopology": _model_json(model), "format": "layers-model",
+    topology = _model_json(model)
+    _warn_about_hard_sigmoid(topology, who)
+    document = {"modelTopology": topology, "format": "layers-model",
                 "generatedBy": f"minigrad {__version__}", "convertedBy": None,
                 "weightsManifest": [{"paths": [WEIGHTS_BIN], "weights": specs}]}
     binaries = {WEIGHTS_BIN: data}
@@ -165,6 +168,16 @@ def save_model(model, filepath, overwrite=True, include_optimizer=True):
             binaries[OPTIMIZER_BIN] = opt_data
     document["userDefinedMetadata"] = {"minigrad": meta}
     saving.write_folder(filepath, document, binaries, overwrite=overwrite)
+
+
+def _warn_about_hard_sigmoid(topology, who):
+    """hard_sigmoid is the one activation TF.js and Keras 3 define differently: minigrad follows
+    Keras 3, clip(x / 6 + 0.5, 0, 1); TF.js 4.x computes clip(0.2 x + 0.5, 0, 1). Say so when a
+    file that TF.js may open uses it."""
+    if '"hard_sigmoid"' in json.dumps(topology):
+        warnings.warn(f"{who}: this model uses hard_sigmoid, which minigrad computes as Keras 3 "
+                      f"does, clip(x / 6 + 0.5, 0, 1); TF.js computes clip(0.2 x + 0.5, 0, 1), so "
+                      f"TF.js will predict differently from this file", stacklevel=3)
 
 
 # -- load ----------------------------------------------------------------------------------------
