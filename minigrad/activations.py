@@ -20,8 +20,8 @@ import math
 import numbers
 
 from . import ops
+from .function import as_tensor
 from .serialization import Registry
-from .tensor import Tensor
 
 _registry = Registry("activation")
 
@@ -32,10 +32,6 @@ def _number(who, arg, value, minimum=None):
     if minimum is not None and value < minimum:
         raise ValueError(f"{who}: {arg} must be >= {minimum}, got {value!r}")
     return float(value)
-
-
-def _as_tensor(x):
-    return x if isinstance(x, Tensor) else Tensor(x)
 
 
 @_registry.register()
@@ -57,7 +53,7 @@ def relu(x, negative_slope=0.0, max_value=None, threshold=0.0):
         if max_value is None:
             return ops.relu(x)
         return ops.relu6(x) if max_value == 6 else ops.clip(x, 0.0, max_value)
-    x = _as_tensor(x)
+    x = as_tensor(x, "relu")
     y = ops.where(x.data < threshold, (x - threshold) * negative_slope, x)
     return y if max_value is None else ops.clip(y, max_value=max_value)
 
@@ -148,7 +144,7 @@ def gelu(x, approximate=False):
         raise TypeError(f"gelu: approximate must be True or False, got {approximate!r}")
     if not approximate:
         return ops.gelu(x)
-    x = _as_tensor(x)
+    x = as_tensor(x, "gelu")
     inner = (x + x * x * x * 0.044715) * math.sqrt(2 / math.pi)
     return x * (ops.tanh(inner) + 1.0) * 0.5
 

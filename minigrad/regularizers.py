@@ -21,6 +21,7 @@ import numbers
 import numpy as np
 
 from . import ops
+from .function import as_tensor
 from .serialization import Configurable, Registry
 from .tensor import Tensor
 
@@ -43,13 +44,11 @@ class Regularizer(Configurable):
     def __call__(self, w):
         raise NotImplementedError(f"{type(self).__name__} must define __call__(w)")
 
-def _as_tensor(w):
-    return w if isinstance(w, Tensor) else Tensor(w)
 
 
 def _l1_l2(w, l1, l2):
     """l1 * sum|w| + l2 * sum w^2, skipping zero terms; a constant 0 when both are zero."""
-    w = _as_tensor(w)
+    w = as_tensor(w, "regularizer")
     total = None
     if l1:
         total = w.abs().sum() * l1
@@ -120,7 +119,7 @@ class OrthogonalRegularizer(Regularizer):
         self.mode = mode
 
     def __call__(self, w):
-        w = _as_tensor(w)
+        w = as_tensor(w, "OrthogonalRegularizer")
         if w.ndim != 2:
             raise ValueError(f"OrthogonalRegularizer: the weight must have rank 2, got shape "
                              f"{w.shape}")
