@@ -92,6 +92,21 @@ class BufferPool:
                     kept.append(a)
             arrays[:] = kept        # in place: empty() holds the list of its own key
 
+    def release(self, array):
+        """Stop pooling ``array`` (the caller keeps it for good); True if the pool held it.
+
+        The engine calls this before it stores a pooled array as a leaf's ``.grad``: the array
+        then belongs to the leaf, and no copy is needed.
+        """
+        with self._lock:
+            arrays = self._arrays.get((array.shape, array.dtype))
+            for i, a in enumerate(arrays or ()):
+                if a is array:
+                    del arrays[i]
+                    self._bytes -= array.nbytes
+                    return True
+        return False
+
     def zeros(self, shape, dtype):
         """Like :meth:`empty`, filled with zeros."""
         a = self.empty(shape, dtype)
@@ -114,6 +129,7 @@ class BufferPool:
 buffers = BufferPool()
 empty = buffers.empty
 zeros = buffers.zeros
+release = buffers.release
 clear = buffers.clear
 
 

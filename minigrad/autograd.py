@@ -12,6 +12,8 @@ import sys
 
 import numpy as np
 
+from . import _buffers
+
 _grad_enabled = True
 
 
@@ -130,9 +132,13 @@ def run_backward(tensor, grad, retain_graph=False):
                 if parent is None:  # a leaf (needed: it requires grad): store the gradient
                     if t.grad is None:
                         # ig itself when nothing else can see it (it owns its memory and only
-                        # this loop refers to it), else a copy: it may be the caller's seed,
-                        # another input's gradient too, or an array an op still holds
-                        unshared = ig.base is None and sys.getrefcount(ig) <= _LOOP_REFS
+                        # this loop refers to it, or the buffer pool too, which then lets it go),
+                        # else a copy: it may be the caller's seed, another input's gradient too,
+                        # or an array an op still holds
+                        refs = sys.getrefcount(ig) if ig.base is None else None
+                        unshared = refs is not None and (
+                            refs <= _LOOP_REFS or
+                            refs == _LOOP_REFS + 1 and _buffers.release(ig))
                         t.grad = ig if unshared else ig.copy()
                     else:
                         t.grad = t.grad + ig

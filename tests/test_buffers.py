@@ -53,3 +53,34 @@ def test_module_functions_share_the_pool():
     b = _buffers.empty((512, 512), np.float32)
     assert not np.shares_memory(a, b)
     assert not _buffers.zeros((512, 512), np.float32).any()
+
+
+def test_release_hands_an_array_over_for_good():
+    pool = BufferPool()
+    a = pool.empty((256, 256), np.float32)
+    held = pool.nbytes
+    assert pool.release(a) and pool.nbytes == held - a.nbytes
+    assert not pool.release(a)                       # no longer the pool's
+    b = pool.empty((256, 256), np.float32)           # a new array takes its place in the pool
+    assert b is not a and pool.nbytes == held
+    assert not pool.release(np.empty((256, 256), np.float32))
+
+
+def test_a_leaf_keeps_a_pooled_gradient_without_a_copy_and_the_pool_forgets_it():
+    import minigrad as mg
+
+    shape = (8, 16, 16, 32)   # only dL/dx has this shape: the output is strided down to 8x8
+    x = mg.Tensor(np.random.default_rng(0).normal(size=shape).astype(np.float32),
+                  requires_grad=True)
+    k = mg.Tensor(np.ones((3, 3, 32, 1), np.float32))
+    pooled = _buffers.buffers._arrays.setdefault((shape, np.dtype(np.float32)), [])
+    mg.ops.depthwise_conv2d(x, k, strides=2, padding="same").sum().backward()
+    first = x.grad
+    # the op wrote dL/dx into a pooled array; the engine took it over instead of copying it
+    assert first.base is None and not any(a is first for a in pooled)
+    assert pooled == []
+    expected = first.copy()
+    x.zero_grad()
+    mg.ops.depthwise_conv2d(x, k, strides=2, padding="same").sum().backward()
+    assert x.grad is not first
+    assert np.array_equal(first, expected)           # a later step never overwrote it

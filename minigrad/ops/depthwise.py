@@ -36,16 +36,16 @@ def _to_nhwc(array, data_format, dtype):
     return np.ascontiguousarray(array, dtype=dtype)
 
 
-def _from_nhwc(array, data_format, pooled=True):
+def _from_nhwc(array, data_format):
     if data_format == "channels_first":
-        return _transposed(array, (0, 3, 1, 2), array.dtype, pooled)
+        return _transposed(array, (0, 3, 1, 2), array.dtype)
     return array
 
 
-def _transposed(array, axes, dtype, pooled=True):
-    """A C-contiguous copy of ``array.transpose(axes)``: a pooled buffer, or a fresh array."""
+def _transposed(array, axes, dtype):
+    """A C-contiguous copy of ``array.transpose(axes)`` in a pooled buffer."""
     view = array.transpose(axes)
-    out = _buffers.empty(view.shape, dtype) if pooled else np.empty(view.shape, dtype)
+    out = _buffers.empty(view.shape, dtype)
     np.copyto(out, view)
     return out
 
@@ -91,14 +91,9 @@ class DepthwiseConv2D(Function):
         g = _to_nhwc(grad, ctx.data_format, ctx.dtype)
         grad_x = grad_kernel = None
         if need_x:
-            # A leaf x keeps the array handed back as x.grad, and the engine must copy one that
-            # the pool still holds (a whole extra pass): hand a leaf a fresh array instead.
-            pooled = not ctx.inputs[0].is_leaf or ctx.input_dtypes[0] != ctx.dtype
-            nhwc_pooled = pooled or ctx.data_format == "channels_first"
-            gx = (_buffers.empty if nhwc_pooled else np.empty)(ctx.x_shape, ctx.dtype)
+            gx = _buffers.empty(ctx.x_shape, ctx.dtype)
             _kernels.depthwise_grad_input(g, ctx.kernel, gx, *ctx.geometry, ctx.threads)
-            grad_x = _from_nhwc(gx, ctx.data_format, pooled).astype(ctx.input_dtypes[0],
-                                                                      copy=False)
+            grad_x = _from_nhwc(gx, ctx.data_format).astype(ctx.input_dtypes[0], copy=False)
         if need_kernel:
             gk = np.empty(ctx.kernel_shape, dtype=ctx.dtype)
             _kernels.depthwise_grad_kernel(ctx.x, g, gk, *ctx.geometry, ctx.threads)
