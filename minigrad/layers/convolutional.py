@@ -368,13 +368,11 @@ def _refuse_keras_extras(who, groups=1, lora_rank=None):
 
 def _is_regularizer_entry(entry):
     """True when a config entry names a regularizer and no constraint (TF.js's mix-up)."""
-    try:
-        constraints.deserialize(entry)
-        return False
-    except (ValueError, TypeError):
-        pass
-    try:
-        regularizers.deserialize(entry)
+    def loads_as(module):
+        try:
+            module.deserialize(entry)
+        except (ValueError, TypeError):
+            return False
         return True
-    except (ValueError, TypeError):
-        return False
+
+    return not loads_as(constraints) and loads_as(regularizers)
