@@ -13,7 +13,12 @@ For each shape (N x C x H x W, 3x3 'same' unless noted) and thread count it time
   copy of the first gradient into ``x.grad``).
 
 It prints medians in milliseconds and two ratios: ``cl/mg`` (PyTorch channels_last time divided
-by minigrad's: above 1, minigrad is faster) and ``ref/mg``. Steps of one row run round-robin, so
+by minigrad's: above 1, minigrad is faster) and ``ref/mg``. Under each shape, a memory floor:
+the three kernels must at least read x and write y (fwd), read G and write dx (grad_in), read x
+and G (grad_k); the script times three streaming passes that each read one array and write one
+of those sizes (minigrad's parallel ReLU6 kernel, same thread count), which is about the least
+any implementation can spend on fwd+bwd moving that data, and prints it beside a third of
+PyTorch's channels_last fwd+bwd. Steps of one row run round-robin, so
 noise from other processes on a shared machine falls on all of them alike. PyTorch pads
 symmetrically (the same output size and cost as TensorFlow's 'same'); its thread count is set
 to match with ``torch.set_num_threads``.
@@ -45,6 +50,7 @@ import numpy as np  # noqa: E402
 
 import minigrad as mg  # noqa: E402
 from minigrad._kernels import depthwise as kernels  # noqa: E402
+from minigrad._kernels import elementwise  # noqa: E402
 from minigrad._kernels import reference  # noqa: E402
 from minigrad.ops.depthwise import depthwise_conv2d  # noqa: E402
 from minigrad.ops.geometry import conv_geometry  # noqa: E402
@@ -122,6 +128,18 @@ class Case:
             y.backward(self.grad)
         return step
 
+    def floor_step(self, threads):
+        """Three streaming passes, each reading one array and writing one of the same size (x, G,
+        x): about the bytes fwd, grad_in and grad_k must move, at this machine's memory speed."""
+        x, g = self.x.reshape(-1), self.grad.reshape(-1)
+        x_scratch, g_scratch = self.grad_x.reshape(-1), self.out.reshape(-1)
+
+        def step():
+            elementwise.relu6_forward(x, x_scratch, threads)
+            elementwise.relu6_forward(g, g_scratch, threads)
+            elementwise.relu6_forward(x, x_scratch, threads)
+        return step
+
     def torch_steps(self, channels_last):
         """fwd, grad_in, grad_k (PyTorch's own kernels) and fwd+bwd through its autograd."""
         fmt = torch.channels_last if channels_last else torch.contiguous_format
@@ -176,8 +194,8 @@ def run(shapes, thread_counts, repeat, ref_repeat, with_reference):
             mine = case.kernel_steps(kernels, threads) + [case.minigrad_train_step()]
             cl = case.torch_steps(True) if torch is not None else [None] * 4
             nchw = case.torch_steps(False) if torch is not None else [None] * 4
-            timed = _median_ms(mine + cl + nchw, repeat)
-            t_mg, t_cl, t_nchw = timed[:4], timed[4:8], timed[8:]
+            timed = _median_ms(mine + cl + nchw + [case.floor_step(threads)], repeat)
+            t_mg, t_cl, t_nchw, t_floor = timed[:4], timed[4:8], timed[8:12], timed[12]
             if with_reference:
                 t_ref = _median_ms(case.kernel_steps(reference, threads), ref_repeat, warmup=0)
                 t_ref.append(None)
@@ -187,6 +205,9 @@ def run(shapes, thread_counts, repeat, ref_repeat, with_reference):
                 print(f"{label:<17}{threads:>3} {op:<8}{_fmt(t_mg[i], 9)}{_fmt(t_cl[i], 9)}"
                       f"{_fmt(t_nchw[i], 11)}{_fmt(t_ref[i], 10)}{_ratio(t_cl[i], t_mg[i]):>7}"
                       f"{_ratio(t_ref[i], t_mg[i]):>7}", flush=True)
+            third = "-" if t_cl[3] is None else f"{t_cl[3] / 3:.3f} ms"
+            print(f"{'':<21}memory floor of fwd+bwd (3 streaming passes): {t_floor:.3f} ms; "
+                  f"torch_cl fwd+bwd / 3: {third}", flush=True)
     faults = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
     print(f"(minor page faults in this process so far: {faults}; OMP_WAIT_POLICY="
           f"{os.environ.get('OMP_WAIT_POLICY')}; load average {os.getloadavg()[0]:.1f}; torch "
