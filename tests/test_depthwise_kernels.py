@@ -70,7 +70,7 @@ def test_cython_matches_numpy_reference_float64(cfg, seed):
     # depth multiplier (expanded rows), dilation with stride, channel tails
     dict(n=2, h=17, w=15, c=11, m=2, kernel=(3, 2), strides=(2, 1), dilation=(2, 3), padding="same"),
     dict(n=5, h=12, w=12, c=24, m=1, kernel=(5, 5), strides=(1, 1), dilation=(1, 1), padding="valid"),
-    # the sliding-window kernel gradient (3 columns, stride 1, dilation 1)
+    # MobileNet's 3x3 at stride 1, a channel tail, enough rows for every gradient chunk
     dict(n=4, h=14, w=14, c=35, m=1, kernel=(3, 3), strides=(1, 1), dilation=(1, 1), padding="same"),
 ])
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
@@ -86,10 +86,10 @@ def test_bit_identical_for_1_2_and_4_threads(cfg, dtype):
 @pytest.mark.parametrize("kh, sh, dh", [(1, 1, 1), (3, 1, 1), (5, 2, 1), (7, 1, 2)])
 @pytest.mark.parametrize("c, m", [(1, 1), (8, 1), (19, 2), (32, 1)])
 @pytest.mark.parametrize("padding", ["same", "valid"])
-def test_three_column_sliding_window_path(w, kh, sh, dh, c, m, padding):
-    """Kernels 3 wide at column stride and dilation 1 take the sliding-window loops of the
-    kernel gradient: rows of 1 to 10 pixels (fewer than 3 fall back to tap by tap), 1 to 7 kernel
-    rows (taken 3 at a time), channel tails, depth multiplier, rows cut by the image border."""
+def test_three_column_kernels_on_narrow_rows(w, kh, sh, dh, c, m, padding):
+    """Kernels 3 columns wide (MobileNet's) on rows of 1 to 10 pixels, with 1 to 7 kernel rows,
+    row strides and dilations, channel tails (vectors of 8), depth multiplier 2, and rows cut by
+    the image border: every pixel block size of the micro-kernels and every border case."""
     calls, geometry = make_case(np.random.default_rng(w + 31 * kh), n=2, h=9, w=w, c=c, m=m,
                                 kernel=(kh, 3), strides=(sh, 1), dilation=(dh, 1),
                                 padding=padding, dtype=np.float64)

@@ -26,9 +26,7 @@ How the work is split, and why no result depends on the thread count:
   fixed subset of the taps (the stride-2 path: no tap is tried and thrown away).
 * grad_kernel: the N*OH output rows are cut into a fixed list of chunks that depends on the shape
   only. Each chunk sums into its own partial gradient, whichever thread runs it; the partials are
-  then added in chunk order. Same chunks, same order, same bits for 1 or 64 threads. (A window
-  3 columns wide read at stride 1 and dilation 1 runs the sliding-window loop
-  ``dw_wgrad_slide3``: each staged pixel is loaded once for its three taps.)
+  then added in chunk order. Same chunks, same order, same bits for 1 or 64 threads.
 """
 import numpy as np
 
@@ -57,12 +55,6 @@ cdef extern from "depthwise_simd.h" nogil:
     void dw_wgrad_span_f64(const double *src, const ptrdiff_t *src_off, double *gk,
                            const ptrdiff_t *gk_off, ptrdiff_t ntaps, const double *g,
                            ptrdiff_t count, ptrdiff_t src_step, ptrdiff_t channels)
-    void dw_wgrad_slide3_f32(const float *src, const ptrdiff_t *src_off, float *gk,
-                             const ptrdiff_t *gk_off, ptrdiff_t nrows, const float *g,
-                             ptrdiff_t count, ptrdiff_t channels)
-    void dw_wgrad_slide3_f64(const double *src, const ptrdiff_t *src_off, double *gk,
-                             const ptrdiff_t *gk_off, ptrdiff_t nrows, const double *g,
-                             ptrdiff_t count, ptrdiff_t channels)
 
 # Number of partial kernel gradients (chunks of output rows) at most. A property of the shape
 # only, never of the thread count: that is what makes the kernel gradient reproducible.
@@ -82,7 +74,6 @@ cdef struct Geo:
     bint slot_by_row                # slot = row % slots (reused by the next rows), else tap row i
     const Py_ssize_t *cols          # forward, grad_kernel: the kernel columns j that meet the
     Py_ssize_t ncols                #   image for some output column, ncols of them
-    bint slide                      # grad_kernel: 3 columns, stride 1, dilation 1: wgrad_slide3
 
 
 cdef struct Work:
@@ -114,15 +105,6 @@ cdef inline void wgrad_span(const real *src, const ptrdiff_t *src_off, real *gk,
         dw_wgrad_span_f32(src, src_off, gk, gk_off, ntaps, g, count, src_step, channels)
     else:
         dw_wgrad_span_f64(src, src_off, gk, gk_off, ntaps, g, count, src_step, channels)
-
-
-cdef inline void wgrad_slide3(const real *src, const ptrdiff_t *src_off, real *gk,
-                              const ptrdiff_t *gk_off, Py_ssize_t nrows, const real *g,
-                              Py_ssize_t count, Py_ssize_t channels) noexcept nogil:
-    if real is float:
-        dw_wgrad_slide3_f32(src, src_off, gk, gk_off, nrows, g, count, channels)
-    else:
-        dw_wgrad_slide3_f64(src, src_off, gk, gk_off, nrows, g, count, channels)
 
 
 # ---- checks and geometry (Python ints: floor division of negative numbers is exact) ----------
@@ -182,7 +164,6 @@ cdef Geo _geometry(who, x_shape, kernel_shape, out_hw, sh, sw, dh, dw, pt, pl,
     g.src_h, g.src_w, g.src_c = g.H, g.W, g.C
     g.slots, g.slot_by_row = _slots(g.KH, (g.KH - 1) * dh + 1)
     g.cols, g.ncols = NULL, 0
-    g.slide = False
     return g
 
 
@@ -205,7 +186,7 @@ cdef Work *_work_alloc(Geo *g, size_t itemsize, bint expanded) noexcept nogil:
         return NULL
     w.src_off = <ptrdiff_t *>malloc((2 * taps + 2 * g.KH) * sizeof(ptrdiff_t))
     w.tags = <Py_ssize_t *>malloc(g.slots * sizeof(Py_ssize_t))
-    # staged rows start on a cache line: a vector load that straddles two lines costs two
+    # staged rows start on a cache line, so no vector load of them straddles two lines
     w.rows = NULL
     if posix_memalign(&w.rows, 64, max(g.slots * g.width * g.CM, 1) * itemsize) != 0:
         w.rows = NULL
@@ -279,21 +260,6 @@ cdef Py_ssize_t _window_taps(const real *x, Geo *g, Py_ssize_t n, Py_ssize_t oh,
             w.w_off[nt] = (i * g.KW + j) * g.CM
             nt += 1
     return nt
-
-
-cdef inline Py_ssize_t _row_starts(Work *w, Py_ssize_t ntaps) noexcept nogil:
-    """For the sliding-window loops: the taps of _window_taps come three per kernel row (columns
-    0, 1, 2); keep the first pixel of each row (w.row_off). Returns the number of rows."""
-    cdef Py_ssize_t r
-    for r in range(ntaps // 3):
-        w.row_off[r] = w.src_off[3 * r]
-    return ntaps // 3
-
-
-def _slides(KW, sw, dw, ncols):
-    """Whether the three-tap sliding-window loops apply: 3 kernel columns that all meet the
-    image, read at stride 1 and dilation 1 (neighbouring pixels)."""
-    return KW == 3 and sw == 1 and dw == 1 and ncols == 3
 
 
 # ---- forward ----------------------------------------------------------------------------------
@@ -465,7 +431,6 @@ def depthwise_grad_kernel(const real[:, :, :, ::1] x, const real[:, :, :, ::1] g
     cols_list, g.first, g.width = _x_columns(g.W, g.OW, g.KW, g.sw, g.dw, g.pl)
     cdef Py_ssize_t[::1] cols = np.array(cols_list + [0], dtype=np.intp)
     g.cols, g.ncols = &cols[0], len(cols_list)
-    g.slide = _slides(g.KW, g.sw, g.dw, g.ncols)
     _check_scratch("depthwise_grad_kernel", &g, sizeof(real))
     # fixed chunks of `per_chunk` consecutive output rows: a function of the shape only
     cdef Py_ssize_t rows = g.N * g.OH
@@ -492,12 +457,8 @@ def depthwise_grad_kernel(const real[:, :, :, ::1] x, const real[:, :, :, ::1] g
                 stop = min((chunk + 1) * per_chunk, rows)
                 for row in range(chunk * per_chunk, stop):
                     nt = _window_taps(xp, &g, row // g.OH, row % g.OH, w)
-                    if g.slide:
-                        wgrad_slide3(<real *>w.rows, w.row_off, pp + chunk * size, w.w_off,
-                                     _row_starts(w, nt), gp + row * g.OW * g.CM, g.OW, g.CM)
-                    else:
-                        wgrad_span(<real *>w.rows, w.src_off, pp + chunk * size, w.w_off, nt,
-                                   gp + row * g.OW * g.CM, g.OW, g.sw * g.CM, g.CM)
+                    wgrad_span(<real *>w.rows, w.src_off, pp + chunk * size, w.w_off, nt,
+                               gp + row * g.OW * g.CM, g.OW, g.sw * g.CM, g.CM)
         _work_free(w)
     if failed[0]:
         raise MemoryError("depthwise_grad_kernel: could not allocate per-thread scratch memory")

@@ -12,14 +12,7 @@
  * for t < count, c < channels, q < ntaps. A "tap" is one (i, j) position of the filter window,
  * given as two offsets (elements) so that the caller decides which taps are inside the image.
  * The forward pass and the input gradient are both dw_corr_span (a correlation); the kernel
- * gradient is dw_wgrad_span (a sum over pixels of input times output gradient), or, for the
- * common 3-column window read at stride 1 and dilation 1, dw_wgrad_slide3: the same sums with
- * each input pixel loaded once for the three taps of its kernel row (taps given per kernel row,
- * see depthwise_simd_impl.h). The same sliding window for dw_corr_span was measured and not
- * kept: there the stores of the output, not the loads, set the pace.
- *
- * Staged rows are allocated on 64-byte boundaries (depthwise.pyx): a 32-byte load that straddles
- * two cache lines costs two.
+ * gradient is dw_wgrad_span (a sum over pixels of input times output gradient).
  *
  * Why it is fast: the accumulators of a block of P pixels x 2 vectors of channels stay in
  * registers for the whole tap loop (each filter vector is loaded once per tap and used P times),

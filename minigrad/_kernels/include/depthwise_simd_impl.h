@@ -107,7 +107,6 @@ static void DW_NAME(dw_corr_span)(
     }
 }
 
-
 /* ---- dw_wgrad_span ------------------------------------------------------------------------ */
 
 /* Q taps x V vectors of channels, summed over `count` pixels, then added to gk. */
@@ -179,103 +178,6 @@ static void DW_NAME(dw_wgrad_span)(
             DW_T acc = 0;
             for (ptrdiff_t t = 0; t < count; t++)
                 acc += src[src_off[q] + t * src_step + c] * g[t * channels + c];
-            gk[gk_off[q] + c] += acc;
-        }
-}
-
-
-/* ---- dw_wgrad_slide3: the kernel gradient with three-tap sliding windows -------------------- */
-
-/* Taps per kernel row: row r's first pixel is src_off[r], its slot k (k = 0, 1, 2) reads pixel
- * t + k and sums into gk[gk_off[3r + k] + c]. For R <= 3 rows x 1 vector of channels the 3R
- * sums stay in registers, and so does g at the last two pixels, so that input pixel u is loaded
- * once for its three taps: slot k takes x(u) * g(u - k). Every sum runs over t = 0, 1, ... in
- * order, as in dw_wgrad_block. Needs count >= 3. */
-static inline __attribute__((always_inline)) void DW_NAME(dw_wslide3_block)(
-    const DW_T *src, const ptrdiff_t *src_off, DW_T *gk, const ptrdiff_t *gk_off, const DW_T *g,
-    ptrdiff_t count, ptrdiff_t channels, const int R)
-{
-    DW_VEC acc[3][3], in[3];
-    const DW_T *s[3];
-    for (int r = 0; r < R; r++) {
-        s[r] = src + src_off[r];
-        for (int k = 0; k < 3; k++)
-            acc[r][k] = (DW_VEC){0};
-    }
-    /* u = 0 and 1: the slots whose t = u - k is not negative */
-    DW_VEC g_2 = DW_NAME(dw_load)(g);             /* becomes g(u - 2) */
-    DW_VEC g_1 = DW_NAME(dw_load)(g + channels);  /* becomes g(u - 1) */
-    for (int r = 0; r < R; r++) {
-        in[r] = DW_NAME(dw_load)(s[r]);
-        acc[r][0] += in[r] * g_2;
-        in[r] = DW_NAME(dw_load)(s[r] + channels);
-        acc[r][0] += in[r] * g_1;
-        acc[r][1] += in[r] * g_2;
-    }
-    ptrdiff_t u = 2;
-    for (; u < count; u++) {   /* all three slots */
-        DW_VEC g0 = DW_NAME(dw_load)(g + u * channels);
-        for (int r = 0; r < R; r++) {
-            in[r] = DW_NAME(dw_load)(s[r] + u * channels);
-            acc[r][0] += in[r] * g0;
-            acc[r][1] += in[r] * g_1;
-            acc[r][2] += in[r] * g_2;
-        }
-        g_2 = g_1;
-        g_1 = g0;
-    }
-    /* u = count and count + 1: past the last output pixel, slots 1, 2 and then 2 */
-    for (int r = 0; r < R; r++) {
-        in[r] = DW_NAME(dw_load)(s[r] + u * channels);
-        acc[r][1] += in[r] * g_1;
-        acc[r][2] += in[r] * g_2;
-        in[r] = DW_NAME(dw_load)(s[r] + (u + 1) * channels);
-        acc[r][2] += in[r] * g_1;
-    }
-    for (int r = 0; r < R; r++)
-        for (int k = 0; k < 3; k++) {
-            DW_T *o = gk + gk_off[3 * r + k];
-            DW_NAME(dw_store)(o, DW_NAME(dw_load)(o) + acc[r][k]);
-        }
-}
-
-static void DW_NAME(dw_wgrad_slide3)(
-    const DW_T *src, const ptrdiff_t *src_off, DW_T *gk, const ptrdiff_t *gk_off, ptrdiff_t nrows,
-    const DW_T *g, ptrdiff_t count, ptrdiff_t channels)
-{
-    if (count < 3) {   /* too short to slide: the same sums, tap by tap */
-        for (ptrdiff_t r = 0; r < nrows; r++) {
-            ptrdiff_t off[3] = {src_off[r], src_off[r] + channels, src_off[r] + 2 * channels};
-            DW_NAME(dw_wgrad_span)(src, off, gk, gk_off + 3 * r, 3, g, count, channels, channels);
-        }
-        return;
-    }
-    ptrdiff_t c = 0;
-    for (; c + DW_L <= channels; c += DW_L)
-        for (ptrdiff_t r = 0; r < nrows; r += 3) {   /* at most 3 rows at a time (registers) */
-            const DW_T *sc = src + c;
-            DW_T *gc = gk + c;
-            switch (nrows - r) {
-            case 1:
-                DW_NAME(dw_wslide3_block)(sc, src_off + r, gc, gk_off + 3 * r, g + c, count,
-                                          channels, 1);
-                break;
-            case 2:
-                DW_NAME(dw_wslide3_block)(sc, src_off + r, gc, gk_off + 3 * r, g + c, count,
-                                          channels, 2);
-                break;
-            default:
-                DW_NAME(dw_wslide3_block)(sc, src_off + r, gc, gk_off + 3 * r, g + c, count,
-                                          channels, 3);
-                break;
-            }
-        }
-    for (; c < channels; c++)   /* the last channels (fewer than one vector), one at a time */
-        for (ptrdiff_t q = 0; q < 3 * nrows; q++) {
-            const DW_T *sq = src + src_off[q / 3] + (q % 3) * channels + c;
-            DW_T acc = 0;
-            for (ptrdiff_t t = 0; t < count; t++)
-                acc += sq[t * channels] * g[t * channels + c];
             gk[gk_off[q] + c] += acc;
         }
 }
