@@ -24,7 +24,7 @@ import numpy as np
 
 from . import ops
 from .function import Function
-from .serialization import Registry
+from .serialization import Configurable, Registry
 from .tensor import Tensor
 
 EPSILON = 1e-7  # Keras's backend.epsilon(): how close to 0 and 1 a probability may get
@@ -301,7 +301,7 @@ mae = MAE = mean_absolute_error
 
 
 # -- the classes: mean over the batch, with a config ---------------------------------------------
-class Loss:
+class Loss(Configurable):
     """Base class: ``loss(y_true, y_pred, sample_weight=None)`` -> a scalar Tensor.
 
     Subclasses give ``call(y_true, y_pred)`` (one value per sample). The reduction is Keras's:
@@ -348,14 +348,6 @@ class Loss:
 
     def get_config(self):
         return {"name": self.name, "reduction": self.reduction}
-
-    @classmethod
-    def from_config(cls, config):
-        return cls(**config)
-
-    def __repr__(self):
-        args = ", ".join(f"{k}={v!r}" for k, v in self.get_config().items())
-        return f"{type(self).__name__}({args})"
 
 
 def _snake_case(name):

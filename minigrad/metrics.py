@@ -19,7 +19,7 @@ array([1., 0.], dtype=float32)
 import numpy as np
 
 from . import losses as _losses
-from .serialization import Registry
+from .serialization import Configurable, Registry
 
 _registry = Registry("metric")
 
@@ -153,7 +153,7 @@ mean_absolute_error = _loss_values(_losses.mean_absolute_error)
 
 
 # -- stateful metrics --------------------------------------------------------------------------
-class Metric:
+class Metric(Configurable):
     """Base class: ``update_state(...)``, ``result()`` -> float, ``reset_state()``, ``name``."""
 
     def __init__(self, name=None, dtype=None):
@@ -162,10 +162,6 @@ class Metric:
 
     def get_config(self):
         return {"name": self.name, "dtype": self.dtype}
-
-    @classmethod
-    def from_config(cls, config):
-        return cls(**config)
 
 
 @_registry.register("mean")

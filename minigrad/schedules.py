@@ -10,7 +10,7 @@ update. Formulas are Keras 3's. Also reachable as ``minigrad.optimizers.schedule
 """
 import math
 
-from .serialization import Registry
+from .serialization import Configurable, Registry
 
 _registry = Registry("learning rate schedule")
 
@@ -31,7 +31,7 @@ def _step(step, who):
     return float(step)
 
 
-class LearningRateSchedule:
+class LearningRateSchedule(Configurable):
     """Base class: ``schedule(step) -> float``, ``get_config()``, ``from_config(config)``."""
 
     def __call__(self, step):
@@ -39,14 +39,6 @@ class LearningRateSchedule:
 
     def get_config(self):
         raise NotImplementedError(f"{type(self).__name__} must define get_config()")
-
-    @classmethod
-    def from_config(cls, config):
-        return cls(**config)
-
-    def __repr__(self):
-        args = ", ".join(f"{k}={v!r}" for k, v in self.get_config().items())
-        return f"{type(self).__name__}({args})"
 
 
 @_registry.register("exponential_decay")

@@ -29,7 +29,10 @@ class Configurable:
     @classmethod
     def from_config(cls, config):
         """``cls(**config)``; a key the constructor does not take is named in the error."""
-        accepted = set(inspect.signature(cls.__init__).parameters) - {"self"}
+        parameters = inspect.signature(cls.__init__).parameters.values()
+        if any(p.kind is p.VAR_KEYWORD for p in parameters):  # takes any key: let it decide
+            return cls(**config)
+        accepted = {p.name for p in parameters} - {"self"}
         unknown = sorted(set(config) - accepted)
         if unknown:
             raise TypeError(f"{cls.__name__}.from_config: unknown config key(s) {unknown}; "

@@ -152,8 +152,7 @@ def _slots(KH, span):
     return (span, True) if span <= 2 * KH + 2 else (KH, False)
 
 
-cdef Geo _geometry(who, x_shape, kernel_shape, out_hw, sh, sw, dh, dw, pt, pl,
-                   itemsize) except *:
+cdef Geo _geometry(x_shape, kernel_shape, out_hw, sh, sw, dh, dw, pt, pl) except *:
     """Sizes and geometry; rows staged from x (forward, grad_kernel; grad_input changes them)."""
     cdef Geo g
     g.N, g.H, g.W, g.C = x_shape
@@ -165,6 +164,17 @@ cdef Geo _geometry(who, x_shape, kernel_shape, out_hw, sh, sw, dh, dw, pt, pl,
     g.slots, g.slot_by_row = _slots(g.KH, (g.KH - 1) * dh + 1)
     g.cols, g.ncols = NULL, 0
     return g
+
+
+cdef object _stage_x_columns(Geo *g):
+    """Forward and grad_kernel stage rows of x: point g.cols at the kernel columns that meet the
+    image and set the span of x columns they read. Returns the array g.cols points into; the
+    caller keeps it alive while g is in use."""
+    cols_list, g.first, g.width = _x_columns(g.W, g.OW, g.KW, g.sw, g.dw, g.pl)
+    cols = np.array(cols_list + [0], dtype=np.intp)
+    cdef Py_ssize_t[::1] view = cols
+    g.cols, g.ncols = &view[0], len(cols_list)
+    return cols
 
 
 cdef int _check_scratch(who, Geo *g, size_t itemsize) except -1:
@@ -276,12 +286,9 @@ def depthwise_forward(const real[:, :, :, ::1] x, const real[:, :, :, ::1] kerne
     if x.shape[1] == 0 or x.shape[2] == 0:
         out[...] = 0
         return
-    cdef Geo g = _geometry("depthwise_forward", _shape(x.shape), _shape(kernel.shape),
-                           _shape(out.shape)[1:3], stride_h, stride_w, dilation_h, dilation_w,
-                           pad_top, pad_left, sizeof(real))
-    cols_list, g.first, g.width = _x_columns(g.W, g.OW, g.KW, g.sw, g.dw, g.pl)
-    cdef Py_ssize_t[::1] cols = np.array(cols_list + [0], dtype=np.intp)
-    g.cols, g.ncols = &cols[0], len(cols_list)
+    cdef Geo g = _geometry(_shape(x.shape), _shape(kernel.shape), _shape(out.shape)[1:3],
+                           stride_h, stride_w, dilation_h, dilation_w, pad_top, pad_left)
+    cols = _stage_x_columns(&g)
     _check_scratch("depthwise_forward", &g, sizeof(real))
     cdef const real *xp = &x[0, 0, 0, 0]
     cdef const real *kp = &kernel[0, 0, 0, 0]
@@ -376,9 +383,8 @@ def depthwise_grad_input(const real[:, :, :, ::1] grad_out, const real[:, :, :, 
     if grad_out.shape[1] == 0 or grad_out.shape[2] == 0 or kernel.shape[3] == 0:
         grad_x[...] = 0
         return
-    cdef Geo g = _geometry("depthwise_grad_input", _shape(grad_x.shape), _shape(kernel.shape),
-                           _shape(grad_out.shape)[1:3], stride_h, stride_w, dilation_h,
-                           dilation_w, pad_top, pad_left, sizeof(real))
+    cdef Geo g = _geometry(_shape(grad_x.shape), _shape(kernel.shape), _shape(grad_out.shape)[1:3],
+                           stride_h, stride_w, dilation_h, dilation_w, pad_top, pad_left)
     # here rows of grad_out are staged (already one value per output channel)
     phases_arr, g.first, g.width = _column_phases(g.W, g.OW, g.KW, g.sw, g.dw, g.pl)
     g.src_h, g.src_w, g.src_c = g.OH, g.OW, g.CM
@@ -425,12 +431,9 @@ def depthwise_grad_kernel(const real[:, :, :, ::1] x, const real[:, :, :, ::1] g
             or x.shape[2] == 0):
         grad_kernel[...] = 0
         return
-    cdef Geo g = _geometry("depthwise_grad_kernel", _shape(x.shape), _shape(grad_kernel.shape),
-                           _shape(grad_out.shape)[1:3], stride_h, stride_w, dilation_h,
-                           dilation_w, pad_top, pad_left, sizeof(real))
-    cols_list, g.first, g.width = _x_columns(g.W, g.OW, g.KW, g.sw, g.dw, g.pl)
-    cdef Py_ssize_t[::1] cols = np.array(cols_list + [0], dtype=np.intp)
-    g.cols, g.ncols = &cols[0], len(cols_list)
+    cdef Geo g = _geometry(_shape(x.shape), _shape(grad_kernel.shape), _shape(grad_out.shape)[1:3],
+                           stride_h, stride_w, dilation_h, dilation_w, pad_top, pad_left)
+    cols = _stage_x_columns(&g)
     _check_scratch("depthwise_grad_kernel", &g, sizeof(real))
     # fixed chunks of `per_chunk` consecutive output rows: a function of the shape only
     cdef Py_ssize_t rows = g.N * g.OH
