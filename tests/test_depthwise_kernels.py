@@ -82,6 +82,21 @@ def test_bit_identical_for_1_2_and_4_threads(cfg, dtype):
         assert np.array_equal(results[0], results[2]), name
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_every_channel_count_up_to_three_full_vectors(dtype):
+    """C*M from 1 to 48: every mix of full-width vectors (16 floats / 8 doubles with AVX-512,
+    half that with AVX2), the one half-width vector and the scalar leftovers."""
+    for c in range(1, 49):
+        calls, geometry = make_case(np.random.default_rng(c), n=1, h=5, w=7, c=c, m=1,
+                                    kernel=(3, 3), strides=(1, 1), dilation=(1, 1),
+                                    padding="same", dtype=dtype)
+        tol = 1e-5 if dtype == np.float32 else 1e-12
+        for name in KERNELS:
+            np.testing.assert_allclose(run(fast, name, calls, geometry, threads=1),
+                                       run(ref, name, calls, geometry, threads=1),
+                                       atol=tol, rtol=tol, err_msg=f"{name} C={c}")
+
+
 @pytest.mark.parametrize("w", range(1, 11))
 @pytest.mark.parametrize("kh, sh, dh", [(1, 1, 1), (3, 1, 1), (5, 2, 1), (7, 1, 2)])
 @pytest.mark.parametrize("c, m", [(1, 1), (8, 1), (19, 2), (32, 1)])
