@@ -82,6 +82,49 @@ def test_bit_identical_for_1_2_and_4_threads(cfg, dtype):
         assert np.array_equal(results[0], results[2]), name
 
 
+def run_backward(module, calls, geometry, threads, fill=np.nan):
+    """depthwise_backward: (grad_x, grad_kernel) in arrays that start as ``fill``."""
+    (grad_out, kernel), x_shape = calls["depthwise_grad_input"]
+    (x, _), kernel_shape = calls["depthwise_grad_kernel"]
+    grad_x = np.full(x_shape, fill, dtype=x.dtype)
+    grad_kernel = np.full(kernel_shape, fill, dtype=x.dtype)
+    module.depthwise_backward(x, kernel, grad_out, grad_x, grad_kernel, *geometry, threads)
+    return grad_x, grad_kernel
+
+
+@settings(max_examples=60, deadline=None)
+@given(cfg=configs, seed=st.integers(0, 2**16), dtype=st.sampled_from([np.float32, np.float64]))
+def test_fused_backward_is_the_two_gradient_kernels_bit_for_bit(cfg, seed, dtype):
+    """One thread team for both gradients changes nothing: the same bits as the separate
+    kernels (for any thread count) and the reference's values."""
+    calls, geometry = make_case(np.random.default_rng(seed), dtype=dtype, **cfg)
+    separate = (run(fast, "depthwise_grad_input", calls, geometry, threads=1),
+                run(fast, "depthwise_grad_kernel", calls, geometry, threads=1))
+    for threads in (1, 2, 3):
+        fused = run_backward(fast, calls, geometry, threads)
+        assert np.array_equal(fused[0], separate[0]) and np.array_equal(fused[1], separate[1])
+    tol = 1e-5 if dtype == np.float32 else 1e-12
+    for got, want in zip(fused, run_backward(ref, calls, geometry, threads=1)):
+        np.testing.assert_allclose(got, want, atol=tol, rtol=tol, err_msg=str(cfg))
+
+
+def test_fused_backward_handles_empty_outputs_and_refuses_wrong_shapes():
+    rng = np.random.default_rng(0)
+    calls, geometry = make_case(rng, 2, 3, 3, 4, 2, (5, 5), (1, 1), (1, 1), "valid", np.float32)
+    grad_x, grad_kernel = run_backward(fast, calls, geometry, 2)
+    assert not grad_x.any() and not grad_kernel.any()
+    x, k, out = _ok_args()
+    with pytest.raises(ValueError, match="must have the shapes of x"):
+        fast.depthwise_backward(x, k, out, x[:1].copy(), k.copy(), 1, 1, 1, 1, 1, 1, 1)
+    with pytest.raises(ValueError, match="must have the shapes of x"):
+        fast.depthwise_backward(x, k, out, x.copy(), k[:2].copy(), 1, 1, 1, 1, 1, 1, 1)
+    with pytest.raises(ValueError, match="shapes do not fit"):
+        fast.depthwise_backward(x, k, out[..., :5].copy(), x.copy(), k.copy(),
+                                1, 1, 1, 1, 1, 1, 1)
+    with pytest.raises(ValueError, match="num_threads"):
+        fast.depthwise_backward(x, k, out, x.copy(), k.copy(), 1, 1, 1, 1, 1, 1, 0)
+
+
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_every_channel_count_up_to_three_full_vectors(dtype):
     """C*M from 1 to 48: every mix of full-width vectors (16 floats / 8 doubles with AVX-512,

@@ -74,6 +74,7 @@ cdef struct Geo:
     bint slot_by_row                # slot = row % slots (reused by the next rows), else tap row i
     const Py_ssize_t *cols          # forward, grad_kernel: the kernel columns j that meet the
     Py_ssize_t ncols                #   image for some output column, ncols of them
+    Py_ssize_t per_chunk            # grad_kernel: output rows per chunk (a function of the shape)
 
 
 cdef struct Work:
@@ -152,9 +153,11 @@ def _slots(KH, span):
     return (span, True) if span <= 2 * KH + 2 else (KH, False)
 
 
-cdef Geo _geometry(x_shape, kernel_shape, out_hw, sh, sw, dh, dw, pt, pl) except *:
-    """Sizes and geometry; rows staged from x (forward, grad_kernel; grad_input changes them)."""
+cdef Geo _geometry(x_shape, kernel_shape, out_hw, geometry) except *:
+    """Sizes and geometry (strides, dilations, pad_top, pad_left); rows staged from x (forward,
+    grad_kernel; grad_input changes them)."""
     cdef Geo g
+    sh, sw, dh, dw, pt, pl = geometry
     g.N, g.H, g.W, g.C = x_shape
     g.KH, g.KW, g.M = kernel_shape[0], kernel_shape[1], kernel_shape[3]
     g.CM = g.C * g.M
@@ -163,6 +166,7 @@ cdef Geo _geometry(x_shape, kernel_shape, out_hw, sh, sw, dh, dw, pt, pl) except
     g.src_h, g.src_w, g.src_c = g.H, g.W, g.C
     g.slots, g.slot_by_row = _slots(g.KH, (g.KH - 1) * dh + 1)
     g.cols, g.ncols = NULL, 0
+    g.per_chunk = 0
     return g
 
 
@@ -287,7 +291,7 @@ def depthwise_forward(const real[:, :, :, ::1] x, const real[:, :, :, ::1] kerne
         out[...] = 0
         return
     cdef Geo g = _geometry(_shape(x.shape), _shape(kernel.shape), _shape(out.shape)[1:3],
-                           stride_h, stride_w, dilation_h, dilation_w, pad_top, pad_left)
+                           (stride_h, stride_w, dilation_h, dilation_w, pad_top, pad_left))
     cols = _stage_x_columns(&g)
     _check_scratch("depthwise_forward", &g, sizeof(real))
     cdef const real *xp = &x[0, 0, 0, 0]
@@ -370,28 +374,36 @@ cdef void _grad_input_row(const real *gout, const real *kern, real *gx, Geo *g, 
             gx[row * g.W * g.C + i] = acc
 
 
+cdef object _grad_input_setup(Geo *g, x_shape, kernel_shape, out_shape, geometry,
+                              size_t itemsize):
+    """Geometry of grad_input, whose staged rows are rows of grad_out (already one value per
+    output channel). Returns the column phases array; the caller keeps it alive."""
+    g[0] = _geometry(x_shape, kernel_shape, out_shape[1:3], geometry)
+    phases, g.first, g.width = _column_phases(g.W, g.OW, g.KW, g.sw, g.dw, g.pl)
+    g.src_h, g.src_w, g.src_c = g.OH, g.OW, g.CM
+    # the output rows one input row receives from are at most this many rows apart
+    g.slots, g.slot_by_row = _slots(g.KH, ((g.KH - 1) * g.dh) // g.sh + 1)
+    _check_scratch("depthwise_grad_input", g, itemsize)
+    return phases
+
+
 def depthwise_grad_input(const real[:, :, :, ::1] grad_out, const real[:, :, :, ::1] kernel,
                          real[:, :, :, ::1] grad_x, Py_ssize_t stride_h, Py_ssize_t stride_w,
                          Py_ssize_t dilation_h, Py_ssize_t dilation_w, Py_ssize_t pad_top,
                          Py_ssize_t pad_left, int num_threads):
     """grad_x = dL/dx: each tap sends sum_m G * kernel back to the pixel it read."""
+    geometry = (stride_h, stride_w, dilation_h, dilation_w, pad_top, pad_left)
     _check("depthwise_grad_input", _shape(grad_x.shape), _shape(kernel.shape),
-           _shape(grad_out.shape), (stride_h, stride_w), (dilation_h, dilation_w),
-           (pad_top, pad_left), num_threads)
+           _shape(grad_out.shape), geometry[:2], geometry[2:4], geometry[4:], num_threads)
     if grad_x.shape[0] * grad_x.shape[1] * grad_x.shape[2] * grad_x.shape[3] == 0:
         return
     if grad_out.shape[1] == 0 or grad_out.shape[2] == 0 or kernel.shape[3] == 0:
         grad_x[...] = 0
         return
-    cdef Geo g = _geometry(_shape(grad_x.shape), _shape(kernel.shape), _shape(grad_out.shape)[1:3],
-                           stride_h, stride_w, dilation_h, dilation_w, pad_top, pad_left)
-    # here rows of grad_out are staged (already one value per output channel)
-    phases_arr, g.first, g.width = _column_phases(g.W, g.OW, g.KW, g.sw, g.dw, g.pl)
-    g.src_h, g.src_w, g.src_c = g.OH, g.OW, g.CM
-    # the output rows one input row receives from are at most this many rows apart
-    g.slots, g.slot_by_row = _slots(g.KH, ((g.KH - 1) * g.dh) // g.sh + 1)
-    _check_scratch("depthwise_grad_input", &g, sizeof(real))
-    cdef Py_ssize_t[:, ::1] phases = phases_arr
+    cdef Geo g
+    cdef Py_ssize_t[:, ::1] phases = _grad_input_setup(
+        &g, _shape(grad_x.shape), _shape(kernel.shape), _shape(grad_out.shape), geometry,
+        sizeof(real))
     cdef const Py_ssize_t *php = &phases[0, 0]
     cdef Py_ssize_t nphases = phases.shape[0]
     cdef const real *gp = &grad_out[0, 0, 0, 0]
@@ -415,14 +427,50 @@ def depthwise_grad_input(const real[:, :, :, ::1] grad_out, const real[:, :, :, 
 
 # ---- gradient w.r.t. the kernel ---------------------------------------------------------------
 
+cdef object _grad_kernel_setup(Geo *g, x_shape, kernel_shape, out_shape, geometry, dtype):
+    """Geometry of grad_kernel (rows of x are staged) and its partial sums: the N*OH output rows
+    cut into chunks of g.per_chunk rows, at most _MAX_CHUNKS of them, which depends on the shape
+    only; row k of ``partials`` is chunk k's sum. Returns (cols, partials); the caller keeps both
+    alive."""
+    g[0] = _geometry(x_shape, kernel_shape, out_shape[1:3], geometry)
+    cols = _stage_x_columns(g)
+    _check_scratch("depthwise_grad_kernel", g, np.dtype(dtype).itemsize)
+    rows = g.N * g.OH
+    g.per_chunk = -(-rows // _MAX_CHUNKS)   # Python ints: exact ceiling division
+    nchunks = -(-rows // g.per_chunk)
+    size = kernel_shape[0] * kernel_shape[1] * kernel_shape[2] * kernel_shape[3]
+    return cols, np.empty((nchunks, size), dtype=dtype)
+
+
+cdef void _grad_kernel_chunk(const real *x, const real *gout, real *partial, Geo *g,
+                             Py_ssize_t chunk, Py_ssize_t size, Work *w) noexcept nogil:
+    """Sum the kernel gradient of one chunk of output rows into ``partial`` (size elements)."""
+    cdef Py_ssize_t row, nt
+    memset(partial, 0, size * sizeof(real))
+    for row in range(chunk * g.per_chunk, min((chunk + 1) * g.per_chunk, g.N * g.OH)):
+        nt = _window_taps(x, g, row // g.OH, row % g.OH, w)
+        wgrad_span(<real *>w.rows, w.src_off, partial, w.w_off, nt, gout + row * g.OW * g.CM,
+                   g.OW, g.sw * g.CM, g.CM)
+
+
+cdef inline void _sum_partials(const real *partials, real *out, Py_ssize_t nchunks,
+                               Py_ssize_t size, Py_ssize_t e) noexcept nogil:
+    """Element e of the kernel gradient: the partials added in chunk order."""
+    cdef real acc = 0
+    cdef Py_ssize_t chunk
+    for chunk in range(nchunks):
+        acc = acc + partials[chunk * size + e]
+    out[e] = acc
+
+
 def depthwise_grad_kernel(const real[:, :, :, ::1] x, const real[:, :, :, ::1] grad_out,
                           real[:, :, :, ::1] grad_kernel, Py_ssize_t stride_h, Py_ssize_t stride_w,
                           Py_ssize_t dilation_h, Py_ssize_t dilation_w, Py_ssize_t pad_top,
                           Py_ssize_t pad_left, int num_threads):
     """grad_kernel[i, j, c, m] = sum_{n,oh,ow} xpad[n, oh*sh + i*dh, ow*sw + j*dw, c] G[n, oh, ow, c*M + m]."""
+    geometry = (stride_h, stride_w, dilation_h, dilation_w, pad_top, pad_left)
     _check("depthwise_grad_kernel", _shape(x.shape), _shape(grad_kernel.shape),
-           _shape(grad_out.shape), (stride_h, stride_w), (dilation_h, dilation_w),
-           (pad_top, pad_left), num_threads)
+           _shape(grad_out.shape), geometry[:2], geometry[2:4], geometry[4:], num_threads)
     cdef Py_ssize_t size = (grad_kernel.shape[0] * grad_kernel.shape[1] * grad_kernel.shape[2]
                             * grad_kernel.shape[3])
     if size == 0:
@@ -431,22 +479,17 @@ def depthwise_grad_kernel(const real[:, :, :, ::1] x, const real[:, :, :, ::1] g
             or x.shape[2] == 0):
         grad_kernel[...] = 0
         return
-    cdef Geo g = _geometry(_shape(x.shape), _shape(grad_kernel.shape), _shape(grad_out.shape)[1:3],
-                           stride_h, stride_w, dilation_h, dilation_w, pad_top, pad_left)
-    cols = _stage_x_columns(&g)
-    _check_scratch("depthwise_grad_kernel", &g, sizeof(real))
-    # fixed chunks of `per_chunk` consecutive output rows: a function of the shape only
-    cdef Py_ssize_t rows = g.N * g.OH
-    cdef Py_ssize_t per_chunk = -(-rows // _MAX_CHUNKS)
-    cdef Py_ssize_t nchunks = -(-rows // per_chunk)
-    partial_arr = np.empty((nchunks, size), dtype=np.float32 if real is float else np.float64)
+    cdef Geo g
+    cols, partial_arr = _grad_kernel_setup(
+        &g, _shape(x.shape), _shape(grad_kernel.shape), _shape(grad_out.shape), geometry,
+        np.float32 if real is float else np.float64)
     cdef real[:, ::1] partials = partial_arr
     cdef real *pp = &partials[0, 0]
+    cdef Py_ssize_t nchunks = partials.shape[0]
     cdef const real *xp = &x[0, 0, 0, 0]
     cdef const real *gp = &grad_out[0, 0, 0, 0]
     cdef real *gkp = &grad_kernel[0, 0, 0, 0]
-    cdef Py_ssize_t chunk, row, e, nt = 0, stop = 0
-    cdef real acc
+    cdef Py_ssize_t chunk, e
     cdef Work *w = NULL
     cdef int failed[1]
     failed[0] = 0
@@ -456,19 +499,82 @@ def depthwise_grad_kernel(const real[:, :, :, ::1] x, const real[:, :, :, ::1] g
             failed[0] = 1
         for chunk in prange(nchunks, schedule="dynamic"):
             if not failed[0]:
-                memset(pp + chunk * size, 0, size * sizeof(real))
-                stop = min((chunk + 1) * per_chunk, rows)
-                for row in range(chunk * per_chunk, stop):
-                    nt = _window_taps(xp, &g, row // g.OH, row % g.OH, w)
-                    wgrad_span(<real *>w.rows, w.src_off, pp + chunk * size, w.w_off, nt,
-                               gp + row * g.OW * g.CM, g.OW, g.sw * g.CM, g.CM)
+                _grad_kernel_chunk(xp, gp, pp + chunk * size, &g, chunk, size, w)
         _work_free(w)
     if failed[0]:
         raise MemoryError("depthwise_grad_kernel: could not allocate per-thread scratch memory")
     # partials added in chunk order: the same sum, bit for bit, for any thread count
     for e in prange(size, nogil=True, schedule="static",
                     num_threads=num_threads if size >= 4096 else 1):
-        acc = 0
-        for chunk in range(nchunks):
-            acc = acc + pp[chunk * size + e]
-        gkp[e] = acc
+        _sum_partials(pp, gkp, nchunks, size, e)
+
+
+# ---- both gradients in one parallel region ----------------------------------------------------
+
+def depthwise_backward(const real[:, :, :, ::1] x, const real[:, :, :, ::1] kernel,
+                       const real[:, :, :, ::1] grad_out, real[:, :, :, ::1] grad_x,
+                       real[:, :, :, ::1] grad_kernel, Py_ssize_t stride_h, Py_ssize_t stride_w,
+                       Py_ssize_t dilation_h, Py_ssize_t dilation_w, Py_ssize_t pad_top,
+                       Py_ssize_t pad_left, int num_threads):
+    """grad_x and grad_kernel at once: the same bits as depthwise_grad_input and
+    depthwise_grad_kernel, in one OpenMP team instead of two.
+
+    Starting a team is not free: the threads that sleep between kernels (OMP_WAIT_POLICY=PASSIVE,
+    see minigrad/_openmp_env.py) must be woken, which cost ~0.1 ms per call on the 2-core VM this
+    was measured on. The two loops run one after the other inside the team, each split exactly as
+    in its own kernel, so no result depends on the thread count.
+    """
+    geometry = (stride_h, stride_w, dilation_h, dilation_w, pad_top, pad_left)
+    _check("depthwise_backward", _shape(x.shape), _shape(kernel.shape), _shape(grad_out.shape),
+           geometry[:2], geometry[2:4], geometry[4:], num_threads)
+    if _shape(grad_x.shape) != _shape(x.shape) or _shape(grad_kernel.shape) != _shape(kernel.shape):
+        raise ValueError(f"depthwise_backward: grad_x {_shape(grad_x.shape)} and grad_kernel "
+                         f"{_shape(grad_kernel.shape)} must have the shapes of x "
+                         f"{_shape(x.shape)} and kernel {_shape(kernel.shape)}")
+    if (x.shape[0] * x.shape[1] * x.shape[2] * x.shape[3] == 0 or grad_out.shape[1] == 0
+            or grad_out.shape[2] == 0 or kernel.shape[3] == 0):
+        # degenerate sizes: the separate kernels already handle every one of them
+        depthwise_grad_input(grad_out, kernel, grad_x, *geometry, num_threads)
+        depthwise_grad_kernel(x, grad_out, grad_kernel, *geometry, num_threads)
+        return
+    cdef Geo gi, gk
+    cdef Py_ssize_t[:, ::1] phases = _grad_input_setup(
+        &gi, _shape(x.shape), _shape(kernel.shape), _shape(grad_out.shape), geometry,
+        sizeof(real))
+    cols, partial_arr = _grad_kernel_setup(
+        &gk, _shape(x.shape), _shape(kernel.shape), _shape(grad_out.shape), geometry,
+        np.float32 if real is float else np.float64)
+    cdef real[:, ::1] partials = partial_arr
+    cdef real *pp = &partials[0, 0]
+    cdef Py_ssize_t nchunks = partials.shape[0], size = partials.shape[1]
+    cdef const Py_ssize_t *php = &phases[0, 0]
+    cdef Py_ssize_t nphases = phases.shape[0]
+    cdef const real *xp = &x[0, 0, 0, 0]
+    cdef const real *kp = &kernel[0, 0, 0, 0]
+    cdef const real *gp = &grad_out[0, 0, 0, 0]
+    cdef real *gxp = &grad_x[0, 0, 0, 0]
+    cdef real *gkp = &grad_kernel[0, 0, 0, 0]
+    cdef Py_ssize_t row, chunk, e
+    cdef Work *wi = NULL
+    cdef Work *wk = NULL
+    cdef int failed[1]
+    failed[0] = 0
+    with nogil, parallel(num_threads=num_threads):
+        wi = _work_alloc(&gi, sizeof(real), gi.M > 1)   # assigned here: private to each thread
+        wk = _work_alloc(&gk, sizeof(real), False)
+        if wi == NULL or wk == NULL:
+            failed[0] = 1
+        for row in prange(gi.N * gi.H, schedule="static"):
+            if not failed[0]:
+                _grad_input_row(gp, kp, gxp, &gi, row, php, nphases, wi)
+        for chunk in prange(nchunks, schedule="dynamic"):
+            if not failed[0]:
+                _grad_kernel_chunk(xp, gp, pp + chunk * size, &gk, chunk, size, wk)
+        # the loop above ends with a barrier: every partial is complete here
+        for e in prange(size, schedule="static"):
+            if not failed[0]:
+                _sum_partials(pp, gkp, nchunks, size, e)
+        _work_free(wi)
+        _work_free(wk)
+    if failed[0]:
+        raise MemoryError("depthwise_backward: could not allocate per-thread scratch memory")

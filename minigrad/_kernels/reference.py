@@ -104,3 +104,12 @@ def depthwise_grad_kernel(x, grad_out, grad_kernel, stride_h, stride_w, dilation
         for j in range(kw):
             window_tap = _tap(xpad, i, j, (oh, ow), (stride_h, stride_w), (dilation_h, dilation_w))
             grad_kernel[i, j] = np.einsum("nhwc,nhwcm->cm", window_tap, g)
+
+
+def depthwise_backward(x, kernel, grad_out, grad_x, grad_kernel, stride_h, stride_w, dilation_h,
+                       dilation_w, pad_top, pad_left, num_threads):
+    """Both gradients at once: depthwise_grad_input into grad_x, depthwise_grad_kernel into
+    grad_kernel (the Cython kernel runs them in one thread team; the math is the same)."""
+    geometry = (stride_h, stride_w, dilation_h, dilation_w, pad_top, pad_left, num_threads)
+    depthwise_grad_input(grad_out, kernel, grad_x, *geometry)
+    depthwise_grad_kernel(x, grad_out, grad_kernel, *geometry)

@@ -89,14 +89,18 @@ class DepthwiseConv2D(Function):
     def backward(ctx, grad):
         need_x, need_kernel = ctx.needs_input_grad
         g = _to_nhwc(grad, ctx.data_format, ctx.dtype)
+        gx = _buffers.empty(ctx.x_shape, ctx.dtype) if need_x else None
+        gk = np.empty(ctx.kernel_shape, dtype=ctx.dtype) if need_kernel else None
+        if need_x and need_kernel:  # one thread team for both: waking threads costs time
+            _kernels.depthwise_backward(ctx.x, ctx.kernel, g, gx, gk, *ctx.geometry, ctx.threads)
+        elif need_x:
+            _kernels.depthwise_grad_input(g, ctx.kernel, gx, *ctx.geometry, ctx.threads)
+        elif need_kernel:
+            _kernels.depthwise_grad_kernel(ctx.x, g, gk, *ctx.geometry, ctx.threads)
         grad_x = grad_kernel = None
         if need_x:
-            gx = _buffers.empty(ctx.x_shape, ctx.dtype)
-            _kernels.depthwise_grad_input(g, ctx.kernel, gx, *ctx.geometry, ctx.threads)
             grad_x = _from_nhwc(gx, ctx.data_format).astype(ctx.input_dtypes[0], copy=False)
         if need_kernel:
-            gk = np.empty(ctx.kernel_shape, dtype=ctx.dtype)
-            _kernels.depthwise_grad_kernel(ctx.x, g, gk, *ctx.geometry, ctx.threads)
             grad_kernel = gk.astype(ctx.input_dtypes[1], copy=False)
         return grad_x, grad_kernel
 
