@@ -43,6 +43,8 @@ ctypedef fused real:
     double
 
 cdef extern from "depthwise_simd.h" nogil:
+    void dw_prefetch(const void *p, size_t nbytes)
+    void dw_prefetch_write(void *p, size_t nbytes)
     void dw_corr_span_f32(const float *src, const ptrdiff_t *src_off, const float *w,
                           const ptrdiff_t *w_off, ptrdiff_t ntaps, float *dst, ptrdiff_t count,
                           ptrdiff_t src_step, ptrdiff_t dst_step, ptrdiff_t channels)
@@ -252,6 +254,9 @@ cdef ptrdiff_t _stage(const real *src, Geo *g, Py_ssize_t n, Py_ssize_t row, Py_
                 dst[i * g.M + m] = src_row[i]
     memset(dst + (hi - lo) * g.CM, 0, (g.first + g.width - hi) * g.CM * sizeof(real))
     w.tags[slot] = key
+    if key + 2 < g.N * g.src_h:  # a row this thread will stage soon: start loading it now
+        dw_prefetch(src + (key + 2) * g.src_w * g.src_c + lo * g.src_c,
+                    (hi - lo) * g.src_c * sizeof(real))
     return offset
 
 
@@ -307,6 +312,8 @@ def depthwise_forward(const real[:, :, :, ::1] x, const real[:, :, :, ::1] kerne
             failed[0] = 1
         for row in prange(g.N * g.OH, schedule="static"):
             if not failed[0]:
+                if row + 1 < g.N * g.OH:  # the next output row, very likely this thread's
+                    dw_prefetch_write(op + (row + 1) * g.OW * g.CM, g.OW * g.CM * sizeof(real))
                 nt = _window_taps(xp, &g, row // g.OH, row % g.OH, w)
                 corr_span(<real *>w.rows, w.src_off, kp, w.w_off, nt, op + row * g.OW * g.CM,
                           g.OW, g.sw * g.CM, g.CM, g.CM)
@@ -346,6 +353,8 @@ cdef void _grad_input_row(const real *gout, const real *kern, real *gx, Geo *g, 
     cdef const Py_ssize_t *ph
     cdef real *dst = gx + row * g.W * g.C if g.M == 1 else <real *>w.expanded
     cdef real acc
+    if row + 1 < g.N * g.H:  # the next row of grad_x, very likely this thread's
+        dw_prefetch_write(gx + (row + 1) * g.W * g.C, g.W * g.C * sizeof(real))
     # output rows whose window tap i lands on input row ih: oh*sh = ih + pt - i*dh
     for i in range(g.KH):
         a = ih + g.pt - i * g.dh
@@ -554,7 +563,7 @@ def depthwise_backward(const real[:, :, :, ::1] x, const real[:, :, :, ::1] kern
     cdef const real *gp = &grad_out[0, 0, 0, 0]
     cdef real *gxp = &grad_x[0, 0, 0, 0]
     cdef real *gkp = &grad_kernel[0, 0, 0, 0]
-    cdef Py_ssize_t row, chunk, e
+    cdef Py_ssize_t row, chunk, e, rows_in = gi.N * gi.H
     cdef Work *wi = NULL
     cdef Work *wk = NULL
     cdef int failed[1]
@@ -564,11 +573,13 @@ def depthwise_backward(const real[:, :, :, ::1] x, const real[:, :, :, ::1] kern
         wk = _work_alloc(&gk, sizeof(real), False)
         if wi == NULL or wk == NULL:
             failed[0] = 1
-        for row in prange(gi.N * gi.H, schedule="static"):
-            if not failed[0]:
-                _grad_input_row(gp, kp, gxp, &gi, row, php, nphases, wi)
         for chunk in prange(nchunks, schedule="dynamic"):
             if not failed[0]:
+                # first the input rows that read about the same rows of grad_out as this chunk
+                # of output rows (a proportional share of N*H), so that the kernel gradient
+                # finds those rows of grad_out still in this core's cache
+                for row in range(chunk * rows_in // nchunks, (chunk + 1) * rows_in // nchunks):
+                    _grad_input_row(gp, kp, gxp, &gi, row, php, nphases, wi)
                 _grad_kernel_chunk(xp, gp, pp + chunk * size, &gk, chunk, size, wk)
         # the loop above ends with a barrier: every partial is complete here
         for e in prange(size, schedule="static"):

@@ -54,6 +54,22 @@
 #define DW_PIXELS 4
 #define DW_TAPS 4
 
+/* Ask for `bytes` bytes from p to be brought into the cache (one prefetch per 64-byte line), to
+ * be read (dw_prefetch) or written (dw_prefetch_write). */
+static inline void dw_prefetch(const void *p, size_t bytes)
+{
+    const char *c = (const char *)p;
+    for (size_t i = 0; i < bytes; i += 64)
+        __builtin_prefetch(c + i, 0, 3);
+}
+
+static inline void dw_prefetch_write(void *p, size_t bytes)
+{
+    char *c = (char *)p;
+    for (size_t i = 0; i < bytes; i += 64)
+        __builtin_prefetch(c + i, 1, 3);
+}
+
 #define DW_CAT_(a, b) a##_##b
 #define DW_CAT(a, b) DW_CAT_(a, b)
 #define DW_NAME(name) DW_CAT(name, DW_SUFFIX)
