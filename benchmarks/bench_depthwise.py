@@ -1,7 +1,7 @@
 """Depthwise convolution: minigrad's kernels next to PyTorch and the NumPy reference.
 
 Run:  python benchmarks/bench_depthwise.py [--quick] [--shapes 0,2,base] [--threads 1,2]
-                                           [--wait-policy passive|active]
+                                           [--cold] [--wait-policy passive|active]
 
 For each shape (N x C x H x W, 3x3 'same' unless noted) and thread count it times, in float32:
 
@@ -11,6 +11,10 @@ For each shape (N x C x H x W, 3x3 'same' unless noted) and thread count it time
 * ``fwd+bwd``: one training step through each library's autograd: ``y = conv(x, K)``,
   ``y.backward(G)``, both gradients (minigrad's includes its op overhead, validation, and the
   copy of the first gradient into ``x.grad``).
+
+With ``--cold`` a 64 MB buffer is written before every timed step, so each step finds its arrays
+in memory, not in the caches (inside a network the previous layer has just pushed them out);
+without it, the steps of one row still evict much of each other's data.
 
 It prints medians in milliseconds and two ratios: ``cl/mg`` (PyTorch channels_last time divided
 by minigrad's: above 1, minigrad is faster) and ``ref/mg``. Under each shape, a memory floor:
@@ -77,6 +81,16 @@ BASE = (0, 1, 2, 3)  # the base shapes of the issue's "within 1.5x of PyTorch's 
 OPS = ("fwd", "grad_in", "grad_k", "fwd+bwd")
 
 
+# --cold: written between timed steps, so that every step finds its arrays in memory rather than
+# in the caches (64 MB, twice the 32 MB L3 of the machine this was tuned on)
+_EVICT = None
+
+
+def _evict_caches():
+    if _EVICT is not None:
+        np.add(_EVICT, 1.0, out=_EVICT)
+
+
 def _median_ms(steps, repeat, warmup=2):
     """Median milliseconds of each step (None: not measured), run round-robin."""
     live = [s for s in steps if s is not None]
@@ -86,6 +100,7 @@ def _median_ms(steps, repeat, warmup=2):
     times = {id(s): [] for s in live}
     for _ in range(repeat):
         for step in live:
+            _evict_caches()
             t0 = time.perf_counter()
             step()
             times[id(step)].append(time.perf_counter() - t0)
@@ -242,9 +257,14 @@ def main():
     parser.add_argument("--threads", default="1,2", help="thread counts, e.g. 1,2")
     parser.add_argument("--repeat", type=int, default=None, help="timed runs per step")
     parser.add_argument("--no-reference", action="store_true", help="skip the NumPy reference")
+    parser.add_argument("--cold", action="store_true",
+                        help="write a 64 MB buffer before each timed step: arrays start in memory")
     parser.add_argument("--wait-policy", choices=["passive", "active"], default="passive",
                         help="OMP_WAIT_POLICY for both OpenMP runtimes (see the module docstring)")
     args = parser.parse_args()
+    if args.cold:
+        global _EVICT
+        _EVICT = np.zeros(16 << 20, dtype=np.float32)
     shapes = _parse_shapes(args.shapes)
     threads = [int(t) for t in args.threads.split(",")]
     repeat = args.repeat or (7 if args.quick else 25)
