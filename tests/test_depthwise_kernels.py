@@ -235,11 +235,12 @@ def test_kernels_refuse_shapes_that_do_not_fit(change, match):
     ((1, 1, 1, 1, 1, 1, 0), "num_threads"),
     ((1, 1, 1, 2**61, 1, 1, 1), "too large"),
 ])
-@pytest.mark.parametrize("name", KERNELS)
+@pytest.mark.parametrize("name", KERNELS + ("depthwise_backward",))
 def test_kernels_refuse_bad_geometry(geometry, match, name):
     x, k, out = _ok_args()
     args = {"depthwise_forward": (x, k, out), "depthwise_grad_input": (out, k, x),
-            "depthwise_grad_kernel": (x, out, k)}[name]
+            "depthwise_grad_kernel": (x, out, k),
+            "depthwise_backward": (x, k, out, x.copy(), k.copy())}[name]
     with pytest.raises(ValueError, match=match):
         getattr(fast, name)(*args, *geometry)
 
@@ -266,15 +267,17 @@ def test_read_only_inputs_are_accepted():
     assert not out.any()
 
 
-@pytest.mark.parametrize("name", KERNELS)
+@pytest.mark.parametrize("name", KERNELS + ("depthwise_backward",))
 def test_windows_entirely_in_a_huge_padding_give_zeros_quickly(name):
     x, k, out = _ok_args()
     x[...] = 1
     k[...] = 1
     args = {"depthwise_forward": (x, k, out), "depthwise_grad_input": (out + 1, k, x),
-            "depthwise_grad_kernel": (x, out + 1, k)}[name]
+            "depthwise_grad_kernel": (x, out + 1, k),
+            "depthwise_backward": (x, k, out + 1, np.ones_like(x), np.ones_like(k))}[name]
     getattr(fast, name)(*args, 1, 1, 1, 1, 2**40, 2**40, 2)   # no huge buffer, no hang
-    assert not args[2].any()
+    for written in args[2 if name != "depthwise_backward" else 3:]:
+        assert not written.any()
 
 
 def test_arbitrary_pads_and_output_sizes_stay_in_bounds():
