@@ -125,6 +125,27 @@ def test_fused_backward_handles_empty_outputs_and_refuses_wrong_shapes():
         fast.depthwise_backward(x, k, out, x.copy(), k.copy(), 1, 1, 1, 1, 1, 1, 0)
 
 
+@pytest.mark.parametrize("n, h, padding", [
+    (7, 9, "same"),     # 63 output rows: 32 chunks of 2, the last one of 1
+    (3, 11, "same"),    # 33 rows: 17 chunks, the last one of 1
+    (14, 28, "same"),   # 392 rows (a last MNIST batch): 31 chunks of 13, the last one of 2
+    (5, 13, "valid"),   # 55 rows: 28 chunks, the last one of 1
+])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_kernel_gradient_counts_the_rows_of_an_uneven_last_chunk(n, h, padding, dtype):
+    """N*OH output rows that 32 chunks do not divide: the last, shorter chunk is summed too."""
+    calls, geometry = make_case(np.random.default_rng(n * h), n=n, h=h, w=6, c=8, m=1,
+                                kernel=(3, 3), strides=(1, 1), dilation=(1, 1), padding=padding,
+                                dtype=dtype)
+    want = run(ref, "depthwise_grad_kernel", calls, geometry, threads=1)
+    tol = 1e-4 if dtype == np.float32 else 1e-12
+    for threads in (1, 2):
+        np.testing.assert_allclose(run(fast, "depthwise_grad_kernel", calls, geometry, threads),
+                                   want, atol=tol, rtol=tol)
+        np.testing.assert_allclose(run_backward(fast, calls, geometry, threads)[1], want,
+                                   atol=tol, rtol=tol)
+
+
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_every_channel_count_up_to_three_full_vectors(dtype):
     """C*M from 1 to 48: every mix of full-width vectors (16 floats / 8 doubles with AVX-512,

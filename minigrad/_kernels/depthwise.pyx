@@ -444,9 +444,12 @@ cdef object _grad_kernel_setup(Geo *g, x_shape, kernel_shape, out_shape, geometr
     g[0] = _geometry(x_shape, kernel_shape, out_shape[1:3], geometry)
     cols = _stage_x_columns(g)
     _check_scratch("depthwise_grad_kernel", g, np.dtype(dtype).itemsize)
-    rows = g.N * g.OH
-    g.per_chunk = -(-rows // _MAX_CHUNKS)   # Python ints: exact ceiling division
-    nchunks = -(-rows // g.per_chunk)
+    # Python ints, so that -(-a // b) is the exact ceiling of a / b (C division, which this
+    # module compiles with, would truncate -a / b towards zero and drop the last rows)
+    rows = int(g.N) * int(g.OH)
+    per_chunk = -(-rows // _MAX_CHUNKS)
+    nchunks = -(-rows // per_chunk)
+    g.per_chunk = per_chunk
     size = kernel_shape[0] * kernel_shape[1] * kernel_shape[2] * kernel_shape[3]
     return cols, np.empty((nchunks, size), dtype=dtype)
 
