@@ -57,6 +57,10 @@ cdef extern from "depthwise_simd.h" nogil:
     void dw_wgrad_span_f64(const double *src, const ptrdiff_t *src_off, double *gk,
                            const ptrdiff_t *gk_off, ptrdiff_t ntaps, const double *g,
                            ptrdiff_t count, ptrdiff_t src_step, ptrdiff_t channels)
+    void dw_repeat_f32(const float *src, float *dst, ptrdiff_t n, ptrdiff_t M)
+    void dw_repeat_f64(const double *src, double *dst, ptrdiff_t n, ptrdiff_t M)
+    void dw_sum_groups_f32(const float *src, float *dst, ptrdiff_t n, ptrdiff_t M)
+    void dw_sum_groups_f64(const double *src, double *dst, ptrdiff_t n, ptrdiff_t M)
 
 # Number of partial kernel gradients (chunks of output rows) at most. A property of the shape
 # only, never of the thread count: that is what makes the kernel gradient reproducible.
@@ -108,6 +112,22 @@ cdef inline void wgrad_span(const real *src, const ptrdiff_t *src_off, real *gk,
         dw_wgrad_span_f32(src, src_off, gk, gk_off, ntaps, g, count, src_step, channels)
     else:
         dw_wgrad_span_f64(src, src_off, gk, gk_off, ntaps, g, count, src_step, channels)
+
+
+cdef inline void repeat(const real *src, real *dst, Py_ssize_t n,
+                        Py_ssize_t M) noexcept nogil:
+    if real is float:
+        dw_repeat_f32(src, dst, n, M)
+    else:
+        dw_repeat_f64(src, dst, n, M)
+
+
+cdef inline void sum_groups(const real *src, real *dst, Py_ssize_t n,
+                            Py_ssize_t M) noexcept nogil:
+    if real is float:
+        dw_sum_groups_f32(src, dst, n, M)
+    else:
+        dw_sum_groups_f64(src, dst, n, M)
 
 
 # ---- checks and geometry (Python ints: floor division of negative numbers is exact) ----------
@@ -232,7 +252,7 @@ cdef ptrdiff_t _stage(const real *src, Geo *g, Py_ssize_t n, Py_ssize_t row, Py_
     """Offset (in w.rows) of source row (n, row) staged in ``slot``: source columns
     [first, first + width), zeros where they fall outside the row; copied only if the slot does
     not hold that row already."""
-    cdef Py_ssize_t key = n * g.src_h + row, i, m
+    cdef Py_ssize_t key = n * g.src_h + row
     cdef Py_ssize_t lo = max(g.first, 0), hi = min(g.first + g.width, g.src_w)
     cdef ptrdiff_t offset = slot * g.width * g.CM
     cdef real *dst = <real *>w.rows + offset
@@ -248,10 +268,7 @@ cdef ptrdiff_t _stage(const real *src, Geo *g, Py_ssize_t n, Py_ssize_t row, Py_
     if g.src_c == g.CM:       # one source value per output channel: a plain copy
         memcpy(dst, src_row + lo * g.CM, (hi - lo) * g.CM * sizeof(real))
     else:                     # x with M > 1: channel c repeated M times
-        src_row += lo * g.src_c
-        for i in range((hi - lo) * g.src_c):
-            for m in range(g.M):
-                dst[i * g.M + m] = src_row[i]
+        repeat(src_row + lo * g.src_c, dst, (hi - lo) * g.src_c, g.M)
     memset(dst + (hi - lo) * g.CM, 0, (g.first + g.width - hi) * g.CM * sizeof(real))
     w.tags[slot] = key
     if key + 2 < g.N * g.src_h:  # a row this thread will stage soon: start loading it now
@@ -349,10 +366,9 @@ def _column_phases(W, OW, KW, sw, dw, pl):
 cdef void _grad_input_row(const real *gout, const real *kern, real *gx, Geo *g, Py_ssize_t row,
                           const Py_ssize_t *phases, Py_ssize_t nphases, Work *w) noexcept nogil:
     cdef Py_ssize_t n = row // g.H, ih = row % g.H
-    cdef Py_ssize_t i, a, r, k, p, nt, ntaps, m, nrows = 0, width = 1 + 2 * g.KW
+    cdef Py_ssize_t i, a, r, k, p, nt, ntaps, nrows = 0, width = 1 + 2 * g.KW
     cdef const Py_ssize_t *ph
     cdef real *dst = gx + row * g.W * g.C if g.M == 1 else <real *>w.expanded
-    cdef real acc
     if row + 1 < g.N * g.H:  # the next row of grad_x, very likely this thread's
         dw_prefetch_write(gx + (row + 1) * g.W * g.C, g.W * g.C * sizeof(real))
     # output rows whose window tap i lands on input row ih: oh*sh = ih + pt - i*dh
@@ -376,11 +392,7 @@ cdef void _grad_input_row(const real *gout, const real *kern, real *gx, Geo *g, 
         corr_span(<real *>w.rows, w.src_off, kern, w.w_off, nt, dst + p * g.CM,
                   (g.W - p + g.sw - 1) // g.sw, g.CM, g.sw * g.CM, g.CM)
     if g.M > 1:  # sum the expanded channels c*M + m back onto input channel c
-        for i in range(g.W * g.C):
-            acc = 0
-            for m in range(g.M):
-                acc = acc + dst[i * g.M + m]
-            gx[row * g.W * g.C + i] = acc
+        sum_groups(dst, gx + row * g.W * g.C, g.W * g.C, g.M)
 
 
 cdef object _grad_input_setup(Geo *g, x_shape, kernel_shape, out_shape, geometry,

@@ -10,7 +10,9 @@
  *   dw_corr_span:  dst[t*dst_step + c]  = sum_q src[src_off[q] + t*src_step + c] * w[w_off[q] + c]
  *   dw_wgrad_span: gk[gk_off[q] + c]   += sum_t src[src_off[q] + t*src_step + c] * g[t*channels + c]
  *
- * for t < count, c < channels, q < ntaps. A "tap" is one (i, j) position of the filter window,
+ * for t < count, c < channels, q < ntaps. With a depth multiplier M > 1, dw_repeat expands a
+ * row of x to one value per output channel and dw_sum_groups adds the M channels of the input
+ * gradient back together. A "tap" is one (i, j) position of the filter window,
  * given as two offsets (elements) so that the caller decides which taps are inside the image.
  * The forward pass and the input gradient are both dw_corr_span (a correlation); the kernel
  * gradient is dw_wgrad_span (a sum over pixels of input times output gradient).
