@@ -27,6 +27,11 @@ How the work is split, and why no result depends on the thread count:
 * grad_kernel: the N*OH output rows are cut into a fixed list of chunks that depends on the shape
   only. Each chunk sums into its own partial gradient, whichever thread runs it; the partials are
   then added in chunk order. Same chunks, same order, same bits for 1 or 64 threads.
+* depthwise_backward: both gradients in one thread team, chunk by chunk (its docstring says
+  why); the same bits as the two kernels above.
+
+Each thread prefetches the row it will stage two rows later and the output row it writes next:
+inside a network the arrays come from memory, and the kernels would otherwise wait for them.
 """
 import numpy as np
 
@@ -545,8 +550,11 @@ def depthwise_backward(const real[:, :, :, ::1] x, const real[:, :, :, ::1] kern
 
     Starting a team is not free: the threads that sleep between kernels (OMP_WAIT_POLICY=PASSIVE,
     see minigrad/_openmp_env.py) must be woken, which cost ~0.1 ms per call on the 2-core VM this
-    was measured on. The two loops run one after the other inside the team, each split exactly as
-    in its own kernel, so no result depends on the thread count.
+    was measured on. Inside the team the threads take the kernel gradient's fixed chunks; for
+    each, first the proportional share of grad_x rows (each row written by one thread, so its
+    value does not depend on which), then the chunk's partial, which finds the rows of grad_out
+    that grad_x just staged still in the cache. The partials are then added in chunk order, as in
+    depthwise_grad_kernel: no result depends on the thread count.
     """
     geometry = (stride_h, stride_w, dilation_h, dilation_w, pad_top, pad_left)
     _check("depthwise_backward", _shape(x.shape), _shape(kernel.shape), _shape(grad_out.shape),
