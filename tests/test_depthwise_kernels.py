@@ -54,6 +54,31 @@ def test_cython_matches_numpy_reference_float32(cfg, seed):
         np.testing.assert_allclose(got, want, atol=1e-5, rtol=1e-5, err_msg=f"{name} {cfg}")
 
 
+# shapes with more rows than the kernel gradient has chunks (32), so chunks of several rows and a
+# shorter last chunk, wider rows (4-pixel blocks and their leftovers) and channel vectors
+larger_configs = st.fixed_dictionaries({
+    "n": st.integers(1, 12), "h": st.integers(1, 30), "w": st.integers(1, 30),
+    "c": st.integers(1, 40), "m": st.integers(1, 3),
+    "kernel": st.tuples(st.integers(1, 5), st.integers(1, 5)),
+    "strides": st.tuples(st.integers(1, 3), st.integers(1, 3)),
+    "dilation": st.tuples(st.integers(1, 3), st.integers(1, 3)),
+    "padding": st.sampled_from(["valid", "same"]),
+})
+
+
+@settings(max_examples=30, deadline=None)
+@given(cfg=larger_configs, seed=st.integers(0, 2**16), threads=st.integers(1, 3))
+def test_cython_matches_numpy_reference_on_larger_shapes(cfg, seed, threads):
+    calls, geometry = make_case(np.random.default_rng(seed), dtype=np.float64, **cfg)
+    for name in KERNELS:
+        np.testing.assert_allclose(run(fast, name, calls, geometry, threads),
+                                   run(ref, name, calls, geometry, threads=1),
+                                   atol=1e-10, rtol=1e-10, err_msg=f"{name} {cfg}")
+    for got, want in zip(run_backward(fast, calls, geometry, threads),
+                         run_backward(ref, calls, geometry, threads=1)):
+        np.testing.assert_allclose(got, want, atol=1e-10, rtol=1e-10, err_msg=f"backward {cfg}")
+
+
 @settings(max_examples=25, deadline=None)
 @given(cfg=configs, seed=st.integers(0, 2**16))
 def test_cython_matches_numpy_reference_float64(cfg, seed):
