@@ -92,7 +92,8 @@ static inline __attribute__((always_inline)) void DW_WNAME(dw_wgrad_block)(
         }
 }
 
-/* All taps for V vectors of channels, in groups of DW_TAPS (the remainder: a group of 1..3). */
+/* All taps for V vectors of channels, in groups of DW_TAPS (the remainder: one smaller group;
+ * its size is a constant in each case, so its accumulators stay in registers too). */
 static inline __attribute__((always_inline)) void DW_WNAME(dw_wgrad_taps)(
     const DW_T *src, const ptrdiff_t *src_off, DW_T *gk, const ptrdiff_t *gk_off, ptrdiff_t ntaps,
     const DW_T *g, ptrdiff_t count, ptrdiff_t src_step, ptrdiff_t g_step, const int V)
@@ -102,6 +103,21 @@ static inline __attribute__((always_inline)) void DW_WNAME(dw_wgrad_taps)(
         DW_WNAME(dw_wgrad_block)(src, src_off + q, gk, gk_off + q, g, count, src_step, g_step,
                                  DW_TAPS, V);
     switch (ntaps - q) {
+    case 8:
+        DW_WNAME(dw_wgrad_block)(src, src_off + q, gk, gk_off + q, g, count, src_step, g_step, 8, V);
+        break;
+    case 7:
+        DW_WNAME(dw_wgrad_block)(src, src_off + q, gk, gk_off + q, g, count, src_step, g_step, 7, V);
+        break;
+    case 6:
+        DW_WNAME(dw_wgrad_block)(src, src_off + q, gk, gk_off + q, g, count, src_step, g_step, 6, V);
+        break;
+    case 5:
+        DW_WNAME(dw_wgrad_block)(src, src_off + q, gk, gk_off + q, g, count, src_step, g_step, 5, V);
+        break;
+    case 4:
+        DW_WNAME(dw_wgrad_block)(src, src_off + q, gk, gk_off + q, g, count, src_step, g_step, 4, V);
+        break;
     case 3:
         DW_WNAME(dw_wgrad_block)(src, src_off + q, gk, gk_off + q, g, count, src_step, g_step, 3, V);
         break;
