@@ -62,6 +62,9 @@
 #else
 #define DW_TAPS 4
 #endif
+#if DW_TAPS != 4 && DW_TAPS != 9
+#error "dw_wgrad_taps writes out the remainder cases for DW_TAPS 4 and 9 only"
+#endif
 
 /* Ask for `bytes` bytes from p to be brought into the cache (one prefetch per 64-byte line), to
  * be read (dw_prefetch) or written (dw_prefetch_write). */

@@ -102,34 +102,21 @@ static inline __attribute__((always_inline)) void DW_WNAME(dw_wgrad_taps)(
     for (; q + DW_TAPS <= ntaps; q += DW_TAPS)
         DW_WNAME(dw_wgrad_block)(src, src_off + q, gk, gk_off + q, g, count, src_step, g_step,
                                  DW_TAPS, V);
+    /* the remainder, 1 .. DW_TAPS - 1 taps (DW_TAPS is 4 or 9, see depthwise_simd.h) */
+#define DW_WGRAD_REST(k)                                                                          \
+    case k:                                                                                       \
+        DW_WNAME(dw_wgrad_block)(src, src_off + q, gk, gk_off + q, g, count, src_step, g_step,    \
+                                 k, V);                                                           \
+        break;
     switch (ntaps - q) {
-    case 8:
-        DW_WNAME(dw_wgrad_block)(src, src_off + q, gk, gk_off + q, g, count, src_step, g_step, 8, V);
-        break;
-    case 7:
-        DW_WNAME(dw_wgrad_block)(src, src_off + q, gk, gk_off + q, g, count, src_step, g_step, 7, V);
-        break;
-    case 6:
-        DW_WNAME(dw_wgrad_block)(src, src_off + q, gk, gk_off + q, g, count, src_step, g_step, 6, V);
-        break;
-    case 5:
-        DW_WNAME(dw_wgrad_block)(src, src_off + q, gk, gk_off + q, g, count, src_step, g_step, 5, V);
-        break;
-    case 4:
-        DW_WNAME(dw_wgrad_block)(src, src_off + q, gk, gk_off + q, g, count, src_step, g_step, 4, V);
-        break;
-    case 3:
-        DW_WNAME(dw_wgrad_block)(src, src_off + q, gk, gk_off + q, g, count, src_step, g_step, 3, V);
-        break;
-    case 2:
-        DW_WNAME(dw_wgrad_block)(src, src_off + q, gk, gk_off + q, g, count, src_step, g_step, 2, V);
-        break;
-    case 1:
-        DW_WNAME(dw_wgrad_block)(src, src_off + q, gk, gk_off + q, g, count, src_step, g_step, 1, V);
-        break;
+#if DW_TAPS > 4
+    DW_WGRAD_REST(8) DW_WGRAD_REST(7) DW_WGRAD_REST(6) DW_WGRAD_REST(5) DW_WGRAD_REST(4)
+#endif
+    DW_WGRAD_REST(3) DW_WGRAD_REST(2) DW_WGRAD_REST(1)
     default:
         break;
     }
+#undef DW_WGRAD_REST
 }
 
 /* Channels [c, ...) in blocks of two vectors, then one. */
