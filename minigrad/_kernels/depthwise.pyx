@@ -20,15 +20,16 @@ measured too: the single-pixel border blocks cost more than the copy saves, on 7
 How the work is split, and why no result depends on the thread count:
 
 * forward: ``prange`` over output rows (n, oh); a row is written by one thread only.
-* grad_input: ``prange`` over input rows (n, ih), likewise, reading staged rows of grad_out. With
-  a stride s, input column iw only receives taps j with (iw + pad_left - j*dw) divisible by s,
-  so a row splits in s "phases" (iw = p, p+s, p+2s, ...), each a stride-1 correlation with a
-  fixed subset of the taps (the stride-2 path: no tap is tried and thrown away).
 * grad_kernel: the N*OH output rows are cut into a fixed list of chunks that depends on the shape
   only. Each chunk sums into its own partial gradient, whichever thread runs it; the partials are
   then added in chunk order. Same chunks, same order, same bits for 1 or 64 threads.
-* depthwise_backward: both gradients in one thread team, chunk by chunk (its docstring says
-  why); the same bits as the two kernels above.
+* grad_input: input rows (n, ih), each written by one thread, reading staged rows of grad_out.
+  They are handed out with the same chunks (a proportional share of the N*H rows per chunk), so
+  that depthwise_backward can run both gradients in one thread team, chunk by chunk: one loop,
+  _gradient_team, serves all three entry points. With a stride s, input column iw only receives
+  taps j with (iw + pad_left - j*dw) divisible by s, so a row splits in s "phases" (iw = p, p+s,
+  p+2s, ...), each a stride-1 correlation with a fixed subset of the taps (the stride-2 path: no
+  tap is tried and thrown away).
 
 Each thread prefetches the row it will stage two rows later and the output row it writes next:
 inside a network the arrays come from memory, and the kernels would otherwise wait for them.
@@ -430,28 +431,26 @@ def depthwise_grad_input(const real[:, :, :, ::1] grad_out, const real[:, :, :, 
     cdef Py_ssize_t[:, ::1] phases = _grad_input_setup(
         &g, _shape(grad_x.shape), _shape(kernel.shape), _shape(grad_out.shape), geometry,
         sizeof(real))
-    cdef const Py_ssize_t *php = &phases[0, 0]
-    cdef Py_ssize_t nphases = phases.shape[0]
-    cdef const real *gp = &grad_out[0, 0, 0, 0]
-    cdef const real *kp = &kernel[0, 0, 0, 0]
-    cdef real *xp = &grad_x[0, 0, 0, 0]
-    cdef Py_ssize_t row
-    cdef Work *w = NULL
-    cdef int failed[1]
-    failed[0] = 0
-    with nogil, parallel(num_threads=num_threads):
-        w = _work_alloc(&g, sizeof(real), g.M > 1)   # assigned here: private to each thread
-        if w == NULL:
-            failed[0] = 1
-        for row in prange(g.N * g.H, schedule="static"):
-            if not failed[0]:
-                _grad_input_row(gp, kp, xp, &g, row, php, nphases, w)
-        _work_free(w)
-    if failed[0]:
+    cdef Py_ssize_t nchunks = _chunking(g.N * g.OH)[1]
+    cdef const real *no_x = NULL        # typed NULLs: no kernel gradient here
+    cdef real *no_grad_kernel = NULL
+    cdef real *no_partials = NULL
+    if _gradient_team(&g, NULL, no_x, &kernel[0, 0, 0, 0], &grad_out[0, 0, 0, 0],
+                      &grad_x[0, 0, 0, 0], no_grad_kernel, no_partials, nchunks,
+                      &phases[0, 0], phases.shape[0], num_threads) < 0:
         raise MemoryError("depthwise_grad_input: could not allocate per-thread scratch memory")
 
 
 # ---- gradient w.r.t. the kernel ---------------------------------------------------------------
+
+def _chunking(rows):
+    """(rows per chunk, number of chunks) for the kernel gradient's N*OH output rows: at most
+    _MAX_CHUNKS chunks, a function of the shape only. Python ints, so that -(-a // b) is the exact
+    ceiling of a / b (C division, which this module compiles with, would truncate -a / b towards
+    zero and drop the last rows)."""
+    per_chunk = -(-int(rows) // _MAX_CHUNKS)
+    return per_chunk, -(-int(rows) // per_chunk)
+
 
 cdef object _grad_kernel_setup(Geo *g, x_shape, kernel_shape, out_shape, geometry, dtype):
     """Geometry of grad_kernel (rows of x are staged) and its partial sums: the N*OH output rows
@@ -461,12 +460,7 @@ cdef object _grad_kernel_setup(Geo *g, x_shape, kernel_shape, out_shape, geometr
     g[0] = _geometry(x_shape, kernel_shape, out_shape[1:3], geometry)
     cols = _stage_x_columns(g)
     _check_scratch("depthwise_grad_kernel", g, np.dtype(dtype).itemsize)
-    # Python ints, so that -(-a // b) is the exact ceiling of a / b (C division, which this
-    # module compiles with, would truncate -a / b towards zero and drop the last rows)
-    rows = int(g.N) * int(g.OH)
-    per_chunk = -(-rows // _MAX_CHUNKS)
-    nchunks = -(-rows // per_chunk)
-    g.per_chunk = per_chunk
+    g.per_chunk, nchunks = _chunking(g.N * g.OH)
     size = kernel_shape[0] * kernel_shape[1] * kernel_shape[2] * kernel_shape[3]
     return cols, np.empty((nchunks, size), dtype=dtype)
 
@@ -513,32 +507,62 @@ def depthwise_grad_kernel(const real[:, :, :, ::1] x, const real[:, :, :, ::1] g
         &g, _shape(x.shape), _shape(grad_kernel.shape), _shape(grad_out.shape), geometry,
         np.float32 if real is float else np.float64)
     cdef real[:, ::1] partials = partial_arr
-    cdef real *pp = &partials[0, 0]
-    cdef Py_ssize_t nchunks = partials.shape[0]
-    cdef const real *xp = &x[0, 0, 0, 0]
-    cdef const real *gp = &grad_out[0, 0, 0, 0]
-    cdef real *gkp = &grad_kernel[0, 0, 0, 0]
-    cdef Py_ssize_t chunk, e
-    cdef Work *w = NULL
+    cdef const real *no_kernel = NULL   # typed NULLs: no input gradient here
+    cdef real *no_grad_x = NULL
+    if _gradient_team(NULL, &g, &x[0, 0, 0, 0], no_kernel, &grad_out[0, 0, 0, 0], no_grad_x,
+                      &grad_kernel[0, 0, 0, 0], &partials[0, 0], partials.shape[0], NULL, 0,
+                      num_threads) < 0:
+        raise MemoryError("depthwise_grad_kernel: could not allocate per-thread scratch memory")
+
+
+# ---- the gradients' thread team, and both gradients at once -----------------------------------
+
+cdef int _gradient_team(Geo *gi, Geo *gk, const real *x, const real *kernel, const real *gout,
+                        real *grad_x, real *grad_kernel, real *partials, Py_ssize_t nchunks,
+                        const Py_ssize_t *phases, Py_ssize_t nphases,
+                        int num_threads) noexcept nogil:
+    """grad_x (geometry gi) and/or grad_kernel (geometry gk, chunk partials in ``partials``) in
+    one OpenMP team; a NULL grad_x or grad_kernel is not computed. Returns -1 when a thread could
+    not allocate its scratch memory, else 0.
+
+    The threads take the kernel gradient's fixed chunks of output rows (``nchunks``, from
+    _chunking). For each: first a proportional share of the N*H rows of grad_x (each written by
+    one thread, so its value does not depend on which), then the chunk's partial, which finds the
+    rows of grad_out that grad_x just staged still in the core's cache. Then the partials are
+    added in chunk order. Same chunks, same order: the same bits for any thread count.
+    """
+    cdef Geo *g = gi if gi != NULL else gk
+    cdef Py_ssize_t rows_in = g.N * g.H, size = g.KH * g.KW * g.C * g.M
+    cdef Py_ssize_t chunk, row, e
+    cdef Work *wi = NULL
+    cdef Work *wk = NULL
     cdef int failed[1]
     failed[0] = 0
-    with nogil, parallel(num_threads=num_threads):
-        w = _work_alloc(&g, sizeof(real), False)   # assigned here: private to each thread
-        if w == NULL:
+    with parallel(num_threads=num_threads):
+        # assigned here: private to each thread
+        wi = _work_alloc(gi, sizeof(real), gi.M > 1) if grad_x != NULL else NULL
+        wk = _work_alloc(gk, sizeof(real), False) if grad_kernel != NULL else NULL
+        if (grad_x != NULL and wi == NULL) or (grad_kernel != NULL and wk == NULL):
             failed[0] = 1
         for chunk in prange(nchunks, schedule="dynamic"):
             if not failed[0]:
-                _grad_kernel_chunk(xp, gp, pp + chunk * size, &g, chunk, size, w)
-        _work_free(w)
+                if grad_x != NULL:
+                    for row in range(chunk * rows_in // nchunks,
+                                     (chunk + 1) * rows_in // nchunks):
+                        _grad_input_row(gout, kernel, grad_x, gi, row, phases, nphases, wi)
+                if grad_kernel != NULL:
+                    _grad_kernel_chunk(x, gout, partials + chunk * size, gk, chunk, size, wk)
+        _work_free(wi)
+        _work_free(wk)
     if failed[0]:
-        raise MemoryError("depthwise_grad_kernel: could not allocate per-thread scratch memory")
-    # partials added in chunk order: the same sum, bit for bit, for any thread count
-    for e in prange(size, nogil=True, schedule="static",
-                    num_threads=num_threads if size >= 4096 else 1):
-        _sum_partials(pp, gkp, nchunks, size, e)
+        return -1
+    if grad_kernel != NULL:
+        # after the team, not inside it: another barrier there costs more (waiting threads
+        # sleep) than these few adds, except for large kernels
+        for e in prange(size, schedule="static", num_threads=num_threads if size >= 4096 else 1):
+            _sum_partials(partials, grad_kernel, nchunks, size, e)
+    return 0
 
-
-# ---- both gradients in one parallel region ----------------------------------------------------
 
 def depthwise_backward(const real[:, :, :, ::1] x, const real[:, :, :, ::1] kernel,
                        const real[:, :, :, ::1] grad_out, real[:, :, :, ::1] grad_x,
@@ -550,11 +574,7 @@ def depthwise_backward(const real[:, :, :, ::1] x, const real[:, :, :, ::1] kern
 
     Starting a team is not free: the threads that sleep between kernels (OMP_WAIT_POLICY=PASSIVE,
     see minigrad/_openmp_env.py) must be woken, which cost ~0.1 ms per call on the 2-core VM this
-    was measured on. Inside the team the threads take the kernel gradient's fixed chunks; for
-    each, first the proportional share of grad_x rows (each row written by one thread, so its
-    value does not depend on which), then the chunk's partial, which finds the rows of grad_out
-    that grad_x just staged still in the cache. The partials are then added in chunk order, as in
-    depthwise_grad_kernel: no result depends on the thread count.
+    was measured on; and the kernel gradient then reads grad_out from the cache (_gradient_team).
     """
     geometry = (stride_h, stride_w, dilation_h, dilation_w, pad_top, pad_left)
     _check("depthwise_backward", _shape(x.shape), _shape(kernel.shape), _shape(grad_out.shape),
@@ -577,38 +597,7 @@ def depthwise_backward(const real[:, :, :, ::1] x, const real[:, :, :, ::1] kern
         &gk, _shape(x.shape), _shape(kernel.shape), _shape(grad_out.shape), geometry,
         np.float32 if real is float else np.float64)
     cdef real[:, ::1] partials = partial_arr
-    cdef real *pp = &partials[0, 0]
-    cdef Py_ssize_t nchunks = partials.shape[0], size = partials.shape[1]
-    cdef const Py_ssize_t *php = &phases[0, 0]
-    cdef Py_ssize_t nphases = phases.shape[0]
-    cdef const real *xp = &x[0, 0, 0, 0]
-    cdef const real *kp = &kernel[0, 0, 0, 0]
-    cdef const real *gp = &grad_out[0, 0, 0, 0]
-    cdef real *gxp = &grad_x[0, 0, 0, 0]
-    cdef real *gkp = &grad_kernel[0, 0, 0, 0]
-    cdef Py_ssize_t row, chunk, e, rows_in = gi.N * gi.H
-    cdef Work *wi = NULL
-    cdef Work *wk = NULL
-    cdef int failed[1]
-    failed[0] = 0
-    with nogil, parallel(num_threads=num_threads):
-        wi = _work_alloc(&gi, sizeof(real), gi.M > 1)   # assigned here: private to each thread
-        wk = _work_alloc(&gk, sizeof(real), False)
-        if wi == NULL or wk == NULL:
-            failed[0] = 1
-        for chunk in prange(nchunks, schedule="dynamic"):
-            if not failed[0]:
-                # first the input rows that read about the same rows of grad_out as this chunk
-                # of output rows (a proportional share of N*H), so that the kernel gradient
-                # finds those rows of grad_out still in this core's cache
-                for row in range(chunk * rows_in // nchunks, (chunk + 1) * rows_in // nchunks):
-                    _grad_input_row(gp, kp, gxp, &gi, row, php, nphases, wi)
-                _grad_kernel_chunk(xp, gp, pp + chunk * size, &gk, chunk, size, wk)
-        # the loop above ends with a barrier: every partial is complete here
-        for e in prange(size, schedule="static"):
-            if not failed[0]:
-                _sum_partials(pp, gkp, nchunks, size, e)
-        _work_free(wi)
-        _work_free(wk)
-    if failed[0]:
+    if _gradient_team(&gi, &gk, &x[0, 0, 0, 0], &kernel[0, 0, 0, 0], &grad_out[0, 0, 0, 0],
+                      &grad_x[0, 0, 0, 0], &grad_kernel[0, 0, 0, 0], &partials[0, 0],
+                      partials.shape[0], &phases[0, 0], phases.shape[0], num_threads) < 0:
         raise MemoryError("depthwise_backward: could not allocate per-thread scratch memory")
