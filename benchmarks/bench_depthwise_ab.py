@@ -3,7 +3,7 @@
 Run:  cp minigrad/_kernels/depthwise.cpython-*.so /tmp/before.so     # the build to beat
       (edit, then python setup.py build_ext --inplace)
       python benchmarks/bench_depthwise_ab.py /tmp/before.so minigrad/_kernels/depthwise.cpython-*.so
-                                              [--op fwd|bwd] [--threads 1,2] [--warm]
+                                              [--op fwd|grad_in|grad_k|bwd] [--threads 1,2] [--warm]
 
 On a shared, noisy machine two separate benchmark runs differ by more than most changes gain.
 This script loads both builds into one process (each ``.so`` under a module name of its own) and
@@ -45,6 +45,10 @@ def call(module, op, arrays, geometry, threads):
     x, kernel, grad, out, grad_x, grad_kernel = arrays
     if op == "fwd":
         module.depthwise_forward(x, kernel, out, *geometry, threads)
+    elif op == "grad_in":
+        module.depthwise_grad_input(grad, kernel, grad_x, *geometry, threads)
+    elif op == "grad_k":
+        module.depthwise_grad_kernel(x, grad, grad_kernel, *geometry, threads)
     elif hasattr(module, "depthwise_backward"):
         module.depthwise_backward(x, kernel, grad, grad_x, grad_kernel, *geometry, threads)
     else:
@@ -55,7 +59,7 @@ def call(module, op, arrays, geometry, threads):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("builds", nargs=2, help="two depthwise extension modules (.so)")
-    parser.add_argument("--op", choices=["fwd", "bwd"], default="fwd")
+    parser.add_argument("--op", choices=["fwd", "grad_in", "grad_k", "bwd"], default="fwd")
     parser.add_argument("--threads", default="1,2")
     parser.add_argument("--repeat", type=int, default=40)
     parser.add_argument("--warm", action="store_true", help="do not evict the caches")
@@ -77,7 +81,8 @@ def main():
             arrays = (x, kernel, grad, np.empty_like(grad), np.empty_like(x),
                       np.empty_like(kernel))
             call(module, args.op, arrays, geometry, 1)
-            results.append(arrays[3:4] if args.op == "fwd" else arrays[4:])
+            written = {"fwd": (3,), "grad_in": (4,), "grad_k": (5,), "bwd": (4, 5)}[args.op]
+            results.append([arrays[i] for i in written])
         same = all(np.array_equal(a, b) for a, b in zip(*results))
         arrays = (x, kernel, grad, np.empty_like(grad), np.empty_like(x), np.empty_like(kernel))
         for threads in [int(t) for t in args.threads.split(",")]:
