@@ -89,68 +89,47 @@ static void DW_NAME(dw_wgrad_span)(
 /* ---- depth multiplier M > 1 --------------------------------------------------------------- */
 
 /* dst[i*M + m] = src[i] for i < n, m < M: each input channel repeated M times, so that a staged
- * row has one value per output channel. M is a constant here, so GCC vectorises the loop. */
+ * row has one value per output channel. Inlined with a constant M, GCC vectorises the loop. */
 static inline __attribute__((always_inline)) void DW_NAME(dw_repeat_m)(
-    const DW_T *src, DW_T *dst, ptrdiff_t n, const int M)
+    const DW_T *src, DW_T *dst, ptrdiff_t n, ptrdiff_t M)
 {
     for (ptrdiff_t i = 0; i < n; i++)
-        for (int m = 0; m < M; m++)
+        for (ptrdiff_t m = 0; m < M; m++)
             dst[i * M + m] = src[i];
-}
-
-static void DW_NAME(dw_repeat)(const DW_T *src, DW_T *dst, ptrdiff_t n, ptrdiff_t M)
-{
-    switch (M) {
-    case 2:
-        DW_NAME(dw_repeat_m)(src, dst, n, 2);
-        break;
-    case 3:
-        DW_NAME(dw_repeat_m)(src, dst, n, 3);
-        break;
-    case 4:
-        DW_NAME(dw_repeat_m)(src, dst, n, 4);
-        break;
-    default:
-        for (ptrdiff_t i = 0; i < n; i++)
-            for (ptrdiff_t m = 0; m < M; m++)
-                dst[i * M + m] = src[i];
-    }
 }
 
 /* dst[i] = 0 + src[i*M] + src[i*M + 1] + ... + src[i*M + M-1], added in that order: the M
  * output channels of input channel i summed back onto it (the input gradient). */
 static inline __attribute__((always_inline)) void DW_NAME(dw_sum_groups_m)(
-    const DW_T *src, DW_T *dst, ptrdiff_t n, const int M)
+    const DW_T *src, DW_T *dst, ptrdiff_t n, ptrdiff_t M)
 {
     for (ptrdiff_t i = 0; i < n; i++) {
         DW_T acc = 0;
-        for (int m = 0; m < M; m++)
+        for (ptrdiff_t m = 0; m < M; m++)
             acc += src[i * M + m];
         dst[i] = acc;
     }
 }
 
-static void DW_NAME(dw_sum_groups)(const DW_T *src, DW_T *dst, ptrdiff_t n, ptrdiff_t M)
-{
-    switch (M) {
-    case 2:
-        DW_NAME(dw_sum_groups_m)(src, dst, n, 2);
-        break;
-    case 3:
-        DW_NAME(dw_sum_groups_m)(src, dst, n, 3);
-        break;
-    case 4:
-        DW_NAME(dw_sum_groups_m)(src, dst, n, 4);
-        break;
-    default:
-        for (ptrdiff_t i = 0; i < n; i++) {
-            DW_T acc = 0;
-            for (ptrdiff_t m = 0; m < M; m++)
-                acc += src[i * M + m];
-            dst[i] = acc;
-        }
+/* The common depth multipliers 2, 3, 4 as constants (vectorised), any other M as it comes. */
+#define DW_BY_M(fn)                                                                               \
+    switch (M) {                                                                                  \
+    case 2: fn(src, dst, n, 2); break;                                                            \
+    case 3: fn(src, dst, n, 3); break;                                                            \
+    case 4: fn(src, dst, n, 4); break;                                                            \
+    default: fn(src, dst, n, M);                                                                  \
     }
+
+static void DW_NAME(dw_repeat)(const DW_T *src, DW_T *dst, ptrdiff_t n, ptrdiff_t M)
+{
+    DW_BY_M(DW_NAME(dw_repeat_m))
 }
 
+static void DW_NAME(dw_sum_groups)(const DW_T *src, DW_T *dst, ptrdiff_t n, ptrdiff_t M)
+{
+    DW_BY_M(DW_NAME(dw_sum_groups_m))
+}
+
+#undef DW_BY_M
 #undef DW_FULL
 #undef DW_HALFW
