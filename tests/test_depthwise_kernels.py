@@ -34,6 +34,16 @@ def run(module, name, calls, geometry, threads, fill=np.nan):
     return out
 
 
+def run_backward(module, calls, geometry, threads, fill=np.nan):
+    """depthwise_backward: (grad_x, grad_kernel) in arrays that start as ``fill``."""
+    (grad_out, kernel), x_shape = calls["depthwise_grad_input"]
+    (x, _), kernel_shape = calls["depthwise_grad_kernel"]
+    grad_x = np.full(x_shape, fill, dtype=x.dtype)
+    grad_kernel = np.full(kernel_shape, fill, dtype=x.dtype)
+    module.depthwise_backward(x, kernel, grad_out, grad_x, grad_kernel, *geometry, threads)
+    return grad_x, grad_kernel
+
+
 configs = st.fixed_dictionaries({
     "n": st.integers(1, 2), "h": st.integers(1, 9), "w": st.integers(1, 9),
     "c": st.sampled_from([1, 3, 8, 19]), "m": st.integers(1, 5),
@@ -105,16 +115,6 @@ def test_bit_identical_for_1_2_and_4_threads(cfg, dtype):
         results = [run(fast, name, calls, geometry, threads) for threads in (1, 2, 4)]
         assert np.array_equal(results[0], results[1]), name
         assert np.array_equal(results[0], results[2]), name
-
-
-def run_backward(module, calls, geometry, threads, fill=np.nan):
-    """depthwise_backward: (grad_x, grad_kernel) in arrays that start as ``fill``."""
-    (grad_out, kernel), x_shape = calls["depthwise_grad_input"]
-    (x, _), kernel_shape = calls["depthwise_grad_kernel"]
-    grad_x = np.full(x_shape, fill, dtype=x.dtype)
-    grad_kernel = np.full(kernel_shape, fill, dtype=x.dtype)
-    module.depthwise_backward(x, kernel, grad_out, grad_x, grad_kernel, *geometry, threads)
-    return grad_x, grad_kernel
 
 
 @settings(max_examples=60, deadline=None)
