@@ -160,14 +160,19 @@ class _Monitor(Callback):
         self.min_delta = abs(float(min_delta))
         self.baseline = baseline
 
-    def _value(self, logs):
+    def _value(self, logs, then="skipping"):
+        """The monitored value from ``logs``; warns (saying what happens ``then``) when absent."""
         value = (logs or {}).get(self.monitor)
         if value is None:
             import warnings
             warnings.warn(f"{self.who}: the monitored quantity '{self.monitor}' is not in the "
-                          f"logs (available: {', '.join(sorted(logs or {})) or 'none'}); skipping",
+                          f"logs (available: {', '.join(sorted(logs or {})) or 'none'}); {then}",
                           RuntimeWarning, stacklevel=3)
         return value
+
+    def _worst(self):
+        """The starting "best": anything finite beats it, NaN does not (Keras starts at +-inf)."""
+        return math.inf if self.mode == "min" else -math.inf
 
     def _improved(self, value, reference):
         if reference is None:
@@ -179,7 +184,15 @@ class _Monitor(Callback):
 
 class EarlyStopping(_Monitor):
     """Stop training when ``monitor`` has not improved by more than ``min_delta`` for
-    ``patience`` epochs; optionally put back the weights of the best epoch."""
+    ``patience`` epochs.
+
+    With ``restore_best_weights=True`` it keeps a copy of the weights at the end of the best
+    epoch and puts them back when training ends (``on_train_end``), as Keras 3 does: also when
+    ``fit`` ran all its epochs without stopping. Restoring only at the end means the callbacks
+    after it in the list (``ModelCheckpoint``) still see each epoch's own weights.
+    Attributes after ``fit``: ``stopped_epoch`` (0-based, 0 when it did not stop training),
+    ``best``, ``best_epoch`` (0-based) and ``best_weights``.
+    """
 
     def __init__(self, monitor="val_loss", min_delta=0, patience=0, verbose=0, mode="auto",
                  baseline=None, restore_best_weights=False, start_from_epoch=0):
@@ -190,16 +203,23 @@ class EarlyStopping(_Monitor):
         self.patience, self.verbose = patience, verbose
         self.restore_best_weights = restore_best_weights
         self.start_from_epoch = start_from_epoch
-        self.stopped_epoch = 0
+        self._reset()
+
+    def _reset(self):
+        self.wait, self.stopped_epoch = 0, 0
+        self.best, self.best_weights, self.best_epoch = self._worst(), None, 0
 
     def on_train_begin(self, logs=None):
-        self.wait, self.stopped_epoch = 0, 0
-        self.best, self.best_weights, self.best_epoch = None, None, 0
+        self._reset()  # so that one instance can serve several fits
 
     def on_epoch_end(self, epoch, logs=None):
         value = self._value(logs)
         if value is None or epoch < self.start_from_epoch:
             return
+        if self.restore_best_weights and self.best_weights is None:
+            # The first watched epoch is the best so far even when its value is no improvement
+            # (NaN), so that there are always weights to restore.
+            self.best_weights, self.best_epoch = self.model.get_weights(), epoch
         self.wait += 1
         if self._improved(value, self.best):
             self.best, self.best_epoch = value, epoch
@@ -212,15 +232,15 @@ class EarlyStopping(_Monitor):
         if self.wait >= self.patience and epoch > 0:
             self.stopped_epoch = epoch
             self.model.stop_training = True
-            if self.restore_best_weights and self.best_weights is not None:
-                if self.verbose:
-                    print(f"Restoring model weights from the end of the best epoch: "
-                          f"{self.best_epoch + 1}.")
-                self.model.set_weights(self.best_weights)
 
     def on_train_end(self, logs=None):
         if self.stopped_epoch > 0 and self.verbose:
             print(f"Epoch {self.stopped_epoch + 1}: early stopping")
+        if self.restore_best_weights and self.best_weights is not None:
+            if self.verbose:
+                print(f"Restoring model weights from the end of the best epoch: "
+                      f"{self.best_epoch + 1}.")
+            self.model.set_weights(self.best_weights)
 
 
 class ModelCheckpoint(_Monitor):
@@ -228,7 +248,10 @@ class ModelCheckpoint(_Monitor):
 
     ``filepath`` may contain ``{epoch:02d}`` and logged names, e.g.
     ``"ckpt-{epoch:02d}-{val_loss:.2f}"``. A model is saved as a TF.js layers-model folder
-    (``model.save``), or only its weights (``save_weights``).
+    (``model.save``), or only its weights (``save_weights``). It saves the weights the model has
+    at the end of that epoch. With ``save_best_only`` and ``monitor`` missing from the logs it
+    warns and saves anyway, as Keras 3 does. ``best`` starts at ``initial_value_threshold``, or at
+    +-inf, and is kept across fits.
     """
 
     def __init__(self, filepath, monitor="val_loss", verbose=0, save_best_only=False,
@@ -240,25 +263,31 @@ class ModelCheckpoint(_Monitor):
         self.filepath = os.fspath(filepath)
         self.verbose, self.save_best_only = verbose, save_best_only
         self.save_weights_only = save_weights_only
-        self.best = initial_value_threshold
+        self.best = self._worst() if initial_value_threshold is None else initial_value_threshold
 
     def on_epoch_end(self, epoch, logs=None):
         logs = logs or {}
         path = self.filepath.format(epoch=epoch + 1, **logs)
         if self.save_best_only:
-            value = self._value(logs)
-            if value is None or not self._improved(value, self.best):
+            value = self._value(logs, then="saving anyway")
+            if value is not None and not self._improved(value, self.best):
+                if self.verbose:
+                    print(f"\nEpoch {epoch + 1}: {self.monitor} did not improve from "
+                          f"{self.best:.5f}")
                 return
-            if self.verbose:
-                print(f"\nEpoch {epoch + 1}: {self.monitor} improved from {self.best} to "
-                      f"{value:.5f}, saving model to {path}")
-            self.best = value
+            if value is not None:
+                if self.verbose:
+                    print(f"\nEpoch {epoch + 1}: {self.monitor} improved from "
+                          f"{self.best:.5f} to {value:.5f}, saving model to {path}")
+                self.best = value
         elif self.verbose:
             print(f"\nEpoch {epoch + 1}: saving model to {path}")
         if self.save_weights_only:
             self.model.save_weights(path)
         else:
             self.model.save(path)
+        if self.verbose:
+            print(f"\nEpoch {epoch + 1}: finished saving model to {path}")
 
 
 class ReduceLROnPlateau(_Monitor):

@@ -110,6 +110,119 @@ def test_model_checkpoint_saves_models_and_weights(tmp_path):
     np.testing.assert_array_equal(reloaded.get_weights()[0], frozen.get_weights()[0])
 
 
+class _Script(cb.Callback):
+    """Writes a scripted ``val_loss`` into the epoch logs, so the monitored values do not depend
+    on float rounding, and keeps a copy of the weights at each epoch's end."""
+
+    def __init__(self, values):
+        super().__init__()
+        self.values, self.weights = values, []
+
+    def on_epoch_end(self, epoch, logs=None):
+        logs["val_loss"] = self.values[epoch]
+        self.weights.append(self.model.get_weights())
+
+
+class _Spy(cb.Callback):
+    """Keeps a copy of the weights each later callback sees at an epoch's end."""
+
+    def __init__(self):
+        super().__init__()
+        self.weights = []
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.weights.append(self.model.get_weights())
+
+
+def _same(a, b):
+    return len(a) == len(b) and all(np.array_equal(u, v) for u, v in zip(a, b))
+
+
+def test_early_stopping_restores_the_best_epoch_when_training_ends(capsys):
+    x, y = _data()
+    model = _model()
+    script, spy = _Script([1.0, 0.5, 0.7, 0.8, 0.9, 1.0]), _Spy()
+    stop = cb.EarlyStopping(patience=2, restore_best_weights=True, verbose=1)
+    history = model.fit(x, y, epochs=6, verbose=0, shuffle=False,
+                        callbacks=[script, stop, spy])
+    assert history.epoch == [0, 1, 2, 3]
+    assert (stop.stopped_epoch, stop.best_epoch, stop.best) == (3, 1, 0.5)
+    assert not _same(script.weights[1], script.weights[3])   # training did move the weights
+    # In the epoch where it stops the callbacks after it still see that epoch's weights ...
+    assert _same(spy.weights[3], script.weights[3])
+    # ... and the best epoch's weights come back when fit ends.
+    assert _same(model.get_weights(), script.weights[1])
+    out = capsys.readouterr().out
+    assert out.index("Epoch 4: early stopping") < \
+        out.index("Restoring model weights from the end of the best epoch: 2.")
+
+
+def test_early_stopping_restores_the_best_epoch_when_fit_runs_all_epochs():
+    x, y = _data()
+    model = _model()
+    script = _Script([1.0, 0.5, 0.7, 0.8])
+    stop = cb.EarlyStopping(patience=5, restore_best_weights=True)
+    history = model.fit(x, y, epochs=4, verbose=0, shuffle=False, callbacks=[script, stop])
+    assert history.epoch == [0, 1, 2, 3] and stop.stopped_epoch == 0
+    assert not _same(script.weights[1], script.weights[3])
+    assert _same(model.get_weights(), script.weights[1])
+    # Without restore_best_weights the last epoch's weights stay.
+    model = _model()
+    script = _Script([1.0, 0.5, 0.7])
+    model.fit(x, y, epochs=3, verbose=0, shuffle=False,
+              callbacks=[script, cb.EarlyStopping(patience=5)])
+    assert _same(model.get_weights(), script.weights[2])
+
+
+def test_early_stopping_keeps_a_first_epoch_that_does_not_improve():
+    # As in Keras: a NaN is no improvement on the starting best (+inf), but its epoch's weights
+    # are kept until a better one comes, and it does not become the value to beat.
+    ran, model = _drive(cb.EarlyStopping(patience=1, restore_best_weights=True),
+                        [math.nan, 1.0, 2.0, 3.0])
+    assert ran == [0, 1, 2] and model.weights[0][0] == 1.0
+    ran, model = _drive(cb.EarlyStopping(patience=1, restore_best_weights=True),
+                        [math.nan, math.nan, 1.0])
+    assert ran == [0, 1] and model.weights[0][0] == 0.0
+
+
+def test_model_checkpoint_after_early_stopping_saves_that_epochs_weights(tmp_path, capsys):
+    x, y = _data()
+    model = _model()
+    # 0.9 improves on 1.0 for ModelCheckpoint, but not by EarlyStopping's min_delta: training
+    # stops at epoch 2, the epoch that ModelCheckpoint saves.
+    script = _Script([1.0, 0.9, 0.95])
+    pattern = str(tmp_path / "ckpt-{epoch:02d}")
+    model.fit(x, y, epochs=3, verbose=0, shuffle=False, callbacks=[
+        script, cb.EarlyStopping(min_delta=0.3, patience=1, restore_best_weights=True),
+        cb.ModelCheckpoint(pattern, save_best_only=True, save_weights_only=True, verbose=1)])
+    assert sorted(os.listdir(tmp_path)) == ["ckpt-01", "ckpt-02"]
+    saved = _model()
+    saved.load_weights(tmp_path / "ckpt-02")
+    assert not _same(script.weights[0], script.weights[1])
+    assert _same(saved.get_weights(), script.weights[1])
+    assert _same(model.get_weights(), script.weights[0])     # EarlyStopping restored epoch 1
+    assert "val_loss improved from 1.00000 to 0.90000, saving model to " \
+        f"{tmp_path / 'ckpt-02'}" in capsys.readouterr().out
+
+
+def test_model_checkpoint_messages_and_missing_monitor(tmp_path, capsys):
+    x, y = _data()
+    model = _model()
+    path = str(tmp_path / "best")
+    model.fit(x, y, epochs=2, verbose=0, shuffle=False, callbacks=[
+        _Script([1.0, 1.0]), cb.ModelCheckpoint(path, save_best_only=True, verbose=1)])
+    out = capsys.readouterr().out
+    assert f"Epoch 1: val_loss improved from inf to 1.00000, saving model to {path}" in out
+    assert f"Epoch 1: finished saving model to {path}" in out
+    assert "Epoch 2: val_loss did not improve from 1.00000" in out
+    # Keras 3 saves anyway when the monitored quantity is missing, after a warning.
+    missing = str(tmp_path / "missing")
+    with pytest.warns(RuntimeWarning, match="'val_loss' is not in the logs.*saving anyway"):
+        model.fit(x, y, epochs=1, verbose=0,
+                  callbacks=[cb.ModelCheckpoint(missing, save_best_only=True)])
+    assert os.path.isfile(os.path.join(missing, "model.json"))
+
+
 def test_reduce_lr_on_plateau():
     model = _Fake(lr=1.0)
     callback = cb.ReduceLROnPlateau(patience=1, factor=0.5, cooldown=1, min_lr=0.2)
