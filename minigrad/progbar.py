@@ -13,8 +13,15 @@ second, and finishes with the epoch's totals::
 Redrawing in place only makes sense on a terminal; when the stream is not one (a log file, a CI
 job), ``verbose=1`` prints only the final line of each bar, so logs do not fill with
 half-drawn bars.
+
+The live line never gets wider than the terminal: ``'\\r'`` only returns to the start of the
+screen row, so a line that wraps leaves its first row behind and every redraw scrolls a new one.
+When it is too wide, the bar narrows first, then metrics are left out from the last one back, then
+the bar goes; the counter and the ETA stay. The final line of each bar is written once, so it
+may be longer and shows everything.
 """
 import math
+import os
 import sys
 import time
 
@@ -40,6 +47,25 @@ def resolve_verbose(verbose, who):
     return int(verbose)
 
 
+def terminal_width(stream, fallback=80):
+    """The number of columns of the terminal that ``stream`` writes to.
+
+    None when the stream has no file descriptor (an in-memory or notebook stream): such a display
+    has no fixed width, and its ``'\\r'`` rewrites the whole logical line, so nothing is cut.
+    ``fallback`` when the descriptor does not report a size (not a terminal, or 0 columns, as a
+    freshly opened pseudo-terminal does). Asked again at every redraw, to follow a resize.
+    """
+    try:
+        fd = stream.fileno()
+    except (AttributeError, OSError, ValueError):  # io.UnsupportedOperation is both
+        return None
+    try:
+        columns = os.get_terminal_size(fd).columns
+    except (OSError, ValueError):
+        return fallback
+    return columns if columns > 0 else fallback
+
+
 def format_value(value):
     """Keras's number format: 4 decimals, or scientific notation for tiny magnitudes."""
     value = float(value)
@@ -63,6 +89,23 @@ def format_time_per_step(seconds, unit="step"):
     if seconds >= 1e-3:
         return f"{seconds * 1e3:.0f}ms/{unit}"
     return f"{seconds * 1e6:.0f}us/{unit}"
+
+
+MIN_BAR_WIDTH = 10  # a narrower bar tells little: below this, leave the bar out
+
+
+def _longest_prefix_that_fits(parts, room):
+    """The first parts whose total length fits in ``room``, and the room left after them.
+
+    A prefix, not the best packing, so the metrics keep their order and the first ones (the
+    loss) are the last to go.
+    """
+    used = 0
+    for count, part in enumerate(parts):
+        if used + len(part) > room:
+            return parts[:count], room - used
+        used += len(part)
+    return parts, room - used
 
 
 class Progbar:
@@ -118,9 +161,38 @@ class Progbar:
             self._write_final(current, elapsed, per_step, live)
         else:
             eta = per_step * (self.target - current) if self.target else 0.0
-            line = self._bar(current) + f" - ETA: {format_duration(eta)}" + self._metrics()
-            self._write("\r" + line + " " * max(0, self._drawn_width - len(line)))
+            columns = terminal_width(self.stream)
+            # One column spare: some terminals wrap as soon as the last column is written.
+            max_width = None if columns is None else columns - 1
+            line = self._live_line(current, eta, max_width)
+            # Blank out what the previous, longer line left, without going past the edge.
+            pad_to = self._drawn_width if max_width is None else min(self._drawn_width, max_width)
+            self._write("\r" + line + " " * max(0, pad_to - len(line)))
             self._drawn_width = len(line)
+
+    def _live_line(self, current, eta, max_width=None):
+        """The redrawn line: counter, bar, ETA and the metrics, in at most ``max_width`` characters.
+
+        What does not fit goes in this order: the bar narrows (down to ``MIN_BAR_WIDTH``), the
+        metrics are left out from the last one back, then the bar goes. The counter and the ETA
+        always stay (cut short only on a terminal too narrow even for them). None: no limit.
+        """
+        eta_text = f" - ETA: {format_duration(eta)}"
+        metrics = self._metric_texts()
+        if max_width is None:
+            return self._bar(current) + eta_text + "".join(metrics)
+        counter = self._counter(current)
+        room = max_width - len(counter) - len(eta_text)  # for the bar and the metrics
+        narrowest = min(self.width, MIN_BAR_WIDTH)
+        bar = ""
+        if self._has_bar() and room >= narrowest + 3:  # 3: " [" and "]"
+            shown, left = _longest_prefix_that_fits(metrics, room - narrowest - 3)
+            # what the metrics leave goes back to the bar, up to its full width
+            bar = self._bar_body(current, min(self.width, narrowest + left))
+        else:
+            shown, _ = _longest_prefix_that_fits(metrics, room)
+        line = counter + bar + eta_text + "".join(shown)
+        return line[:max(0, max_width)]
 
     def _write_final(self, current, elapsed, per_step, live):
         timing = f"{elapsed:.0f}s {format_time_per_step(per_step, self.unit_name)}"
@@ -138,19 +210,29 @@ class Progbar:
         digits = len(str(self.target))
         return f"{current:{digits}d}/{self.target}"
 
+    def _has_bar(self):
+        return self.target is not None and self.target > 0
+
     def _bar(self, current):
+        """The counter and, when the target is known, the bar at its full width."""
         text = self._counter(current)
-        if self.target is None or self.target <= 0:
-            return text
-        filled = int(self.width * min(current, self.target) / self.target)
+        return text + self._bar_body(current, self.width) if self._has_bar() else text
+
+    def _bar_body(self, current, width):
+        """`` [===>....]`` with ``width`` characters between the brackets."""
+        filled = int(width * min(current, self.target) / self.target)
         bar = ""
         if filled > 0:
             bar = "=" * (filled - 1) + (">" if current < self.target else "=")
-        return f"{text} [{bar}{'.' * (self.width - filled)}]"
+        return f" [{bar}{'.' * (width - filled)}]"
+
+    def _metric_texts(self):
+        """One `` - name: value`` per metric, in the order they first came."""
+        return [f" - {name}: {format_value(np.mean(value))}"
+                for name, value in self._values.items()]
 
     def _metrics(self):
-        return "".join(f" - {name}: {format_value(np.mean(value))}"
-                       for name, value in self._values.items())
+        return "".join(self._metric_texts())
 
     def _write(self, text):
         stream = self.stream
