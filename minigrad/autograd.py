@@ -8,6 +8,7 @@ sums the gradients that meet at each tensor and stores them in the ``.grad`` of 
 passes are loops with an explicit stack, so a chain of 100,000 ops needs no recursion.
 """
 import contextlib
+import inspect
 import sys
 
 import numpy as np
@@ -113,11 +114,11 @@ def run_backward(tensor, grad, retain_graph=False):
             input_grads = (None,) * len(inputs)
         else:
             input_grads = node.op.backward(node, g)
-            if type(input_grads) is not tuple:
-                input_grads = (input_grads,)
+            if type(input_grads) is not tuple:  # one bare gradient (the usual case), or a list
+                input_grads = ((input_grads,) if type(input_grads) is np.ndarray
+                               else _as_grad_tuple(node.op, input_grads))
             if len(input_grads) != len(inputs):
-                raise RuntimeError(f"{node.op.__name__}.backward returned {len(input_grads)} "
-                                   f"gradients for {len(inputs)} inputs")
+                raise _count_error(node.op, inputs, len(input_grads))
         for t, ig, needed in zip(inputs, input_grads, node.needs_input_grad):
             parent = t._node
             if ig is not None and needed:
@@ -153,6 +154,44 @@ def run_backward(tensor, grad, retain_graph=False):
         if not retain_graph:
             node.__dict__.clear()  # drops what forward saved: the graph is freed as we go
             node.inputs = None
+
+
+def _as_grad_tuple(op, returned):
+    """What ``op.backward`` returned, when not a tuple, as a tuple: a list's items, or a lone
+    gradient (an ndarray or None: a one-input op may return it bare). Anything else is a
+    TypeError that says what backward must return."""
+    if type(returned) is list:
+        return tuple(returned)
+    if returned is None or isinstance(returned, (np.ndarray, np.generic)):
+        return (returned,)
+    raise TypeError(f"{op.__name__}.backward must return one gradient (an ndarray, or None) per "
+                    f"input, in a tuple or a list (or the gradient alone for an op of one input); "
+                    f"it returned a {type(returned).__name__}")
+
+
+def _count_error(op, inputs, count):
+    """The RuntimeError for a backward that returned ``count`` gradients for another number of
+    inputs. Too few usually means a parameter such as a slope was passed to ``apply``
+    positionally: every positional argument is an input (a number becomes a constant tensor),
+    so the error says to pass it by keyword, naming it after ``forward``'s own argument."""
+    name, n = op.__name__, len(inputs)
+    message = (f"{name}.backward returned {count} gradient{'s' * (count != 1)} for {n} "
+               f"input{'s' * (n != 1)}; it must return one (an ndarray, or None) per positional "
+               f"argument of {name}.apply, in order")
+    if 0 < count < n:
+        try:  # forward's positional arguments after ctx, to name the one meant as a parameter
+            params = [p.name for p in inspect.signature(op.forward).parameters.values()
+                      if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)][1:]
+        except (TypeError, ValueError):
+            params = []
+        first = ", ".join(params[:count]) if len(params) >= count else "x"
+        arg = params[count] if len(params) > count else "alpha"
+        extra = inputs[count].data
+        value = f"{extra.item():.6g}" if extra.size == 1 and extra.dtype.kind in "fiu" else "..."
+        message += (f". Every positional argument is an input, a number too: pass a parameter "
+                    f"that is not a tensor by keyword, as in {name}.apply({first}, {arg}={value}), "
+                    f"and forward receives it as the keyword argument {arg}")
+    return RuntimeError(message)
 
 
 def _loop_refs():

@@ -16,6 +16,10 @@ An op is a class with two static methods side by side::
     exp = Exp.apply                     # Tensors (or arrays, numbers) in, a Tensor out
 
 ``ctx`` is the graph node; ``ctx.needs_input_grad[i]`` says whether input i wants a gradient.
+``backward`` returns its gradients in a tuple or a list, in the order of the inputs (one gradient
+may come alone). Every positional argument of ``apply`` is an input, a number too (it becomes a
+constant tensor); a parameter that is not a tensor, such as a slope or an axis, goes by keyword:
+``Op.apply(x, alpha=0.5)`` calls ``Op.forward(ctx, x_array, alpha=0.5)``.
 """
 import numpy as np
 
@@ -44,7 +48,13 @@ class Function:
         """
         for x in inputs:
             if type(x) is not Tensor:
-                inputs = as_tensors(inputs, cls.__name__)
+                try:
+                    inputs = as_tensors(inputs, cls.__name__)
+                except TypeError as e:  # most often a parameter (a mode, an axis) passed positionally
+                    raise TypeError(f"{e}. Every positional argument of {cls.__name__}.apply is an "
+                                    f"input; pass a parameter that is not a tensor by keyword, as "
+                                    f"in {cls.__name__}.apply(x, mode='same'), and forward "
+                                    f"receives it as the keyword argument mode") from None
                 break
         ctx = Node(cls, inputs)
         n = len(inputs)

@@ -206,8 +206,80 @@ def test_the_walk_checks_what_backward_returns():
     with pytest.raises(RuntimeError, match=r"WrongShape.backward returned a gradient of shape \(1,\) "
                                            r"for an input of shape \(3,\)"):
         WrongShape.apply(x).sum().backward()
-    with pytest.raises(RuntimeError, match="TooManyGrads.backward returned 2 gradients for 1 inputs"):
+    with pytest.raises(RuntimeError, match="TooManyGrads.backward returned 2 gradients for 1 input; "
+                                           r"it must return one .* per positional argument"):
         TooManyGrads.apply(x).sum().backward()
+
+
+class Product(Function):
+    """a * b, whose backward returns a list (or, in subclasses below, something else)."""
+
+    @staticmethod
+    def forward(ctx, a, b):
+        ctx.a, ctx.b = a, b
+        return a * b
+
+    @staticmethod
+    def backward(ctx, grad):
+        return [grad * ctx.b, grad * ctx.a]
+
+
+def test_backward_may_return_a_list():
+    a = mg.Tensor([1.0, 2.0], requires_grad=True)
+    b = mg.Tensor([3.0, 5.0], requires_grad=True)
+    Product.apply(a, b).sum().backward()
+    np.testing.assert_array_equal(a.grad, [3.0, 5.0])
+    np.testing.assert_array_equal(b.grad, [1.0, 2.0])
+
+
+@pytest.mark.parametrize("wrong, kind", [
+    (lambda ctx, grad: {"a": grad, "b": grad}, "dict"),
+    (lambda ctx, grad: (g for g in (grad, grad)), "generator"),
+    (lambda ctx, grad: 1.0, "float"),
+])
+def test_backward_returning_something_else_says_what_it_must_return(wrong, kind):
+    op = type("Odd", (Product,), {"backward": staticmethod(wrong)})
+    a = mg.Tensor([1.0, 2.0], requires_grad=True)
+    with pytest.raises(TypeError, match=r"Odd.backward must return one gradient \(an ndarray, or None\) "
+                                        rf"per input, in a tuple or a list .*it returned a {kind}"):
+        op.apply(a, a).sum().backward()
+
+
+class Scale(Function):
+    """alpha * x for a number alpha, written as if alpha could be passed positionally."""
+
+    @staticmethod
+    def forward(ctx, x, alpha):
+        ctx.alpha = alpha
+        return x * alpha
+
+    @staticmethod
+    def backward(ctx, grad):
+        return grad * ctx.alpha
+
+
+def test_a_parameter_goes_to_apply_by_keyword():
+    x = mg.Tensor([1.0, 2.0], requires_grad=True)
+    Scale.apply(x, alpha=3.0).sum().backward()
+    np.testing.assert_array_equal(x.grad, [3.0, 3.0])
+
+
+def test_a_parameter_passed_positionally_is_an_input_and_backward_says_to_use_a_keyword():
+    # the number becomes a second input, so backward's one gradient is one too few: the error
+    # names forward's own argument and the value to pass by keyword
+    x = mg.Tensor([1.0, 2.0], requires_grad=True)
+    with pytest.raises(RuntimeError, match=r"Scale.backward returned 1 gradient for 2 inputs; .*"
+                                           r"pass a parameter that is not a tensor by keyword, "
+                                           r"as in Scale.apply\(x, alpha=3\)"):
+        Scale.apply(x, 3.0).sum().backward()
+
+
+def test_a_parameter_that_is_no_number_passed_positionally_fails_in_apply():
+    x = mg.Tensor([1.0, 2.0], requires_grad=True)
+    with pytest.raises(TypeError, match=r"Scale: every input must be .* got str.* "
+                                        r"Every positional argument of Scale.apply is an input; "
+                                        r"pass a parameter that is not a tensor by keyword"):
+        Scale.apply(x, "same")
 
 
 def test_function_apply_converts_inputs_and_passes_attrs():
