@@ -51,8 +51,11 @@ def _key(name):
 class Registry:
     """Names -> classes (or functions) for one kind of object, e.g. ``Registry("initializer")``."""
 
-    def __init__(self, kind):
+    def __init__(self, kind, public_name=None):
         self.kind = kind
+        # how users reach this registry (``"minigrad.layers.registry"``), for errors that say how
+        # to register a class of one's own; None for the tables that only minigrad fills
+        self.public_name = public_name
         self._entries = {}   # normalised name -> class or function
         self._names = {}     # class or function -> its canonical (serialized) name
 
@@ -81,15 +84,26 @@ class Registry:
             return self._entries[_key(name)]
         except KeyError:
             raise ValueError(f"unknown {self.kind} {name!r}; known {self.kind}s: "
-                             f"{', '.join(self.known())}") from None
+                             f"{', '.join(self.known())}{self._how_to_register(name)}") from None
 
     def name_of(self, obj):
         """The canonical name of ``obj``'s class (or of a registered function)."""
         target = obj if obj in self._names else type(obj)
         if target not in self._names:
             raise ValueError(f"cannot serialize {obj!r}: it is not a registered {self.kind} "
-                             f"(known: {', '.join(self.known())})")
+                             f"(known: {', '.join(self.known())})"
+                             f"{self._how_to_register(getattr(target, '__name__', ''))}")
         return self._names[target]
+
+    def _how_to_register(self, class_name):
+        """The end of an error about an unregistered class: the one line that registers it."""
+        if self.public_name is None:
+            return ""
+        if not class_name.isidentifier():
+            class_name = f"My{self.kind.title().replace(' ', '')}"
+        return (f". To save and load a {self.kind} class of your own, register it: put "
+                f"@{self.public_name}.register() on the line above `class {class_name}`, or call "
+                f"{self.public_name}.register()({class_name}) before saving or loading")
 
     def serialize(self, obj):
         """``{"class_name", "config"}`` for an object (a plain function serializes to its name)."""

@@ -337,3 +337,67 @@ def test_saving_a_model_with_hard_sigmoid_warns_that_tfjs_differs(tmp_path):
     reloaded = load_model(tmp_path / "m")
     x = np.linspace(-4, 4, 12, dtype=np.float32).reshape(4, 3)
     assert np.array_equal(reloaded.predict(x), model.predict(x))
+
+
+# -- layers of one's own ------------------------------------------------------------------------
+class Slope(L.Layer):
+    """y = a x with one learnable a per channel: a layer defined outside minigrad."""
+
+    def build(self, input_shape):
+        self.a = self.add_weight(name="a", shape=(input_shape[-1],), initializer="ones")
+
+    def call(self, inputs, training=False):
+        return inputs * self.a
+
+
+@pytest.fixture
+def layer_registry(monkeypatch):
+    """minigrad's layer registry, restored after the test (so Slope stays unknown elsewhere)."""
+    monkeypatch.setattr(L.registry, "_entries", dict(L.registry._entries))
+    monkeypatch.setattr(L.registry, "_names", dict(L.registry._names))
+    return L.registry
+
+
+def _slope_model():
+    return Sequential([L.Input((3,)), Slope(name="slope"), L.Dense(2, name="out")])
+
+
+def test_saving_an_unregistered_layer_says_how_to_register_it(tmp_path, layer_registry):
+    with pytest.raises(ValueError, match=r"cannot serialize <Slope 'slope'>: it is not a registered "
+                                         r"layer .*put @minigrad.layers.registry.register\(\) on "
+                                         r"the line above `class Slope`, or call "
+                                         r"minigrad.layers.registry.register\(\)\(Slope\)"):
+        _slope_model().save(tmp_path / "m")
+
+
+def test_loading_an_unregistered_layer_says_how_to_register_it(tmp_path, layer_registry):
+    layer_registry.register()(Slope)
+    _slope_model().save(tmp_path / "m")
+    doc = _read_json(tmp_path / "m")
+    doc["modelTopology"]["config"]["layers"][1]["class_name"] = "Slope2"  # a class never registered
+    _write_json(tmp_path / "m", doc)
+    with pytest.raises(saving.ModelFileError, match=r"unknown layer 'Slope2'; known layers: .*"
+                                                    r"register it: put @minigrad.layers.registry."
+                                                    r"register\(\) on the line above `class Slope2`"):
+        load_model(tmp_path / "m")
+
+
+def test_a_registered_layer_of_ones_own_saves_and_loads(tmp_path, layer_registry):
+    layer_registry.register()(Slope)
+    model = _slope_model()
+    model.layers[0].a.assign(np.array([1.0, -2.0, 0.5], dtype=np.float32))
+    model.save(tmp_path / "m")
+    reloaded = load_model(tmp_path / "m")
+    assert type(reloaded.layers[0]) is Slope and reloaded.layers[0].name == "slope"
+    x = np.arange(6, dtype=np.float32).reshape(2, 3)
+    assert np.array_equal(reloaded.predict(x), model.predict(x))
+
+
+@pytest.mark.parametrize("name", ["m.keras", "m.h5", "M.HDF5", "m.keras/"])
+def test_keras_file_names_are_refused_not_made_into_folders(tmp_path, name):
+    model = Sequential([L.Dense(2, input_shape=(3,))])
+    path = os.path.join(tmp_path, name)
+    for call in (model.save, model.save_weights, load_model):
+        with pytest.raises(ValueError, match=r"names a Keras \.(keras|h5|hdf5) file.*folder name"):
+            call(path)
+    assert os.listdir(tmp_path) == []

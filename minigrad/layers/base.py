@@ -24,7 +24,7 @@ from ..tensor import Tensor
 
 #: The one table of layer classes: ``minigrad.layers.serialize`` / ``deserialize`` (and model files)
 #: resolve class names only through it. Every layer class is registered with ``@registry.register()``.
-registry = Registry("layer")
+registry = Registry("layer", public_name="minigrad.layers.registry")
 
 
 class Variable(Tensor):
