@@ -9,11 +9,24 @@ A chapter mixes two kinds of code block, run in the order they appear, in ONE na
 
 Each chapter runs in a fresh Python process whose working directory is a temporary folder (a
 chapter may write files there: a graph picture, a saved model), with one OpenMP and one OpenBLAS
-thread: OpenBLAS's results depend on its thread count, so this keeps the numbers the same on any
-machine (minigrad's own kernels give the same bits for any thread count), and a training run
-stays fast on a busy machine. The program is written to
+thread, so that a training run stays fast on a busy machine. The program is written to
 ``<tmp>/<chapter>.md.py`` with every python line at its line number in the chapter, so a
 traceback's line numbers point into the Markdown file.
+
+Printed numbers are compared to the precision a reader needs, not to the last bit. minigrad's own
+kernels give the same bits for any thread count, but NumPy's BLAS does not promise that across
+CPUs and builds (OpenBLAS picks other kernels on a Haswell than on a SkylakeX, and rounds
+differently), and a few rounding differences grow over a training run. So the pycon checker
+(:class:`NumberChecker`) works as pytest's ``NUMBER`` doctest option does: a number in the expected
+output with a fraction or an exponent matches any printed number within one unit of its last
+written digit (``0.25`` matches ``0.2531``). A block whose numbers come out of a training run
+says how close they must be, with a Markdown comment on the line before its fence, which the
+rendered page does not show::
+
+    <!-- doctest: rtol=0.1 -->
+
+(then a number also matches within 10% of its value). The text around the numbers, and every
+integer, must match exactly.
 
 pytest's own ``--doctest-glob='*.md'`` does not collect docs/*.md (docs/conftest.py ignores them):
 their pycon examples use names that the python blocks define, which only this runner provides.
@@ -38,6 +51,9 @@ DOCS = ROOT / "docs"
 TESTS = Path(__file__).resolve().parent
 CHAPTERS = sorted(p.name for p in DOCS.glob("*.md"))
 FENCE = re.compile(r"^```\s*([\w-]*)\s*$")
+TOLERANCE = re.compile(r"^<!--\s*doctest:\s*rtol=([0-9.eE+-]+)\s*-->\s*$")
+# a number with a fraction or an exponent (not a name, not an integer, not a version "1.2.3")
+FLOAT = re.compile(r"(?<![\w.])[-+]?(?:\d+\.\d*|\.\d+|\d+(?=[eE]))(?:[eE][-+]?\d+)?(?![\w.])")
 RUN_LANGS = ("python", "pycon")
 OPTIONFLAGS = doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE
 
@@ -60,6 +76,15 @@ def code_blocks(path):
     return blocks
 
 
+def block_rtol(lines, fence_line):
+    """The ``rtol`` that a ``<!-- doctest: rtol=R -->`` comment on the line before the fence at
+    ``fence_line`` (1-based) sets for that block; 0 without one."""
+    if fence_line < 2:
+        return 0.0
+    m = TOLERANCE.match(lines[fence_line - 2].strip())
+    return float(m.group(1)) if m else 0.0
+
+
 def chapter_program(path):
     """The chapter as a Python program, line for line: python blocks verbatim, each pycon block
     a call of :func:`run_pycon` on its opening fence's line, everything else blank."""
@@ -74,18 +99,54 @@ def chapter_program(path):
         if lang == "python":
             out[first - 1:last] = lines[first - 1:last]
         elif lang == "pycon":
-            out[first - 2] = f"_run_pycon(globals(), {str(path)!r}, {first}, {last})"
+            rtol = block_rtol(lines, first - 1)
+            out[first - 2] = f"_run_pycon(globals(), {str(path)!r}, {first}, {last}, rtol={rtol!r})"
     return "\n".join(out) + "\n"
 
 
-def run_pycon(namespace, path, first, last):
+class NumberChecker(doctest.OutputChecker):
+    """doctest's checker, but a printed float matches the expected one to the precision written
+    (pytest's ``NUMBER``: within one unit of the last written digit) or within ``rtol`` of it.
+
+    ``align(want, got)`` rewrites each number of ``got`` that is close enough to its partner in
+    ``want`` as that partner; then the texts are compared as doctest always does (ELLIPSIS and
+    all). When the two outputs hold different counts of numbers, nothing is rewritten.
+    """
+
+    def __init__(self, rtol=0.0):
+        super().__init__()
+        self.rtol = rtol
+
+    def close(self, expected_text, printed_text):
+        fraction, _, exponent = expected_text.lower().lstrip("+-").partition("e")
+        precision = len(fraction.partition(".")[2]) - int(exponent or 0)
+        expected, printed = float(expected_text), float(printed_text)
+        return abs(printed - expected) <= max(10.0 ** -precision, self.rtol * abs(expected))
+
+    def align(self, want, got):
+        wants, gots = list(FLOAT.finditer(want)), list(FLOAT.finditer(got))
+        if len(wants) != len(gots):
+            return got
+        pieces, end = [], 0
+        for w, g in zip(wants, gots):
+            pieces += [got[end:g.start()], w.group() if self.close(w.group(), g.group()) else g.group()]
+            end = g.end()
+        return "".join(pieces) + got[end:]
+
+    def check_output(self, want, got, optionflags):
+        return (super().check_output(want, got, optionflags)
+                or super().check_output(want, self.align(want, got), optionflags))
+
+
+def run_pycon(namespace, path, first, last, rtol=0.0):
     """Check lines ``first..last`` of ``path`` as a doctest in ``namespace`` (names it defines
-    stay there for the code after it). Exits the program with the doctest report on a failure."""
+    stay there for the code after it), numbers compared by :class:`NumberChecker` with ``rtol``.
+    Exits the program with the doctest report on a failure."""
     lines = Path(path).read_text().splitlines()[first - 1:last]
     test = doctest.DocTestParser().get_doctest("\n".join(lines) + "\n", namespace,
                                                f"{Path(path).name}:{first}", str(path), first - 1)
     report = []
-    runner = doctest.DocTestRunner(optionflags=OPTIONFLAGS)
+    runner = doctest.DocTestRunner(checker=NumberChecker(rtol), optionflags=OPTIONFLAGS)
     result = runner.run(test, out=report.append, clear_globs=False)
     namespace.update(test.globs)  # DocTest ran on a copy of the namespace
     if result.failed:
@@ -123,6 +184,28 @@ def test_runner_reports_errors_at_the_chapters_line_number(tmp_path):
     result = run_chapter(page, tmp_path)
     assert result.returncode != 0
     assert "page.md.py\", line 7" in result.stderr and "x is not 2" in result.stderr
+
+
+def test_numbers_match_to_the_written_precision_and_text_exactly():
+    check = lambda want, got, rtol=0.0: NumberChecker(rtol).check_output(want, got, OPTIONFLAGS)
+    assert check("loss: 0.25 - acc: 0.9\n", "loss: 0.2531 - acc: 0.8999\n")
+    assert not check("loss: 0.25\n", "loss: 0.2631\n")            # two units off at 2 decimals
+    assert not check("loss: 0.25\n", "lost: 0.25\n")              # the text is exact
+    assert not check("[7, 2, 1]\n", "[7, 2, 4]\n")                  # so is every integer
+    assert check("1e-05\n", "1.2e-05\n") and not check("1e-05\n", "3e-05\n")
+    assert check("(0.8181, 0.78)\n", "(0.8119, 0.7793)\n", rtol=0.01)
+    assert not check("(0.8181, 0.78)\n", "(0.9119, 0.78)\n", rtol=0.1)
+    assert check("a - ... - loss: 1.9985\n", "a - 1s 39ms/step - loss: 1.9978\n", rtol=0.01)
+    assert not check("loss: 1.9985\n", "loss: 1.9978\n")           # no rtol: 7 units off
+
+
+def test_a_comment_before_the_fence_sets_the_blocks_tolerance(tmp_path):
+    page = tmp_path / "page.md"
+    body = "```pycon\n>>> 1.0 + 0.04\n1.00\n\n```\n"
+    page.write_text("# A page\n\n" + body)
+    assert run_chapter(page, tmp_path).returncode != 0
+    page.write_text("# A page\n\n<!-- doctest: rtol=0.05 -->\n" + body)
+    assert run_chapter(page, tmp_path).returncode == 0
 
 
 # -- the chapters ------------------------------------------------------------------------------
@@ -192,7 +275,8 @@ def test_committed_graph_picture_is_what_chapter_1_draws(tmp_path):
     assert result.returncode == 0, result.stderr[-3000:]
     drawn = tmp_path / "linear_graph.svg"
     if not drawn.exists():
-        pytest.skip("graphviz is not installed, so chapter 1 wrote only linear_graph.dot")
+        pytest.skip("graphviz (the package or its dot program) is not installed, so chapter 1 "
+                    "wrote only linear_graph.dot")
     assert _svg_texts(drawn.read_text()) == _svg_texts(committed)
 
 
