@@ -84,10 +84,17 @@ def to_dot(tensor, names=None, rankdir="LR"):
     return "\n".join(lines) + "\n"
 
 
+NO_DOT = ("minigrad.viz.draw needs the Graphviz 'dot' program, which the graphviz Python "
+          "package runs: install Graphviz with your system's package manager (apt-get install "
+          "graphviz, brew install graphviz, conda install graphviz, or graphviz.org/download); "
+          "minigrad.viz.to_dot works without it")
+
+
 def draw(tensor, path, names=None, rankdir="LR"):
     """Render the graph of ``tensor`` to ``path`` (.svg, .png or .pdf) with the graphviz package.
 
-    Returns the path written. Raises ImportError with the install command when graphviz is missing.
+    Returns the path written. Raises ImportError with the install command when the graphviz
+    package or the Graphviz ``dot`` program it runs is missing (then nothing is written).
     """
     try:
         import graphviz
@@ -96,10 +103,19 @@ def draw(tensor, path, names=None, rankdir="LR"):
                           "pip install graphviz (and the Graphviz 'dot' program, e.g. "
                           "apt-get install graphviz); minigrad.viz.to_dot works without it") from None
     import os
+    import shutil
 
     stem, ext = os.path.splitext(os.fspath(path))
     fmt = ext.lstrip(".").lower() or "svg"
     if fmt not in ("svg", "png", "pdf"):
         raise ValueError(f"draw: path must end in .svg, .png or .pdf, got {path!r}")
+    if shutil.which("dot") is None:  # pip's graphviz is only a wrapper around the program
+        raise ImportError(NO_DOT)
     source = graphviz.Source(to_dot(tensor, names=names, rankdir=rankdir))
-    return source.render(filename=stem, format=fmt, cleanup=True)
+    existed = os.path.exists(stem)
+    try:
+        return source.render(filename=stem, format=fmt, cleanup=True)
+    except graphviz.ExecutableNotFound:  # 'dot' is on PATH but graphviz could not run it
+        if not existed and os.path.exists(stem):
+            os.remove(stem)  # render writes the source first; don't leave it behind
+        raise ImportError(NO_DOT) from None

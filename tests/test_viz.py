@@ -57,11 +57,43 @@ def test_draw_without_graphviz_says_how_to_install(monkeypatch, tmp_path):
         viz.draw(mg.Tensor([1.0]), tmp_path / "g.svg")
 
 
+def test_draw_without_the_dot_program_says_what_to_install_and_writes_nothing(monkeypatch,
+                                                                              tmp_path):
+    """pip's graphviz package without the Graphviz program: an ImportError naming the system
+    package, before anything is written (graphviz itself raised ExecutableNotFound after
+    writing the source file)."""
+    import shutil
+    import sys
+    import types
+
+    class ExecutableNotFound(RuntimeError):
+        pass
+
+    class Source:
+        def __init__(self, text):
+            self.text = text
+
+        def render(self, filename, format, cleanup):
+            open(filename, "w").write(self.text)
+            raise ExecutableNotFound("failed to execute 'dot'")
+
+    fake = types.SimpleNamespace(Source=Source, ExecutableNotFound=ExecutableNotFound)
+    monkeypatch.setitem(sys.modules, "graphviz", fake)
+    a = mg.Tensor([1.0], requires_grad=True)
+    monkeypatch.setattr(shutil, "which", lambda name: None)
+    with pytest.raises(ImportError, match="apt-get install graphviz"):
+        viz.draw(a.sum(), tmp_path / "g.svg")
+    monkeypatch.setattr(shutil, "which", lambda name: "/usr/bin/" + name)   # there, but broken
+    with pytest.raises(ImportError, match="Graphviz 'dot' program"):
+        viz.draw(a.sum(), tmp_path / "g.svg")
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_draw_renders_svg_when_graphviz_is_installed(tmp_path):
-    graphviz = pytest.importorskip("graphviz")
+    pytest.importorskip("graphviz")
     a = mg.Tensor([1.0, 2.0], requires_grad=True)
     try:
         path = viz.draw((a * a).sum(), tmp_path / "graph.svg", names={"a": a})
-    except graphviz.backend.ExecutableNotFound:
-        pytest.skip("the Graphviz 'dot' program is not installed")
+    except ImportError as missing:
+        pytest.skip(str(missing))
     assert open(path).read().lstrip().startswith(("<?xml", "<svg"))
