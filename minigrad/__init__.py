@@ -17,10 +17,10 @@ from . import ops  # attaches the operators to Tensor
 from . import testing
 from . import activations, constraints, initializers, regularizers
 from . import losses, metrics, optimizers, schedules
-from . import callbacks, datasets, layers, models, saving, training, viz
+from . import callbacks, datasets, layers, models, saving, training, utils, viz
 from .function import Function
 
 __all__ = ["Tensor", "Function", "no_grad", "is_grad_enabled", "build_info", "set_num_threads",
            "get_num_threads", "ops", "testing", "activations", "constraints", "initializers",
-           "regularizers", "losses", "metrics", "optimizers", "schedules", "callbacks", "datasets", "layers", "models", "saving", "training", "viz",
+           "regularizers", "losses", "metrics", "optimizers", "schedules", "callbacks", "datasets", "layers", "models", "saving", "training", "utils", "viz",
            "__version__"]
