@@ -16,6 +16,7 @@ building anything, sets the weights by name (without applying constraints, as Ke
 trip is exact), and compiles the model and restores the optimizer when the file says how.
 """
 import json
+import os
 import warnings
 
 from .. import layers as layers_module
@@ -127,9 +128,25 @@ def _model_json(model):
             "backend": "minigrad"}
 
 
+# Keras's own file formats, told apart by the name's extension as Keras does
+KERAS_EXTENSIONS = (".keras", ".h5", ".hdf5")
+
+
+def check_not_a_keras_file(filepath, who):
+    """A ValueError for a path named like a Keras file: minigrad reads and writes TF.js
+    layers-model folders only, and a folder named ``m.keras`` would fool the next reader."""
+    ext = os.path.splitext(os.fspath(filepath).rstrip("/\\"))[1].lower()
+    if ext in KERAS_EXTENSIONS:
+        raise ValueError(f"{who}: filepath {os.fspath(filepath)!r} names a Keras {ext} file, a "
+                         f"format minigrad cannot read or write yet; minigrad uses TF.js "
+                         f"layers-model folders (model.json + weights.bin): give a folder name "
+                         f"without {ext!r}")
+
+
 def save_model(model, filepath, overwrite=True, include_optimizer=True):
     """Write ``model`` as a TF.js layers-model folder (see the module docstring)."""
     who = f"{type(model).__name__} '{model.name}'.save"
+    check_not_a_keras_file(filepath, who)
     if not model.built:
         raise ValueError(f"{who}: the model is not built yet (no input shape): build it or call it "
                          f"on data before saving")
@@ -213,6 +230,7 @@ def _weight_table(model, entries, json_path):
 
 
 def _read(filepath):
+    check_not_a_keras_file(filepath, "load_model")
     folder, json_path, document = saving.read_model_json(filepath)
     meta = (document.get("userDefinedMetadata") or {}).get("minigrad") or {}
     digests = meta.get("files") if isinstance(meta, dict) else None
