@@ -25,7 +25,7 @@ if __name__ == "__main__" and "--threads" in sys.argv:
 import numpy as np  # noqa: E402
 
 import minigrad as mg  # noqa: E402
-from minigrad.ops.activation import relu6  # noqa: E402
+from minigrad.ops.activation import gelu, relu6  # noqa: E402
 from minigrad.ops.conv import conv2d  # noqa: E402
 from minigrad.ops.nn import bias_add  # noqa: E402
 from minigrad.ops.normalization import batch_norm, batch_norm_train  # noqa: E402
@@ -149,6 +149,8 @@ def cases(n, rng):
                 [x, gamma, beta], [True, True, True],
                 lambda x, g, b: F.relu6(F.batch_norm(x, None, None, g, b, training=True, eps=1e-3)),
                 [_nchw(x), gamma, beta]))
+    # the exact (erf form) gelu: elementwise like relu6, but erf costs far more than a clip
+    out.append(("gelu 28x28x32", gelu, [x], [True], lambda x: F.gelu(x), [_nchw(x)]))
     mean, var = rng.standard_normal(32).astype(f32), rng.uniform(0.5, 2, 32).astype(f32)
     out.append(("batch_norm infer 28x28x32",
                 lambda x, g, b: batch_norm(x, g, b, mean, var, 1e-3), [x, gamma, beta],

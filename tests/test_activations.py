@@ -111,6 +111,19 @@ def test_arguments_of_the_keras_signatures():
     np.testing.assert_allclose(A.gelu(mg.Tensor(x), approximate=True).numpy(), np_gelu_tanh(x))
 
 
+@pytest.mark.parametrize("approximate", [False, True])
+def test_gelu_both_forms_match_numpy_and_gradcheck(approximate):
+    # the exact form runs the erf kernel (parallel above 32768 elements); the tanh form is ops
+    x = np.random.default_rng(2).uniform(-8, 8, size=40000)
+    want = np_gelu_tanh(x) if approximate else 0.5 * x * (1 + _erf(x / math.sqrt(2)))
+    got = A.gelu(mg.Tensor(x), approximate=approximate).numpy()
+    np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-15)
+    got32 = A.gelu(mg.Tensor(x.astype(np.float32)), approximate=approximate)
+    assert got32.dtype == np.float32
+    np.testing.assert_allclose(got32.numpy(), want, rtol=1e-5, atol=1e-5)
+    assert gradcheck(lambda t: A.gelu(t, approximate=approximate), [inputs(seed=3, shape=(3, 4))])
+
+
 # -- names ------------------------------------------------------------------------------------
 ALIASES = {
     "relu": A.relu, "ReLU": A.relu, "relu6": A.relu6, "elu": A.elu, "selu": A.selu,

@@ -78,6 +78,27 @@ def test_relu6_kernel_on_large_and_0d_inputs():
     assert ops.relu6(mg.Tensor(np.float32(7.0))).shape == ()
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_gelu_kernel_on_large_and_0d_inputs(dtype):
+    # above the size where the erf kernel goes parallel; float32 computes Phi in float32, so it
+    # is compared with the float64 formulas to float32 precision
+    x = np.random.default_rng(0).uniform(-8, 8, size=(1 << 16) + 3)
+    t = mg.Tensor(x.astype(dtype), requires_grad=True)
+    y = ops.gelu(t)
+    assert y.dtype == dtype
+    tol = dict(rtol=2e-6, atol=1e-6) if dtype == np.float32 else dict(rtol=1e-12, atol=1e-15)
+    xd = x.astype(dtype).astype(np.float64)
+    np.testing.assert_allclose(y.data, _gelu(xd), **tol)
+    y.backward(np.ones_like(t.data))
+    cdf = _gelu(xd) / np.where(xd == 0, 1, xd)
+    derivative = cdf + xd * np.exp(-0.5 * xd * xd) / math.sqrt(2 * math.pi)
+    assert t.grad.dtype == dtype
+    np.testing.assert_allclose(t.grad, derivative, **tol)
+    z = ops.gelu(mg.Tensor(np.array(1.5, dtype)))
+    assert z.shape == () and z.dtype == dtype
+    np.testing.assert_allclose(z.data, _gelu(np.float64(1.5)), rtol=1e-6)
+
+
 def test_activation_methods():
     x = mg.Tensor([-1.0, 2.0])
     np.testing.assert_array_equal(x.relu().data, [0.0, 2.0])

@@ -1,7 +1,8 @@
 """Pure-NumPy twins of the Cython kernels: the same names, the same arguments, the same results.
 
 Read these first. Each is a few lines of array slicing that says *what* the fast kernel in
-``depthwise.pyx`` computes; the Cython version says *how* to do it quickly. Tests hold the two equal.
+``depthwise.pyx`` or ``elementwise.pyx`` computes; the Cython version says *how* to do it quickly.
+Tests hold the two equal.
 
 Depthwise convolution, NHWC. Shapes and indices used throughout:
 
@@ -32,6 +33,8 @@ signature's sake (NumPy here runs on one thread).
 >>> out[0, :, :, 0].tolist()
 [[10.0, 18.0], [42.0, 50.0]]
 """
+import math
+
 import numpy as np
 
 
@@ -113,3 +116,11 @@ def depthwise_backward(x, kernel, grad_out, grad_x, grad_kernel, stride_h, strid
     geometry = (stride_h, stride_w, dilation_h, dilation_w, pad_top, pad_left, num_threads)
     depthwise_grad_input(grad_out, kernel, grad_x, *geometry)
     depthwise_grad_kernel(x, grad_out, grad_kernel, *geometry)
+
+
+# -- elementwise.pyx -----------------------------------------------------------------------------
+
+def erf(x, out, num_threads):
+    """out[i] = erf(x[i]): Python's ``math.erf`` on every element (clear, but one Python call per
+    element, so about 10x slower than the kernel, which calls C's ``erf``)."""
+    out[...] = np.vectorize(math.erf, otypes=[np.float64])(x)

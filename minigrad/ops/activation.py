@@ -155,21 +155,35 @@ class HardSigmoid(Function):
 
 
 class GELU(Function):
-    """f(x) = x Phi(x) with Phi the standard normal CDF (exact, erf form);
-    f'(x) = Phi(x) + x phi(x)."""
+    """f(x) = x Phi(x) with Phi the standard normal CDF, Phi(x) = (1 + erf(x / sqrt 2)) / 2 (exact,
+    erf form);  f'(x) = Phi(x) + x phi(x), phi the normal density.  (erf: a Cython kernel.)
+
+    Phi is computed in the input's dtype, in place in one pooled buffer, and kept for backward."""
 
     @staticmethod
     def forward(ctx, x):
-        erf = np.vectorize(math.erf, otypes=[np.float64])
-        cdf = 0.5 * (1 + erf(x / math.sqrt(2)))
+        x = np.asarray(x, order="C")  # the kernel reads a flat view; a 0-d array stays 0-d
+        cdf = _buffers.empty(x.shape, x.dtype)
+        flat = cdf.reshape(-1)
+        np.multiply(x.reshape(-1), _SQRT_HALF, out=flat)
+        # in place is safe: each element is read before it is written, by one thread
+        _ew.erf(flat, flat, _threads_for(x.size))
+        flat += 1
+        flat *= 0.5
+        y = _buffers.empty(x.shape, x.dtype)
+        np.multiply(x, cdf, out=y)
         ctx.x, ctx.cdf = x, cdf
-        return (x * cdf).astype(x.dtype)
+        return y
 
     @staticmethod
     def backward(ctx, grad):
         x, cdf = ctx.x, ctx.cdf
-        pdf = np.exp(-0.5 * x * x) / math.sqrt(2 * math.pi)
-        return (grad * (cdf + x * pdf)).astype(grad.dtype)
+        pdf = np.exp(-0.5 * x * x) * _INV_SQRT_2PI
+        return (grad * (cdf + x * pdf)).astype(grad.dtype, copy=False)
+
+
+_SQRT_HALF = math.sqrt(0.5)
+_INV_SQRT_2PI = 1 / math.sqrt(2 * math.pi)
 
 
 def _minus_max(x, axis):
