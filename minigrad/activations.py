@@ -17,21 +17,13 @@ clip(x/6 + 1/2, 0, 1) (TF.js and Keras 2 use clip(0.2 x + 1/2, 0, 1)), and ``gel
 (``gelu_new``, TF.js's name, is the tanh approximation).
 """
 import math
-import numbers
 
 from . import ops
 from .function import as_tensor
+from .ops.activation import _number  # the one argument check, shared with the ops
 from .serialization import Registry
 
 _registry = Registry("activation")
-
-
-def _number(who, arg, value, minimum=None):
-    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not math.isfinite(value):
-        raise TypeError(f"{who}: {arg} must be a finite number, got {value!r}")
-    if minimum is not None and value < minimum:
-        raise ValueError(f"{who}: {arg} must be >= {minimum}, got {value!r}")
-    return float(value)
 
 
 @_registry.register()

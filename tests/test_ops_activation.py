@@ -99,6 +99,29 @@ def test_gelu_kernel_on_large_and_0d_inputs(dtype):
     np.testing.assert_allclose(z.data, _gelu(np.float64(1.5)), rtol=1e-6)
 
 
+@pytest.mark.parametrize("call, error, message", [
+    (lambda x: ops.leaky_relu(x, alpha="a"), TypeError,
+     r"^leaky_relu: alpha must be a finite number, got 'a'$"),
+    (lambda x: ops.leaky_relu(x, alpha=None), TypeError,
+     r"^leaky_relu: alpha must be a finite number, got None$"),
+    (lambda x: ops.leaky_relu(x, alpha=float("nan")), TypeError,
+     r"^leaky_relu: alpha must be a finite number, got nan$"),
+    (lambda x: ops.leaky_relu(x, alpha=True), TypeError,
+     r"^leaky_relu: alpha must be a finite number, got True$"),
+    (lambda x: ops.elu(x, alpha="1"), TypeError, r"^elu: alpha must be a finite number, got '1'$"),
+])
+def test_activation_arguments_are_checked_before_numpy_sees_them(call, error, message):
+    with pytest.raises(error, match=message):
+        call(mg.Tensor(np.array([-1.0, 2.0], dtype=np.float32)))
+
+
+def test_leaky_relu_accepts_numpy_numbers_and_integers():
+    x = mg.Tensor(np.array([-2.0, 2.0], dtype=np.float32))
+    np.testing.assert_array_equal(ops.leaky_relu(x, alpha=np.float64(0.5)).data, [-1.0, 2.0])
+    np.testing.assert_array_equal(ops.leaky_relu(x, alpha=1).data, [-2.0, 2.0])
+    assert ops.leaky_relu(x, alpha=np.float64(0.5)).dtype == np.float32
+
+
 def test_activation_methods():
     x = mg.Tensor([-1.0, 2.0])
     np.testing.assert_array_equal(x.relu().data, [0.0, 2.0])

@@ -1,5 +1,6 @@
 """Activation functions and softmax: f and its derivative, forward and backward side by side."""
 import math
+import numbers
 
 import numpy as np
 
@@ -13,6 +14,17 @@ _PARALLEL_MIN = 1 << 15
 
 def _threads_for(n):
     return _threads.get_num_threads() if n >= _PARALLEL_MIN else 1
+
+
+def _number(who, arg, value, minimum=None):
+    """``value`` as a float, or a TypeError/ValueError naming ``who``, ``arg`` and the value: a
+    string or None would otherwise reach NumPy and fail there, far from the call that was wrong.
+    (``minigrad.activations`` checks its arguments with this one too.)"""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not math.isfinite(value):
+        raise TypeError(f"{who}: {arg} must be a finite number, got {value!r}")
+    if minimum is not None and value < minimum:
+        raise ValueError(f"{who}: {arg} must be >= {minimum}, got {value!r}")
+    return float(value)
 
 
 class ReLU(Function):
@@ -234,13 +246,13 @@ _SELU_SCALE = 1.0507009873554804934193349852946
 
 
 def leaky_relu(x, alpha=0.2):
-    """max(x, alpha x) for 0 <= alpha <= 1 (Keras default alpha 0.2)."""
-    return LeakyReLU.apply(x, alpha=alpha)
+    """x for x > 0, alpha x otherwise (Keras default 0.2); max(x, alpha x) if 0 <= alpha <= 1."""
+    return LeakyReLU.apply(x, alpha=_number("leaky_relu", "alpha", alpha))
 
 
 def elu(x, alpha=1.0):
     """Exponential linear unit."""
-    return ELU.apply(x, alpha=alpha, scale=1.0)
+    return ELU.apply(x, alpha=_number("elu", "alpha", alpha), scale=1.0)
 
 
 def selu(x):
