@@ -56,6 +56,20 @@ def _check(exc, match, make):
      lambda: L.DepthwiseConv2D(3, name="a/b")),
     (ValueError, r"DepthwiseConv2D: dtype must be 'float32' or 'float64', got 'int32'",
      lambda: L.DepthwiseConv2D(3, dtype="int32")),
+    # Keras dtype policies minigrad does not compute in: refused, not silently run in float32
+    (ValueError, r"^Dense: dtype must be 'float32' or 'float64', got 'mixed_float16'; mixed "
+                 r"precision is not supported$", lambda: L.Dense(2, dtype="mixed_float16")),
+    (ValueError, r"^Dense: dtype must be 'float32' or 'float64', got 'mixed_bfloat16'",
+     lambda: L.Dense(2, dtype={"module": "keras", "class_name": "DTypePolicy",
+                               "config": {"name": "mixed_bfloat16"}, "registered_name": None})),
+    (ValueError, r"^Dense: dtype must be 'float32' or 'float64', got 'float16'$",
+     lambda: L.Dense(2, dtype=np.float16)),
+    (ValueError, r"^Dense: dtype must be 'float32' or 'float64', got 3$",
+     lambda: L.Dense(2, dtype=3)),
+    (ValueError, r"^Conv2D: dtype must be 'float32' or 'float64', got 'mixed_float16'",
+     lambda: L.Conv2D(4, 3, dtype="mixed_float16")),
+    (ValueError, r"^Conv2D: dtype must be 'float32' or 'float64', got 'bfloat16'$",
+     lambda: L.Conv2D(4, 3, dtype="bfloat16")),
     # Conv2D, SeparableConv2D
     (ValueError, r"Conv2D: filters must be a positive integer, got 0", lambda: L.Conv2D(0, 3)),
     (TypeError, r"Conv2D: filters must be a positive integer, got None", lambda: L.Conv2D(None, 3)),

@@ -138,10 +138,7 @@ class Layer:
                              f"got {name!r}")
         self.name = name or unique_name(_snake_case(type(self).__name__))
         self._trainable = bool(trainable)
-        dtype = _dtype_name(dtype)
-        if dtype not in ("float32", "float64"):
-            raise ValueError(f"{type(self).__name__}: dtype must be 'float32' or 'float64', got {dtype!r}")
-        self.dtype = dtype
+        self.dtype = _layer_dtype(type(self).__name__, dtype)
         if batch_input_shape is None and input_shape is not None:
             batch_input_shape = (batch_size,) + tuple(input_shape)
         self.batch_input_shape = tuple(batch_input_shape) if batch_input_shape is not None else None
@@ -333,8 +330,24 @@ def _dtype_name(dtype):
         return "float32"
     if isinstance(dtype, dict):  # Keras 3 writes a DTypePolicy object
         dtype = dtype.get("config", {}).get("name", "float32")
-    name = np.dtype(dtype).name if not isinstance(dtype, str) else dtype
-    return {"mixed_float16": "float32", "mixed_bfloat16": "float32"}.get(name, name)
+    return np.dtype(dtype).name if not isinstance(dtype, str) else dtype
+
+
+def _layer_dtype(who, dtype):
+    """The layer's dtype name, "float32" or "float64" (None: float32), else a ValueError.
+
+    Those are the two dtypes minigrad computes in. A Keras dtype policy such as "mixed_float16"
+    or "bfloat16" is refused, not quietly replaced by float32: the model would run, but not at
+    the precision (nor the speed) that was asked for."""
+    try:
+        name = _dtype_name(dtype)
+    except TypeError:   # np.dtype() of something that is no dtype at all (a number, a list)
+        name = None
+    if name not in ("float32", "float64"):
+        shown = dtype if name is None else name   # a policy dict or a NumPy type: by its name
+        hint = "; mixed precision is not supported" if "mixed" in str(shown) else ""
+        raise ValueError(f"{who}: dtype must be 'float32' or 'float64', got {shown!r}{hint}")
+    return name
 
 
 def _is_symbolic(x):
