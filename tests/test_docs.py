@@ -280,6 +280,31 @@ def test_committed_graph_picture_is_what_chapter_1_draws(tmp_path):
     assert _svg_texts(drawn.read_text()) == _svg_texts(committed)
 
 
+# -- the README --------------------------------------------------------------------------------
+
+def test_readme_code_runs_and_the_first_look_writes_what_its_comment_says(tmp_path):
+    result = run_chapter(ROOT / "README.md", tmp_path)
+    assert result.returncode == 0, result.stderr[-3000:]
+    saved = sorted(p.name for p in (tmp_path / "my_model").iterdir())
+    assert saved == ["model.json", "optimizer.bin", "weights.bin"]
+    readme = (ROOT / "README.md").read_text()
+    assert all(name in readme for name in saved)
+
+
+def test_readme_quotes_the_full_run_shown_in_chapter_4():
+    """The README's output of the full example is the run at the end of docs/04, line for line
+    (they once quoted two different runs)."""
+    readme = (ROOT / "README.md").read_text()
+    start = readme.index("What the first command prints")
+    quoted = [line.strip() for line in readme[start:].split("\n\n")[1].splitlines()]
+    assert any(line.startswith("trained in") for line in quoted), quoted
+    chapter = (DOCS / "04_training_mnist.md").read_text()
+    full_run = chapter[chapter.index("## The full run"):]
+    for line in quoted:
+        assert line in full_run, f"README quotes '{line}', which docs/04's full run does not show"
+    assert "57,000 images" in readme   # 60,000 less the 5% held out (3,000)
+
+
 # -- examples/custom_op.py ----------------------------------------------------------------------
 
 def _custom_op_module():
