@@ -1,5 +1,6 @@
 """BatchNormalization: training uses the batch's statistics and updates the moving ones (biased
 variance, Keras 3 / TF.js), inference uses the moving ones; weights in Keras order."""
+import inspect
 import json
 import pathlib
 
@@ -109,6 +110,15 @@ def test_regularizers_add_losses():
     layer = layers.BatchNormalization(gamma_regularizer=regularizers.L2(0.5), beta_regularizer="l1")
     layer(_x((3, 2)), training=True)
     assert [t.item() for t in layer.losses] == pytest.approx([0.5 * 2, 0.0])
+
+
+def test_call_has_keras_signature_and_no_fusion_argument():
+    # fusing a ReLU into the kernels is the model plan's business (minigrad/models/plan.py)
+    assert list(inspect.signature(layers.BatchNormalization.call).parameters) == \
+        ["self", "inputs", "training"]
+    layer = layers.BatchNormalization()
+    with pytest.raises(TypeError, match="activation"):
+        layer(_x((3, 2)), training=True, activation="relu6")
 
 
 def test_tfjs_entry_loads_and_keras3_keys_are_accepted():

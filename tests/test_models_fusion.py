@@ -1,10 +1,12 @@
-"""BatchNormalization -> ReLU6 run fused by the model executor (minigrad/models/fusion.py): the
-same outputs, gradients, moving statistics and losses as running the layers one by one."""
+"""BatchNormalization -> ReLU6 run as one fused step of the model's execution plan
+(minigrad/models/plan.py): the same outputs, gradients, moving statistics and losses as running the
+layers one by one, and fused only where the rules allow it."""
 import numpy as np
 import pytest
 
 import minigrad as mg
-from minigrad import layers
+from minigrad import layers, regularizers
+from minigrad.models.plan import FusedStep, LayerStep
 from minigrad.ops.normalization import BatchNorm, BatchNormTrain
 
 
@@ -100,3 +102,99 @@ def test_a_batch_norm_read_twice_is_not_fused():
     a, b = two(x, training=False)
     np.testing.assert_allclose(b.numpy(), np.clip(a.numpy(), 0, 6))
     assert (a.numpy() < 0).any()
+
+
+# -- the plan: which steps a graph gets -----------------------------------------------------------
+def _steps(model):
+    return [str(step) for step in model._plan.steps]
+
+
+def test_a_mobilenet_v2_block_plans_its_two_bn_relu6_pairs_fused():
+    inputs = layers.Input(shape=(6, 6, 4), name="image")
+    h = layers.Conv2D(8, 1, use_bias=False, name="expand")(inputs)
+    h = layers.BatchNormalization(name="expand_bn")(h)
+    h = layers.ReLU(6.0, name="expand_relu")(h)
+    h = layers.DepthwiseConv2D(3, padding="same", use_bias=False, name="depthwise")(h)
+    h = layers.BatchNormalization(name="depthwise_bn")(h)
+    h = layers.ReLU(6.0, name="depthwise_relu")(h)
+    h = layers.Conv2D(4, 1, use_bias=False, name="project")(h)
+    h = layers.BatchNormalization(name="project_bn")(h)      # linear bottleneck: no ReLU
+    model = mg.models.Model(inputs, layers.Add(name="residual")([inputs, h]))
+    assert _steps(model) == ["expand", "expand_bn + expand_relu (fused)", "depthwise",
+                             "depthwise_bn + depthwise_relu (fused)", "project", "project_bn",
+                             "residual"]
+    assert [type(step) for step in model._plan.steps] == \
+        [LayerStep, FusedStep, LayerStep, FusedStep, LayerStep, LayerStep, LayerStep]
+
+
+class _MyReLU(layers.ReLU):
+    """A subclass may compute something else in call(): never fused."""
+
+
+@pytest.mark.parametrize("case", ["bn output is a model output", "bn read twice", "relu subclass",
+                                  "negative_slope", "threshold", "max_value 5",
+                                  "bn activity regularizer", "relu activity regularizer",
+                                  "different dtypes", "bn called with kwargs",
+                                  "relu called with kwargs"])
+def test_pairs_that_must_not_fuse_get_two_steps(case):
+    inputs = layers.Input(shape=(4, 4, 2), name="x")
+    dtype = "float64" if case == "different dtypes" else None
+    bn = layers.BatchNormalization(name="bn", dtype=dtype)
+    relu_class = _MyReLU if case == "relu subclass" else layers.ReLU
+    relu = relu_class(max_value=5.0 if case == "max_value 5" else 6.0,
+                      negative_slope=0.1 if case == "negative_slope" else 0.0,
+                      threshold=0.5 if case == "threshold" else 0.0, name="relu")
+    if case.endswith("activity regularizer"):
+        (bn if case.startswith("bn") else relu).activity_regularizer = regularizers.L2(0.01)
+    normed = bn(inputs, mask=None) if case == "bn called with kwargs" else bn(inputs)
+    clipped = relu(normed, mask=None) if case == "relu called with kwargs" else relu(normed)
+    outputs = {"bn output is a model output": [normed, clipped],
+               "bn read twice": layers.Add(name="add")([clipped, normed])}.get(case, clipped)
+    model = mg.models.Model(inputs, outputs)
+    assert _steps(model) == ["bn", "relu"] + (["add"] if case == "bn read twice" else [])
+    # the same layers in a plain pair do fuse: only the case's difference stops it
+    plain = layers.ReLU(max_value=6.0, dtype=bn.dtype, name="plain_relu")
+    if case not in ("bn activity regularizer", "bn called with kwargs"):
+        model = mg.models.Model(inputs, plain(bn(inputs)))
+        assert _steps(model) == ["bn + plain_relu (fused)"]
+
+
+def test_a_setting_changed_after_the_plan_is_made_runs_the_pair_unfused():
+    model, plain = _twins()
+    relu, plain_relu = model.layers[2], plain[2]
+    for layer in (relu, plain_relu):
+        layer.max_value = 3.0          # no longer relu6: the kernels cannot clip at 3
+    x = _data()
+    out = model(x, training=True).numpy()
+    np.testing.assert_allclose(out, _run_layers(plain, mg.Tensor(x), True).numpy(),
+                               rtol=1e-6, atol=1e-6)
+    probe = mg.models.Sequential(model.layers[:3])
+    assert probe(mg.Tensor(x), training=True).numpy().max() == 3.0
+    relu.activity_regularizer = regularizers.L2(0.5)   # it must see its input: unfused again
+    relu.max_value = 6.0
+    model(x, training=False)
+    assert len(relu.losses) == 1 and relu.losses[0].item() > 0
+
+
+def test_the_fused_step_leaves_the_layers_as_calling_them_would():
+    model, plain = _twins(regularizer="l2")
+    x = _data()
+    model(x, training=True), _run_layers(plain, mg.Tensor(x), True)
+    for fused_layer, plain_layer in zip(model.layers[1:3], plain[1:3]):
+        assert sorted(vars(fused_layer)) == sorted(vars(plain_layer))
+        assert len(fused_layer.losses) == len(plain_layer.losses)
+    assert len(model.layers[1].losses) == 1    # the gamma regularizer, recorded by the fused step
+
+
+def test_sequential_add_and_pop_remake_the_plan():
+    model = mg.models.Sequential([layers.Conv2D(3, 3, input_shape=(6, 6, 2), name="conv"),
+                                  layers.BatchNormalization(name="bn"),
+                                  layers.ReLU(6.0, name="relu6")])
+    assert _steps(model) == ["conv", "bn + relu6 (fused)"]
+    model.pop()
+    assert _steps(model) == ["conv", "bn"]
+    x = _data()[:, :6, :6, :2]
+    assert (model(x, training=True).numpy() < 0).any()      # the un-clipped BN output
+    model.add(layers.ReLU(name="relu"))
+    assert _steps(model) == ["conv", "bn + relu (fused)"]
+    assert (model(x, training=True).numpy() >= 0).all()

@@ -92,10 +92,13 @@ class BatchNormalization(Layer):
         self.input_spec = InputSpec(ndim=ndim, axes={self._axis: int(c)})
         self.built = True
 
-    def call(self, inputs, training=False, activation=None):
-        """``activation`` (None, "relu" or "relu6") is clipped in inside the same kernels: the
-        model executor passes "relu6" for a BatchNormalization whose only consumer is a ReLU6
-        layer (see :mod:`minigrad.models.fusion`)."""
+    def call(self, inputs, training=False):
+        return self._normalize(inputs, training)
+
+    def _normalize(self, inputs, training, activation=None):
+        """What :meth:`call` computes. ``activation`` ("relu" or "relu6") is clipped in inside the
+        same kernels: a model's execution plan asks for it when this layer's only consumer is such
+        a ReLU layer (see :mod:`minigrad.models.plan`)."""
         if not (training and self.trainable):
             return batch_norm(inputs, self.gamma, self.beta, self.moving_mean,
                               self.moving_variance, epsilon=self.epsilon, axis=self._axis,

@@ -8,8 +8,9 @@
 >>> model.predict(np.ones((3, 4), dtype=np.float32)).shape
 (3, 2)
 
-A model is also a layer: ``model(x, training=False)`` runs the graph on Tensors (differentiably),
-and calling it on SymbolicTensors nests it in a bigger model. Training (``compile``, ``fit``...)
+A model is also a layer: ``model(x, training=False)`` runs the graph on Tensors (differentiably,
+through its execution plan: :mod:`minigrad.models.plan`), and calling it on SymbolicTensors nests
+it in a bigger model. Training (``compile``, ``fit``...)
 comes from :class:`~minigrad.training.Trainer`; files from :mod:`minigrad.models.files`.
 """
 import numpy as np  # noqa: F401  (the doctest above uses it)
@@ -19,7 +20,8 @@ from ..layers import InputLayer, Layer, SymbolicTensor
 from ..layers.base import registry as layer_registry, shape_of
 from ..tensor import Tensor
 from ..training import Trainer
-from . import files, fusion, graph as graph_module
+from . import files, graph as graph_module
+from .plan import Plan
 from .summary import print_summary
 
 
@@ -65,6 +67,7 @@ class Model(Trainer, Layer):
             raise TypeError(f"{who}: outputs must be SymbolicTensors computed from the inputs, "
                             f"got {outputs!r}")
         self._graph = graph_module.Graph(flat_inputs, flat_outputs, who)
+        self._plan = Plan(self._graph, flat_inputs, flat_outputs)   # how call() runs the graph
         self.inputs, self.outputs = flat_inputs, flat_outputs
         self._single_input = not isinstance(inputs, (list, tuple))
         self._single_output = not isinstance(outputs, (list, tuple))
@@ -195,38 +198,12 @@ class Model(Trainer, Layer):
                             for x in flat])
         return flat
 
-    def _fusion_pairs(self):
-        """BatchNormalization -> ReLU6 node pairs that may run as one op (see
-        :mod:`minigrad.models.fusion`), found once per graph."""
-        cached = getattr(self, "_fusions", None)
-        if cached is None or cached[0] is not self._graph:
-            cached = self._fusions = (self._graph,
-                                      fusion.candidate_pairs(self._graph, self.outputs))
-        return cached[1]
-
     def call(self, inputs, training=False):
-        flat = self._check_inputs(inputs)
-        values = {}
-        for symbolic, x in zip(self.inputs, flat):
-            values[id(symbolic)] = x
-        nodes, pairs, fused = self._graph.nodes, self._fusion_pairs(), set()
-        for i, node in enumerate(nodes):
-            if i in fused:  # this ReLU already ran inside the BatchNormalization before it
-                continue
-            leaves = iter([values[id(t)] for t in node.inputs])
-            args = graph_module.pack_like(node.record.inputs, leaves) \
-                if isinstance(node.record.inputs, (list, tuple)) else next(leaves)
-            j = pairs.get(i)
-            activation = None if j is None else fusion.fused_activation(node, nodes[j])
-            if activation is None:
-                outputs = node.layer(args, training=training, **node.record.kwargs)
-            else:   # the pair as one op; its result is the ReLU node's output
-                outputs = node.layer(args, training=training, activation=activation)
-                node = nodes[j]
-                fused.add(j)
-            for symbolic, value in zip(node.outputs, graph_module.flatten(outputs)):
-                values[id(symbolic)] = value
-        results = [values[id(t)] for t in self.outputs]
+        """Run the graph: its execution plan's steps (:mod:`minigrad.models.plan`), in order."""
+        values = self._plan.start(self._check_inputs(inputs))
+        for step in self._plan.steps:
+            step.run(values, training)
+        results = [values[slot] for slot in self._plan.output_slots]
         return results[0] if self._single_output else results
 
     def compute_output_shape(self, input_shape):

@@ -38,7 +38,7 @@ class Sequential(Model):
         self._stack = []            # the layers, without the InputLayer (as Keras's model.layers)
         self._stack_outputs = []    # each layer's SymbolicTensor output, once built
         self._input_layer = None
-        self._graph = None
+        self._graph = self._plan = None   # set with the graph, as soon as it is built
         self.inputs = self.outputs = None
         self._single_input = self._single_output = True
         self.built = False
@@ -96,7 +96,8 @@ class Sequential(Model):
         if self._stack and self._stack_outputs:
             self._set_graph(self._input_layer.output, self._stack_outputs[-1])
         else:
-            self._graph, self.inputs, self.outputs, self.built = None, None, None, False
+            self._graph = self._plan = None
+            self.inputs, self.outputs, self.built = None, None, False
 
     def _chain(self, start):
         """Call layers ``start...`` symbolically, each on the previous output; set the graph."""
