@@ -9,8 +9,8 @@ import time
 
 import pytest
 
-from minigrad import progbar as progbar_module
-from minigrad.progbar import MIN_BAR_WIDTH, Progbar, terminal_width
+from minigrad.training import progbar as progbar_module
+from minigrad.training.progbar import MIN_BAR_WIDTH, Progbar, terminal_width
 
 LONG_METRICS = {"loss": 0.25, "sparse_categorical_accuracy": 0.5,
                 "sparse_top_k_categorical_accuracy": 0.75, "mean_absolute_error": 1e-5,
@@ -121,7 +121,7 @@ _CHILD = textwrap.dedent("""
     import numpy as np
     from minigrad import layers as L
     from minigrad.models import Sequential
-    from minigrad.progbar import Progbar
+    from minigrad.training.progbar import Progbar
 
     rng = np.random.default_rng(0)
     x = rng.normal(size=(48, 4)).astype(np.float32)

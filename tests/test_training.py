@@ -6,7 +6,7 @@ import pytest
 
 from minigrad import constraints, layers as L, losses, metrics, optimizers, regularizers
 from minigrad.models import Model, Sequential
-from minigrad.progbar import Progbar, format_duration, format_value
+from minigrad.training.progbar import Progbar, format_duration, format_value
 
 
 def _data(n=32, d=3, seed=0):

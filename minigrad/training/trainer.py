@@ -17,12 +17,12 @@ import numbers
 
 import numpy as np
 
+from .. import losses as losses_module
+from .. import metrics as metrics_module
+from .. import optimizers as optimizers_module
+from ..autograd import no_grad
 from . import callbacks as callbacks_module
-from . import losses as losses_module
-from . import metrics as metrics_module
-from . import optimizers as optimizers_module
 from . import data_adapter
-from .autograd import no_grad
 from .progbar import resolve_verbose
 
 
