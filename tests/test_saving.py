@@ -185,7 +185,7 @@ def test_untranslatable_compile_args_skip_trainingconfig_but_keep_ours(tmp_path)
     assert "trainingConfig" not in doc
     loaded = load_model(tmp_path / "m")
     assert isinstance(loaded.optimizer, optimizers.Adagrad)
-    assert loaded._loss_fns[0].get_config()["from_logits"] is True
+    assert loaded.get_compile_config()["loss"]["config"]["from_logits"] is True
 
 
 def test_unserializable_loss_warns_and_saves_the_model(tmp_path):

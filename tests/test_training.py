@@ -194,7 +194,8 @@ def test_accuracy_is_resolved_from_the_loss_and_targets():
     onehot.set_weights(model.get_weights())
     result = onehot.evaluate(x, np.eye(3)[labels], verbose=0, return_dict=True)
     assert result["acc"] == pytest.approx(acc) and result["loss"] == pytest.approx(loss, rel=1e-5)
-    assert isinstance(onehot._metric_objects[0][0], metrics.CategoricalAccuracy)
+    assert onehot.metrics_names == ["loss", "acc"]
+    assert isinstance(onehot.metrics[1], metrics.CategoricalAccuracy)
 
 
 def test_evaluate_and_test_on_batch_and_predict():

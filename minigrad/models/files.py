@@ -21,8 +21,6 @@ import warnings
 
 from .. import layers as layers_module
 from .. import losses as losses_module
-from .. import metrics as metrics_module
-from .. import optimizers as optimizers_module
 from .. import saving
 from .._version import __version__
 
@@ -37,71 +35,57 @@ _MODEL_CLASSES = ("Sequential", "Model", "Functional")
 
 
 # -- the training configuration ----------------------------------------------------------------
-def _serialize_metric(m):
-    return m if isinstance(m, str) else metrics_module.serialize(m)
+def training_config(config):
+    """Keras's ``training_config`` (the file's name for it) from a model's compile config,
+    ``model.get_compile_config()``."""
+    return {"loss": config["loss"], "metrics": config["metrics"],
+            "loss_weights": config["loss_weights"], "optimizer_config": config["optimizer"]}
 
 
-def training_config(model):
-    """Keras's ``training_config`` for a compiled model (losses and metrics serialized)."""
-    fns = [losses_module.serialize(fn) if fn is not None else None for fn in model._loss_fns]
-    metrics = model._compile_args["metrics"]
-    if isinstance(metrics, dict):
-        metrics = {k: [_serialize_metric(m) for m in (v if isinstance(v, (list, tuple)) else [v])]
-                   for k, v in metrics.items()}
-    elif metrics is not None:
-        metrics = [[_serialize_metric(m) for m in v] if isinstance(v, (list, tuple))
-                   else _serialize_metric(v) for v in metrics]
-    return {"loss": fns[0] if len(fns) == 1 else fns, "metrics": metrics,
-            "loss_weights": model._compile_args["loss_weights"],
-            "optimizer_config": optimizers_module.serialize(model.optimizer)}
-
-
-def _tfjs_training_config(model):
-    """TF.js's ``trainingConfig`` if TF.js can compile it exactly, else None."""
-    opt, args = model.optimizer, model._compile_args
-    if len(model._loss_fns) != 1 or args["loss_weights"] is not None:
-        return None
-    fn = model._loss_fns[0]
+def _tfjs_training_config(config):
+    """TF.js's ``trainingConfig`` for a compile config, if TF.js can compile it exactly, else
+    None: one loss with its default arguments, metrics by name, a plain SGD / Adam / RMSprop."""
+    loss = config["loss"]
+    if config["loss_weights"] is not None or not isinstance(loss, dict):
+        return None  # several outputs (a list of losses) or weighted losses
+    fn = losses_module.deserialize(loss)
     name = _TFJS_LOSSES.get(type(fn))
     defaults = type(fn)().get_config() if name else None
     if name is None or {k: v for k, v in fn.get_config().items() if k != "name"} != \
             {k: v for k, v in defaults.items() if k != "name"}:
         return None
-    metrics = args["metrics"] or []
+    metrics = config["metrics"] or []
     if not isinstance(metrics, (list, tuple)) or not all(
             isinstance(m, str) and m.lower() in _TFJS_METRICS for m in metrics):
         return None
-    config = opt.get_config()
-    if not isinstance(config["learning_rate"], float) or any(
-            config.get(k) for k in ("clipnorm", "clipvalue", "global_clipnorm", "weight_decay")):
+    kind, opt = config["optimizer"]["class_name"], config["optimizer"]["config"]
+    if not isinstance(opt["learning_rate"], float) or any(
+            opt.get(k) for k in ("clipnorm", "clipvalue", "global_clipnorm", "weight_decay")):
         return None
-    lr = config["learning_rate"]
-    kind = type(opt).__name__
+    lr = opt["learning_rate"]
     if kind == "SGD":
-        tfjs = ("SGD", {"learningRate": lr}) if not opt.momentum else (
-            "Momentum", {"learningRate": lr, "momentum": opt.momentum, "useNesterov": opt.nesterov})
-    elif kind == "Adam" and not opt.amsgrad:
-        tfjs = ("Adam", {"learningRate": lr, "beta1": opt.beta_1, "beta2": opt.beta_2,
-                         "epsilon": opt.epsilon})
+        tfjs = ("SGD", {"learningRate": lr}) if not opt["momentum"] else (
+            "Momentum", {"learningRate": lr, "momentum": opt["momentum"],
+                         "useNesterov": opt["nesterov"]})
+    elif kind == "Adam" and not opt["amsgrad"]:
+        tfjs = ("Adam", {"learningRate": lr, "beta1": opt["beta_1"], "beta2": opt["beta_2"],
+                         "epsilon": opt["epsilon"]})
     elif kind == "RMSprop":
-        tfjs = ("RMSProp", {"learningRate": lr, "decay": opt.rho, "momentum": opt.momentum,
-                            "epsilon": opt.epsilon, "centered": opt.centered})
+        tfjs = ("RMSProp", {"learningRate": lr, "decay": opt["rho"], "momentum": opt["momentum"],
+                            "epsilon": opt["epsilon"], "centered": opt["centered"]})
     else:
         return None
     return {"loss": name, "metrics": list(metrics),
             "optimizer_config": {"class_name": tfjs[0], "config": tfjs[1]}}
 
 
-def _compile_from(model, config, where):
-    """Compile ``model`` from a Keras/minigrad training config or TF.js's trainingConfig."""
-    loss = config.get("loss")
-    metrics = config.get("metrics") or None  # TF.js writes {} for "no metrics"
-    by_output = isinstance(loss, dict) and "class_name" not in loss
-    model.compile(optimizer=optimizers_module.deserialize(config["optimizer_config"]),
-                  loss=[losses_module.get(x) for x in loss] if isinstance(loss, list) else
-                  {k: losses_module.get(v) for k, v in loss.items()} if by_output
-                  else losses_module.get(loss),
-                  metrics=metrics, loss_weights=config.get("loss_weights"))
+def _compile_from(model, config):
+    """Compile ``model`` from a Keras/minigrad ``training_config`` or TF.js's trainingConfig:
+    both name the optimizer ``optimizer_config``, where a compile config says ``optimizer``."""
+    model.compile_from_config({
+        "optimizer": config["optimizer_config"], "loss": config.get("loss"),
+        "metrics": config.get("metrics") or None,  # TF.js writes {} for "no metrics"
+        "loss_weights": config.get("loss_weights")})
 
 
 # -- save ----------------------------------------------------------------------------------------
@@ -170,12 +154,13 @@ def save_model(model, filepath, overwrite=True, include_optimizer=True):
     meta = {"version": __version__}
     if include_optimizer and model.compiled:
         try:
-            meta["training_config"] = training_config(model)
+            compile_config = model.get_compile_config()
         except (ValueError, TypeError) as e:
             warnings.warn(f"{who}: the training configuration cannot be saved ({e}); the file "
                           f"holds the model without it", stacklevel=3)
         else:
-            tfjs = _tfjs_training_config(model)
+            meta["training_config"] = training_config(compile_config)
+            tfjs = _tfjs_training_config(compile_config)
             if tfjs is not None:
                 document["trainingConfig"] = tfjs
             state = model.optimizer.get_state()
@@ -272,7 +257,7 @@ def load_model(filepath, compile=True):
         return model
     if meta.get("training_config"):
         try:
-            _compile_from(model, meta["training_config"], json_path)
+            _compile_from(model, meta["training_config"])
         except (ValueError, TypeError, KeyError) as e:
             raise saving.ModelFileError(f"{json_path}: the saved training configuration cannot "
                                         f"be used: {e}") from None
@@ -280,7 +265,7 @@ def load_model(filepath, compile=True):
             _restore_optimizer(model, opt_entries, json_path)
     elif document.get("trainingConfig"):
         try:
-            _compile_from(model, document["trainingConfig"], json_path)
+            _compile_from(model, document["trainingConfig"])
         except (ValueError, TypeError, KeyError) as e:
             warnings.warn(f"{json_path}: the model was loaded uncompiled: its trainingConfig "
                           f"could not be used ({e})", stacklevel=2)

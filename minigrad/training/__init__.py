@@ -1,11 +1,13 @@
 """Training a model: ``compile``, ``fit``, ``evaluate``, ``predict`` and what they use.
 
 * :mod:`.trainer`: :class:`Trainer`, the training half of every model (a mixin);
+* :mod:`.compile`: :class:`CompileLoss` and :class:`CompileMetrics`, what ``compile`` builds;
 * :mod:`.data_adapter`: what users pass to ``fit`` turned into checked arrays;
 * :mod:`.callbacks`: code that ``fit`` calls at fixed points (``minigrad.callbacks``);
 * :mod:`.progbar`: the progress bar ``fit`` prints.
 """
 from . import callbacks, data_adapter, progbar
+from .compile import CompileLoss, CompileMetrics
 from .trainer import Trainer
 
-__all__ = ["Trainer", "callbacks", "data_adapter", "progbar"]
+__all__ = ["Trainer", "CompileLoss", "CompileMetrics", "callbacks", "data_adapter", "progbar"]

@@ -1,15 +1,14 @@
 """Turning what users pass to ``fit`` / ``evaluate`` / ``predict`` into checked arrays.
 
 Everything is validated here, before any training step runs: the number of samples of x and
-y, x's shapes against the model's inputs, y against each output (by running the loss on two
-samples and a dummy prediction, so the loss's own message explains a bad y), sample weights.
+y, x's shapes against the model's inputs, y's arrays against the outputs, sample weights.
+This module only shapes data; whether y fits each output's loss is checked by the compiled
+loss (:meth:`minigrad.training.compile.CompileLoss.check_targets`).
 """
 import numbers
 
 import numpy as np
 
-from .. import metrics as metrics_module
-from ..autograd import no_grad
 from ..tensor import Tensor
 
 
@@ -89,45 +88,12 @@ def prepare(model, x, y, sample_weight, who, need_y=True):
             if len(a) != n:
                 raise ValueError(f"{who}: x and y must have the same number of samples, got "
                                  f"{n} in x and {len(a)} in y")
-        check_targets(model, ys, who)
     if sample_weight is not None:
         sample_weight = as_array(sample_weight, who, "sample_weight")
         if len(sample_weight) != n:
             raise ValueError(f"{who}: sample_weight must have one value per sample ({n}), "
                              f"got {len(sample_weight)}")
     return xs, ys, sample_weight
-
-def check_targets(model, ys, who):
-    """Run each loss on y's first samples against a dummy prediction of the output's shape,
-    so a y that does not fit fails now with the loss's own message (and resolve metrics)."""
-    for fn, y, out, name in zip(model._loss_fns, ys, model.outputs, model.output_names):
-        if fn is None or any(d is None for d in out.shape[1:]):
-            continue
-        k = min(len(y), 2)
-        dummy = Tensor(np.full((k,) + tuple(out.shape[1:]), 0.5, dtype=model.dtype))
-        try:
-            with no_grad(), np.errstate(all="ignore"):
-                fn(y[:k], dummy)
-        except (ValueError, TypeError, IndexError) as e:
-            raise ValueError(f"{who}: y{'' if len(ys) == 1 else f' for output {name!r}'} of "
-                             f"shape {y.shape} does not fit the output of shape "
-                             f"{out.shape} with loss {type(fn).__name__}: {e}") from None
-    if model._metric_objects is None:
-        model._metric_objects = []
-        single = len(ys) == 1
-        for i, (spec, y, out, name) in enumerate(zip(model._metric_specs, ys, model.outputs,
-                                                     model.output_names)):
-            objects = []
-            for ident in spec:
-                if not single and hasattr(ident, "get_config") and not isinstance(ident, str):
-                    ident = type(ident).from_config(ident.get_config())  # one state per output
-                m = metrics_module.resolve(ident, loss=model._loss_fns[i], y_true_shape=y.shape,
-                                           y_pred_shape=out.shape)
-                if not single:
-                    m.name = f"{name}_{m.name}"
-                objects.append(m)
-            model._metric_objects.append(objects)
-
 
 
 def take(arrays, index):

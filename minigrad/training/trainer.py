@@ -11,6 +11,9 @@ One training step (``train_on_batch``, and each batch of ``fit``):
 
 ``evaluate`` and ``predict`` run ``training=False`` under ``no_grad()`` (no graph is recorded).
 Every argument is checked before any work is done, and errors name the argument and the value.
+
+What ``compile`` makes lives in :mod:`minigrad.training.compile` (the compiled loss and the
+compiled metrics); :meth:`Trainer.get_compile_config` is what a model file saves of it.
 """
 import math
 import numbers
@@ -23,6 +26,7 @@ from .. import optimizers as optimizers_module
 from ..autograd import no_grad
 from . import callbacks as callbacks_module
 from . import data_adapter
+from .compile import CompileLoss, CompileMetrics, serialize_metrics
 from .progbar import resolve_verbose
 
 
@@ -38,10 +42,14 @@ class Trainer:
 
     def __init__(self):
         self.optimizer = None
+        self.loss = None
         self.compiled = False
         self.stop_training = False
         self.history = None
-        self._compile_args = None
+        self._compile_config = None  # compile's arguments that get_compile_config writes
+        self._compile_loss = None  # a CompileLoss
+        self._compile_metrics = None  # a CompileMetrics
+        self._loss_tracker = None  # the mean of the total loss, logged as "loss"
 
     # -- compile ---------------------------------------------------------------------------------
     def _output_names(self):
@@ -60,113 +68,129 @@ class Trainer:
         if opt is None:
             raise ValueError(f"{who}: optimizer must be given (a name such as 'adam' or an "
                              f"Optimizer), got None")
-        loss_fns = []
-        for entry in data_adapter.per_output(loss, names, who, "loss"):
-            try:
-                loss_fns.append(losses_module.get(entry))
-            except (ValueError, TypeError) as e:
-                raise ValueError(f"{who}: loss: {e}") from None
-        if metrics is not None and not isinstance(metrics, (list, tuple, dict)):
-            raise TypeError(f"{who}: metrics must be a list (or a dict by output name), got "
-                            f"{metrics!r}")
-        if isinstance(metrics, (list, tuple)) and len(names) > 1 and metrics and \
-                all(isinstance(m, (list, tuple)) for m in metrics):
-            metric_specs = data_adapter.per_output(list(metrics), names, who, "metrics")
-        else:
-            metric_specs = data_adapter.per_output(metrics, names, who, "metrics") \
-                if isinstance(metrics, dict) else [list(metrics or [])] * len(names)
-        metric_specs = [[] if m is None else list(m) if isinstance(m, (list, tuple)) else [m]
-                        for m in metric_specs]
-        for spec in metric_specs:  # fail now on unknown names, not at the first batch
-            for m in spec:
-                if not (isinstance(m, str) and m.lower() in ("accuracy", "acc")):
-                    try:
-                        metrics_module.get(m)
-                    except (ValueError, TypeError) as e:
-                        raise ValueError(f"{who}: metrics: {e}") from None
-        weights = data_adapter.per_output(loss_weights, names, who, "loss_weights")
-        weights = [1.0 if w is None else w for w in weights]
-        for w in weights:
-            if isinstance(w, bool) or not isinstance(w, numbers.Real) or not math.isfinite(w):
-                raise ValueError(f"{who}: loss_weights must be finite numbers, got "
-                                 f"{loss_weights!r}")
+        compile_loss = CompileLoss(loss, loss_weights, output_names=names, who=who)
+        compile_metrics = CompileMetrics(metrics, output_names=names, who=who)
         self.optimizer, self.loss = opt, loss
-        self._loss_fns, self._loss_weights = loss_fns, [float(w) for w in weights]
-        self._metric_specs, self._metric_objects = metric_specs, None
-        self._compile_args = {"loss": loss, "metrics": metrics, "loss_weights": loss_weights}
+        self._compile_loss, self._compile_metrics = compile_loss, compile_metrics
+        # what get_compile_config writes as given; the optimizer and the losses it reads from
+        # the objects made here (the metrics cannot be: "accuracy" is resolved at the first data)
+        self._compile_config = {"loss_weights": loss_weights, "metrics": metrics}
         self._loss_tracker = metrics_module.Mean(name="loss")
-        self._output_loss_trackers = [metrics_module.Mean(name=f"{n}_loss") for n in names] \
-            if len(names) > 1 else []
         self.compiled = True
+
+    def get_compile_config(self):
+        """The arguments of ``compile``, serialized (``{}`` if the model is not compiled):
+        ``optimizer`` and each output's loss as ``{"class_name", "config"}`` dicts (one, or a
+        list in output order), ``metrics`` as names or config dicts, ``loss_weights`` as given.
+        A ValueError says when an argument cannot be serialized (a plain function)."""
+        if not self.compiled:
+            return {}
+        losses = [None if fn is None else losses_module.serialize(fn)
+                  for fn in self._compile_loss.losses]
+        return {"optimizer": optimizers_module.serialize(self.optimizer),
+                "loss": losses[0] if len(losses) == 1 else losses,
+                "loss_weights": self._compile_config["loss_weights"],
+                "metrics": serialize_metrics(self._compile_config["metrics"])}
+
+    def compile_from_config(self, config):
+        """Compile from a dict of :meth:`get_compile_config` (as a model file holds it)."""
+        who = f"{type(self).__name__} '{self.name}'.compile_from_config"
+        if not isinstance(config, dict) or "optimizer" not in config:
+            raise ValueError(f"{who}: config must be a dict of compile arguments with an "
+                             f"'optimizer' entry, got {config!r}")
+        known = {"optimizer", "loss", "loss_weights", "metrics"}
+        # Keras 3 also writes these; they choose how steps run, not what they compute
+        ignored = {"run_eagerly", "steps_per_execution", "jit_compile", "auto_scale_loss"}
+        unknown = sorted(k for k, v in config.items() if k not in known | ignored
+                         and not (k == "weighted_metrics" and not v))
+        if unknown:
+            raise ValueError(f"{who}: unsupported compile arguments {unknown}; known: "
+                             f"optimizer, loss, loss_weights, metrics")
+        loss = config.get("loss")
+        if isinstance(loss, list):
+            loss = [losses_module.get(entry) for entry in loss]
+        elif isinstance(loss, dict) and "class_name" not in loss:  # by output name
+            loss = {name: losses_module.get(entry) for name, entry in loss.items()}
+        else:
+            loss = losses_module.get(loss)
+        self.compile(optimizer=optimizers_module.deserialize(config["optimizer"]), loss=loss,
+                     metrics=config.get("metrics"), loss_weights=config.get("loss_weights"))
 
     def _assert_compiled(self, who, need_loss=True):
         if not self.compiled:
             raise RuntimeError(f"{who}: the model must be compiled first: call "
                                f"model.compile(optimizer=..., loss=...)")
-        if need_loss and all(fn is None for fn in self._loss_fns):
+        if need_loss and not self._compile_loss.has_loss:
             raise ValueError(f"{who}: compile() was called without a loss; give loss=... to "
                              f"compile")
+
+    # -- metrics -----------------------------------------------------------------------------------
+    @property
+    def metrics(self):
+        """The model's Metric objects, in the order of the logs: the mean total ``loss``, each
+        output's loss (several outputs), then the compiled metrics (built at the first targets)."""
+        if not self.compiled:
+            return []
+        return [self._loss_tracker] + self._compile_loss.metrics + self._compile_metrics.metrics
+
+    @property
+    def metrics_names(self):
+        return [m.name for m in self.metrics]
+
+    def reset_metrics(self):
+        """Start every metric afresh (``fit`` does it at each epoch, ``evaluate`` at its start)."""
+        for m in self.metrics:
+            m.reset_state()
+
+    def get_metrics_result(self):
+        """``{name: float}`` of every metric: the logs that callbacks receive."""
+        return {m.name: float(m.result()) for m in self.metrics}
 
     # -- data ------------------------------------------------------------------------------------
     def _model_input(self, xs):
         return xs[0] if len(xs) == 1 else xs
 
+    def _prepare(self, x, y, sample_weight, who):
+        """The data as checked arrays (:func:`data_adapter.prepare`), y checked against each
+        output's loss, and the compiled metrics built from the first targets seen."""
+        xs, ys, sw = data_adapter.prepare(self, x, y, sample_weight, who)
+        output_shapes = [tuple(o.shape) for o in self.outputs]
+        self._compile_loss.check_targets(ys, output_shapes, self.dtype, who)
+        if not self._compile_metrics.built:
+            self._compile_metrics.build([y.shape for y in ys], output_shapes,
+                                        losses=self._compile_loss.losses)
+        return xs, ys, sw
+
     # -- one step ----------------------------------------------------------------------------------
     def _forward_loss(self, xs, ys, sample_weight, training):
+        """The total loss (compiled loss + every layer's regularization terms) and the outputs."""
         outputs = self(self._model_input(xs), training=training)
         outs = outputs if isinstance(outputs, list) else [outputs]
-        total, per_output = None, []
-        for fn, weight, y, out in zip(self._loss_fns, self._loss_weights, ys, outs):
-            if fn is None:
-                per_output.append(None)
-                continue
-            value = fn(y, out, sample_weight=sample_weight)
-            per_output.append(value)
-            term = value if weight == 1.0 else value * weight
-            total = term if total is None else total + term
+        total = self._compile_loss(ys, outs, sample_weight)
         for penalty in self.losses:
             total = total + penalty
-        return total, per_output, outs
+        return total, outs
 
-    def _update_trackers(self, total, per_output, outs, ys, n):
+    def _update_metrics(self, total, outs, ys, n):
         self._loss_tracker.update_state(total.item(), sample_weight=n)
-        for tracker, value in zip(self._output_loss_trackers, per_output):
-            if value is not None:
-                tracker.update_state(value.item(), sample_weight=n)
-        for objects, y, out in zip(self._metric_objects, ys, outs):
-            for m in objects:
-                m.update_state(y, out.data)
-
-    def _reset_trackers(self):
-        for t in [self._loss_tracker] + self._output_loss_trackers + \
-                [m for objects in self._metric_objects or [] for m in objects]:
-            t.reset_state()
-
-    def _logs(self):
-        logs = {"loss": float(self._loss_tracker.result())}
-        for t in self._output_loss_trackers:
-            logs[t.name] = float(t.result())
-        for objects in self._metric_objects:
-            for m in objects:
-                logs[m.name] = float(m.result())
-        return logs
+        self._compile_metrics.update_state(ys, [o.data for o in outs])
 
     def _train_step(self, xs, ys, sample_weight):
         weights = self.trainable_weights
         for w in weights:
             w.grad = None
-        total, per_output, outs = self._forward_loss(xs, ys, sample_weight, training=True)
+        total, outs = self._forward_loss(xs, ys, sample_weight, training=True)
         if total.requires_grad:  # a frozen model has nothing to differentiate
             total.backward()
             pairs = [(w.grad, w) for w in weights]
             if any(g is not None for g, _ in pairs):
                 self.optimizer.apply_gradients(pairs)
-        self._update_trackers(total, per_output, outs, ys, len(xs[0]))
+        self._update_metrics(total, outs, ys, len(xs[0]))
 
     def _test_step(self, xs, ys, sample_weight):
         with no_grad():
-            total, per_output, outs = self._forward_loss(xs, ys, sample_weight, training=False)
-        self._update_trackers(total, per_output, outs, ys, len(xs[0]))
+            total, outs = self._forward_loss(xs, ys, sample_weight, training=False)
+        self._update_metrics(total, outs, ys, len(xs[0]))
 
     def _results(self, logs, return_dict):
         if return_dict:
@@ -178,21 +202,21 @@ class Trainer:
         """One training step on one batch: the loss (float), or [loss, *metrics]."""
         who = f"{type(self).__name__} '{self.name}'.train_on_batch"
         self._assert_compiled(who)
-        xs, ys, sw = data_adapter.prepare(self, x, y, sample_weight, who)
+        xs, ys, sw = self._prepare(x, y, sample_weight, who)
         if reset_metrics:
-            self._reset_trackers()
+            self.reset_metrics()
         self._train_step(xs, ys, sw)
-        return self._results(self._logs(), return_dict)
+        return self._results(self.get_metrics_result(), return_dict)
 
     def test_on_batch(self, x, y, sample_weight=None, reset_metrics=True, return_dict=False):
         """The loss (and metrics) on one batch, in inference mode."""
         who = f"{type(self).__name__} '{self.name}'.test_on_batch"
         self._assert_compiled(who)
-        xs, ys, sw = data_adapter.prepare(self, x, y, sample_weight, who)
+        xs, ys, sw = self._prepare(x, y, sample_weight, who)
         if reset_metrics:
-            self._reset_trackers()
+            self.reset_metrics()
         self._test_step(xs, ys, sw)
-        return self._results(self._logs(), return_dict)
+        return self._results(self.get_metrics_result(), return_dict)
 
     def predict_on_batch(self, x):
         """The outputs for one batch, as NumPy arrays (inference mode, no graph)."""
@@ -245,13 +269,13 @@ class Trainer:
                              f"{validation_split!r}")
         if not isinstance(shuffle, (bool, np.bool_)):
             raise ValueError(f"{who}: shuffle must be True or False, got {shuffle!r}")
-        xs, ys, sw = data_adapter.prepare(self, x, y, sample_weight, who)
+        xs, ys, sw = self._prepare(x, y, sample_weight, who)
         n, val = len(xs[0]), None
         if validation_data is not None:
             if not isinstance(validation_data, (list, tuple)) or len(validation_data) not in (2, 3):
                 raise ValueError(f"{who}: validation_data must be (x_val, y_val) or (x_val, y_val, "
                                  f"sample_weight), got {type(validation_data).__name__}")
-            val = data_adapter.prepare(self, *validation_data[:2], validation_data[2] if len(
+            val = self._prepare(*validation_data[:2], validation_data[2] if len(
                 validation_data) == 3 else None, f"{who} (validation_data)")
         elif validation_split:
             split = int(math.floor(n * (1.0 - validation_split)))
@@ -278,7 +302,7 @@ class Trainer:
         epoch_logs = {}
         for epoch in range(initial_epoch, epochs):
             cbs.on_epoch_begin(epoch, {})
-            self._reset_trackers()
+            self.reset_metrics()
             order = np.random.default_rng([base_seed, epoch]).permutation(n) if shuffle else None
             for step in range(steps):
                 cbs.on_train_batch_begin(step, {})
@@ -287,10 +311,10 @@ class Trainer:
                     index = order[index]
                 self._train_step(data_adapter.take(xs, index), data_adapter.take(ys, index),
                                  None if sw is None else sw[index])
-                cbs.on_train_batch_end(step, self._logs())
+                cbs.on_train_batch_end(step, self.get_metrics_result())
                 if self.stop_training:
                     break
-            epoch_logs = self._logs()
+            epoch_logs = self.get_metrics_result()
             if val is not None and (epoch + 1) % validation_freq == 0:
                 val_logs = self._test_loop(*val, val_batch, cbs)
                 epoch_logs.update({f"val_{k}": v for k, v in val_logs.items()})
@@ -301,15 +325,15 @@ class Trainer:
         return history
 
     def _test_loop(self, xs, ys, sw, batch_size, cbs):
-        self._reset_trackers()
+        self.reset_metrics()
         cbs.on_test_begin({})
         for step in range(math.ceil(len(xs[0]) / batch_size)):
             cbs.on_test_batch_begin(step, {})
             index = slice(step * batch_size, (step + 1) * batch_size)
             self._test_step(data_adapter.take(xs, index), data_adapter.take(ys, index),
                             None if sw is None else sw[index])
-            cbs.on_test_batch_end(step, self._logs())
-        logs = self._logs()
+            cbs.on_test_batch_end(step, self.get_metrics_result())
+        logs = self.get_metrics_result()
         cbs.on_test_end(logs)
         return logs
 
@@ -321,7 +345,7 @@ class Trainer:
         self._assert_compiled(who)
         batch_size = data_adapter.check_int(batch_size, "batch_size", who, 1)
         verbose = resolve_verbose(verbose, who)
-        xs, ys, sw = data_adapter.prepare(self, x, y, sample_weight, who)
+        xs, ys, sw = self._prepare(x, y, sample_weight, who)
         steps = math.ceil(len(xs[0]) / batch_size)
         cbs = self._callback_list(callbacks, verbose, {"steps": steps, "verbose": verbose,
                                                        "epochs": 1}, who)
