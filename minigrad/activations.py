@@ -19,8 +19,8 @@ clip(x/6 + 1/2, 0, 1) (TF.js and Keras 2 use clip(0.2 x + 1/2, 0, 1)), and ``gel
 import math
 
 from . import ops
+from ._checks import check_bool, check_number
 from .function import as_tensor
-from .ops.activation import _number  # the one argument check, shared with the ops
 from .serialization import Registry
 
 _registry = Registry("activation")
@@ -37,10 +37,9 @@ def relu(x, negative_slope=0.0, max_value=None, threshold=0.0):
     """Rectified linear unit, Keras's general form:
     f(x) = min(x, max_value) for x >= threshold, negative_slope * (x - threshold) below it.
     The defaults give max(x, 0); ``max_value=6`` gives relu6."""
-    negative_slope = _number("relu", "negative_slope", negative_slope, minimum=0)
-    threshold = _number("relu", "threshold", threshold)
-    if max_value is not None:
-        max_value = _number("relu", "max_value", max_value, minimum=0)
+    negative_slope = check_number(negative_slope, "negative_slope", "relu", low=0)
+    threshold = check_number(threshold, "threshold", "relu")
+    max_value = check_number(max_value, "max_value", "relu", low=0, allow_none=True)
     if negative_slope == 0 and threshold == 0:
         if max_value is None:
             return ops.relu(x)
@@ -59,13 +58,13 @@ def relu6(x):
 @_registry.register()
 def leaky_relu(x, negative_slope=0.2):
     """f(x) = x for x > 0, negative_slope * x otherwise (Keras default slope 0.2)."""
-    return ops.leaky_relu(x, alpha=_number("leaky_relu", "negative_slope", negative_slope))
+    return ops.leaky_relu(x, alpha=check_number(negative_slope, "negative_slope", "leaky_relu"))
 
 
 @_registry.register()
 def elu(x, alpha=1.0):
     """f(x) = x for x > 0, alpha (e^x - 1) otherwise (Clevert et al., 2016)."""
-    return ops.elu(x, alpha=_number("elu", "alpha", alpha))
+    return ops.elu(x, alpha=check_number(alpha, "alpha", "elu"))
 
 
 @_registry.register()
@@ -132,9 +131,7 @@ def swish(x):
 def gelu(x, approximate=False):
     """f(x) = x Phi(x), Phi the standard normal CDF (Hendrycks & Gimpel, 2016); with
     ``approximate=True`` the tanh form 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3)))."""
-    if not isinstance(approximate, bool):
-        raise TypeError(f"gelu: approximate must be True or False, got {approximate!r}")
-    if not approximate:
+    if not check_bool(approximate, "approximate", "gelu"):
         return ops.gelu(x)
     x = as_tensor(x, "gelu")
     inner = (x + x * x * x * 0.044715) * math.sqrt(2 / math.pi)

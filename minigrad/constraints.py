@@ -14,43 +14,15 @@ array([1.2, 1.6], dtype=float32)
 >>> constraints.serialize(constraints.MaxNorm(2, axis=0))
 {'class_name': 'MaxNorm', 'config': {'max_value': 2.0, 'axis': 0}}
 """
-import math
-import numbers
-
 import numpy as np
 
+from ._checks import check_axis, check_number
 from .serialization import Configurable, Registry
 from .tensor import Tensor
 
 _registry = Registry("constraint")
 
 EPSILON = 1e-7  # Keras's backend.epsilon(): keeps w / norm finite when a norm is 0
-
-
-def _check_number(who, arg, value, *, minimum=None, positive=False, maximum=None):
-    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not math.isfinite(value):
-        raise TypeError(f"{who}: {arg} must be a finite number, got {value!r}")
-    if positive and not value > 0:
-        raise ValueError(f"{who}: {arg} must be a positive number, got {value!r}")
-    if minimum is not None and value < minimum:
-        raise ValueError(f"{who}: {arg} must be >= {minimum}, got {value!r}")
-    if maximum is not None and value > maximum:
-        raise ValueError(f"{who}: {arg} must be <= {maximum}, got {value!r}")
-    return float(value)
-
-
-def _check_axis(who, axis):
-    """An int, a list/tuple of distinct ints, or None; returned as int, tuple or None."""
-    def is_int(a):
-        return isinstance(a, numbers.Integral) and not isinstance(a, bool)
-
-    if axis is None or is_int(axis):
-        return None if axis is None else int(axis)
-    if isinstance(axis, (list, tuple)) and axis and all(is_int(a) for a in axis):
-        if len(set(axis)) != len(axis):
-            raise ValueError(f"{who}: axis must not repeat an axis, got {axis!r}")
-        return tuple(int(a) for a in axis)
-    raise TypeError(f"{who}: axis must be an int, a non-empty list of ints or None, got {axis!r}")
 
 
 class Constraint(Configurable):
@@ -88,8 +60,8 @@ class MaxNorm(Constraint):
     w <- w * clip(norm, 0, max_value) / (epsilon + norm)   (Srivastava et al., 2014)."""
 
     def __init__(self, max_value=2, axis=0):
-        self.max_value = _check_number("MaxNorm", "max_value", max_value, positive=True)
-        self.axis = _check_axis("MaxNorm", axis)
+        self.max_value = check_number(max_value, "max_value", "MaxNorm", low=0, low_open=True)
+        self.axis = check_axis(axis, "MaxNorm")
 
     def __call__(self, w):
         w = self._as_array(w)
@@ -115,7 +87,7 @@ class UnitNorm(Constraint):
     """Rescale to unit norm over ``axis``: w <- w / (epsilon + norm)."""
 
     def __init__(self, axis=0):
-        self.axis = _check_axis("UnitNorm", axis)
+        self.axis = check_axis(axis, "UnitNorm")
 
     def __call__(self, w):
         w = self._as_array(w)
@@ -133,13 +105,14 @@ class MinMaxNorm(Constraint):
     move part of the way at each step."""
 
     def __init__(self, min_value=0.0, max_value=1.0, rate=1.0, axis=0):
-        self.min_value = _check_number("MinMaxNorm", "min_value", min_value, minimum=0)
-        self.max_value = _check_number("MinMaxNorm", "max_value", max_value, positive=True)
+        self.min_value = check_number(min_value, "min_value", "MinMaxNorm", low=0)
+        self.max_value = check_number(max_value, "max_value", "MinMaxNorm", low=0,
+                                      low_open=True)
         if self.min_value > self.max_value:
             raise ValueError(f"MinMaxNorm: min_value must not exceed max_value, got "
                              f"min_value={min_value!r} > max_value={max_value!r}")
-        self.rate = _check_number("MinMaxNorm", "rate", rate, minimum=0, maximum=1)
-        self.axis = _check_axis("MinMaxNorm", axis)
+        self.rate = check_number(rate, "rate", "MinMaxNorm", low=0, high=1)
+        self.axis = check_axis(axis, "MinMaxNorm")
 
     def __call__(self, w):
         w = self._as_array(w)

@@ -25,10 +25,10 @@ field rf = prod(window), fan_in = c_in * rf, fan_out = c_out * rf. A depthwise k
 ``(kh, kw, C, M)`` goes through the same formula (fan_in = C kh kw, fan_out = M kh kw), as in Keras.
 """
 import math
-import numbers
 
 import numpy as np
 
+from ._checks import check_number, check_seed, check_shape
 from .serialization import Configurable, Registry
 
 _registry = Registry("initializer")
@@ -42,9 +42,7 @@ _TRUNCATED_STDDEV = 0.87962566103423978
 def set_random_seed(seed):
     """Reset the generator that unseeded initializers draw from (``None``: fresh entropy)."""
     global _rng
-    if seed is not None:
-        _check_seed("set_random_seed", seed)
-    _rng = np.random.default_rng(seed)
+    _rng = np.random.default_rng(check_seed(seed, "set_random_seed"))
 
 
 def compute_fans(shape):
@@ -62,38 +60,7 @@ def compute_fans(shape):
     return shape[-2] * receptive_field, shape[-1] * receptive_field
 
 
-# -- argument checks -------------------------------------------------------------------------
-def _check_number(who, arg, value, *, minimum=None, positive=False):
-    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not math.isfinite(value):
-        raise TypeError(f"{who}: {arg} must be a finite number, got {value!r}")
-    if positive and not value > 0:
-        raise ValueError(f"{who}: {arg} must be a positive number, got {value!r}")
-    if minimum is not None and value < minimum:
-        raise ValueError(f"{who}: {arg} must be >= {minimum}, got {value!r}")
-    return float(value)
-
-
-def _check_seed(who, seed):
-    if seed is None:
-        return None
-    if isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or seed < 0:
-        raise ValueError(f"{who}: seed must be None or a non-negative integer, got {seed!r}")
-    return int(seed)
-
-
-def _check_shape(who, shape):
-    if isinstance(shape, numbers.Integral) and not isinstance(shape, bool):
-        shape = (shape,)
-    try:
-        dims = tuple(shape)
-    except TypeError:
-        raise TypeError(f"{who}: shape must be a tuple of non-negative integers, "
-                        f"got {shape!r}") from None
-    if not all(isinstance(d, numbers.Integral) and not isinstance(d, bool) and d >= 0 for d in dims):
-        raise ValueError(f"{who}: shape must be a tuple of non-negative integers, got {shape!r}")
-    return tuple(int(d) for d in dims)
-
-
+# -- the dtype an initializer fills (the other checks are minigrad._checks') -----------------
 def _check_dtype(who, dtype, kinds):
     try:
         dtype = np.dtype("float32" if dtype is None else dtype)
@@ -116,7 +83,7 @@ class _Random(Initializer):
     """Base of the random initializers: owns the seed and picks the generator."""
 
     def __init__(self, seed=None):
-        self.seed = _check_seed(type(self).__name__, seed)
+        self.seed = check_seed(seed, type(self).__name__)
 
     def _generator(self):
         # a seeded initializer restarts its own stream on every call: same shape, same array
@@ -124,7 +91,7 @@ class _Random(Initializer):
 
     def _prepare(self, shape, dtype):
         who = type(self).__name__
-        return _check_shape(who, shape), _check_dtype(who, dtype, "f"), self._generator()
+        return check_shape(shape, who), _check_dtype(who, dtype, "f"), self._generator()
 
     def get_config(self):
         return {"seed": self.seed}
@@ -145,7 +112,7 @@ class Zeros(Initializer):
     """All zeros."""
 
     def __call__(self, shape, dtype="float32"):
-        return np.zeros(_check_shape("Zeros", shape), dtype=_check_dtype("Zeros", dtype, "biuf"))
+        return np.zeros(check_shape(shape, "Zeros"), dtype=_check_dtype("Zeros", dtype, "biuf"))
 
 
 @_registry.register("one")
@@ -153,7 +120,7 @@ class Ones(Initializer):
     """All ones."""
 
     def __call__(self, shape, dtype="float32"):
-        return np.ones(_check_shape("Ones", shape), dtype=_check_dtype("Ones", dtype, "biuf"))
+        return np.ones(check_shape(shape, "Ones"), dtype=_check_dtype("Ones", dtype, "biuf"))
 
 
 @_registry.register()
@@ -161,10 +128,10 @@ class Constant(Initializer):
     """Every element equal to ``value`` (a number)."""
 
     def __init__(self, value=0.0):
-        self.value = _check_number("Constant", "value", value)
+        self.value = check_number(value, "value", "Constant")
 
     def __call__(self, shape, dtype="float32"):
-        return np.full(_check_shape("Constant", shape), self.value,
+        return np.full(check_shape(shape, "Constant"), self.value,
                        dtype=_check_dtype("Constant", dtype, "biuf"))
 
     def get_config(self):
@@ -176,8 +143,8 @@ class RandomNormal(_Random):
     """Normal draws: w ~ N(mean, stddev^2)."""
 
     def __init__(self, mean=0.0, stddev=0.05, seed=None):
-        self.mean = _check_number("RandomNormal", "mean", mean)
-        self.stddev = _check_number("RandomNormal", "stddev", stddev, minimum=0)
+        self.mean = check_number(mean, "mean", "RandomNormal")
+        self.stddev = check_number(stddev, "stddev", "RandomNormal", low=0)
         super().__init__(seed)
 
     def __call__(self, shape, dtype="float32"):
@@ -193,8 +160,8 @@ class RandomUniform(_Random):
     """Uniform draws on [minval, maxval)."""
 
     def __init__(self, minval=-0.05, maxval=0.05, seed=None):
-        self.minval = _check_number("RandomUniform", "minval", minval)
-        self.maxval = _check_number("RandomUniform", "maxval", maxval)
+        self.minval = check_number(minval, "minval", "RandomUniform")
+        self.maxval = check_number(maxval, "maxval", "RandomUniform")
         if self.minval > self.maxval:
             raise ValueError(f"RandomUniform: minval must not exceed maxval, got minval={minval!r} "
                              f"> maxval={maxval!r}")
@@ -216,8 +183,8 @@ class TruncatedNormal(_Random):
     """
 
     def __init__(self, mean=0.0, stddev=0.05, seed=None):
-        self.mean = _check_number("TruncatedNormal", "mean", mean)
-        self.stddev = _check_number("TruncatedNormal", "stddev", stddev, minimum=0)
+        self.mean = check_number(mean, "mean", "TruncatedNormal")
+        self.stddev = check_number(stddev, "stddev", "TruncatedNormal", low=0)
         super().__init__(seed)
 
     def __call__(self, shape, dtype="float32"):
@@ -259,7 +226,7 @@ class VarianceScaling(_Random):
 
     def __init__(self, scale=1.0, mode="fan_in", distribution="truncated_normal", seed=None):
         who = type(self).__name__
-        self.scale = _check_number(who, "scale", scale, positive=True)
+        self.scale = check_number(scale, "scale", who, low=0, low_open=True)
         self.mode = _choice(who, "mode", mode, _MODES, "'fan_in', 'fan_out', 'fan_avg'")
         self.distribution = _choice(who, "distribution", distribution, _DISTRIBUTIONS,
                                     "'truncated_normal', 'untruncated_normal', 'uniform'")
@@ -349,7 +316,7 @@ class Orthogonal(_Random):
     """
 
     def __init__(self, gain=1.0, seed=None):
-        self.gain = _check_number("Orthogonal", "gain", gain)
+        self.gain = check_number(gain, "gain", "Orthogonal")
         super().__init__(seed)
 
     def __call__(self, shape, dtype="float32"):
@@ -374,10 +341,10 @@ class Identity(Initializer):
     """``gain`` times the identity matrix (2-D shapes; a rectangular one has ones on its diagonal)."""
 
     def __init__(self, gain=1.0):
-        self.gain = _check_number("Identity", "gain", gain)
+        self.gain = check_number(gain, "gain", "Identity")
 
     def __call__(self, shape, dtype="float32"):
-        shape = _check_shape("Identity", shape)
+        shape = check_shape(shape, "Identity")
         if len(shape) != 2:
             raise ValueError(f"Identity: the shape must have rank 2, got {shape} of rank "
                              f"{len(shape)}")

@@ -23,6 +23,7 @@ import warnings
 import numpy as np
 
 from . import ops
+from ._checks import check_axis, check_bool, check_number, snake_case
 from .function import Function
 from .serialization import Configurable, Registry
 from .tensor import Tensor
@@ -117,13 +118,6 @@ def _as_target(y_true, dtype, who):
     return array.astype(dtype, copy=False) if dtype is not None else array
 
 
-def _check_axis(axis, ndim, who):
-    if isinstance(axis, bool) or not isinstance(axis, (int, np.integer)) or not -ndim <= axis < ndim:
-        raise ValueError(f"{who}: axis must be an integer in [-{ndim}, {ndim}) for y_pred of rank "
-                         f"{ndim}, got {axis!r}")
-    return int(axis) % ndim
-
-
 def _prepare(y_true, y_pred, who):
     """(target ndarray, prediction Tensor) of the same shape, after Keras's rank fix-up: a trailing
     axis of size 1 on one side is squeezed (or, against a rank-1 other side, the other side is
@@ -151,24 +145,6 @@ def _prepare(y_true, y_pred, who):
     return y_true, y_pred
 
 
-def _check_fraction(value, name, who):
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value <= 1:
-        raise ValueError(f"{who}: {name} must be a number in [0, 1], got {value!r}")
-    return float(value)
-
-
-def _check_delta(delta, who):
-    if isinstance(delta, bool) or not isinstance(delta, (int, float)) or not delta > 0:
-        raise ValueError(f"{who}: delta must be a positive number, got {delta!r}")
-    return float(delta)
-
-
-def _check_flag(value, name, who):
-    if not isinstance(value, (bool, np.bool_)):
-        raise TypeError(f"{who}: {name} must be True or False, got {value!r}")
-    return bool(value)
-
-
 # -- the loss functions: one value per sample ---------------------------------------------------
 def mean_squared_error(y_true, y_pred):
     """mean((y_true - y_pred)**2) over the last axis: shape (N, ..., d) -> (N, ...)."""
@@ -185,7 +161,7 @@ def mean_absolute_error(y_true, y_pred):
 def huber(y_true, y_pred, delta=1.0):
     """mean over the last axis of 0.5 e**2 where |e| <= delta, else delta |e| - 0.5 delta**2,
     with e = y_pred - y_true: quadratic near 0, linear (robust to outliers) beyond ``delta``."""
-    delta = _check_delta(delta, "huber")
+    delta = check_number(delta, "delta", "huber", low=0, low_open=True)
     y_true, y_pred = _prepare(y_true, y_pred, "huber")
     error = ops.sub(y_pred, y_true)
     abs_error = ops.abs(error)
@@ -201,10 +177,10 @@ def categorical_crossentropy(y_true, y_pred, from_logits=False, label_smoothing=
     sum and clipped to [EPSILON, 1 - EPSILON] (Keras); logits go through a stable log-softmax.
     """
     who = "categorical_crossentropy"
-    from_logits = _check_flag(from_logits, "from_logits", who)
-    label_smoothing = _check_fraction(label_smoothing, "label_smoothing", who)
+    from_logits = check_bool(from_logits, "from_logits", who)
+    label_smoothing = check_number(label_smoothing, "label_smoothing", who, low=0, high=1)
     y_true, y_pred = _prepare(y_true, y_pred, who)
-    axis = _check_axis(axis, y_pred.ndim, who)
+    axis = check_axis(axis, who, y_pred.ndim, multiple=False, allow_none=False)
     num_classes = y_pred.shape[axis]
     if num_classes == 1:
         warnings.warn(f"{who}: y_pred has 1 class along axis {axis} (shape {y_pred.shape}), so the "
@@ -264,11 +240,11 @@ def sparse_categorical_crossentropy(y_true, y_pred, from_logits=False, ignore_cl
     """categorical_crossentropy with integer class indices as targets: y_true (N,) or (N, 1) for
     y_pred (N, C). Entries equal to ``ignore_class`` get loss 0 (and no gradient)."""
     who = "sparse_categorical_crossentropy"
-    from_logits = _check_flag(from_logits, "from_logits", who)
+    from_logits = check_bool(from_logits, "from_logits", who)
     y_pred = _as_prediction(y_pred, who)
     if y_pred.ndim == 0:
         raise ValueError(f"{who}: y_pred must have a class axis, got a scalar")
-    axis = _check_axis(axis, y_pred.ndim, who)
+    axis = check_axis(axis, who, y_pred.ndim, multiple=False, allow_none=False)
     labels, valid = _sparse_labels(y_true, y_pred.shape, axis, ignore_class, who)
     classes = np.arange(y_pred.shape[axis]).reshape((-1,) + (1,) * (y_pred.ndim - axis - 1))
     target = ((np.expand_dims(labels, axis) == classes) & np.expand_dims(valid, axis))
@@ -282,10 +258,10 @@ def binary_crossentropy(y_true, y_pred, from_logits=False, label_smoothing=0.0, 
     ``label_smoothing`` s moves targets towards 0.5: y (1 - s) + s / 2.
     """
     who = "binary_crossentropy"
-    from_logits = _check_flag(from_logits, "from_logits", who)
-    label_smoothing = _check_fraction(label_smoothing, "label_smoothing", who)
+    from_logits = check_bool(from_logits, "from_logits", who)
+    label_smoothing = check_number(label_smoothing, "label_smoothing", who, low=0, high=1)
     y_true, y_pred = _prepare(y_true, y_pred, who)
-    axis = _check_axis(axis, y_pred.ndim, who)
+    axis = check_axis(axis, who, y_pred.ndim, multiple=False, allow_none=False)
     if label_smoothing:
         y_true = y_true * (1.0 - label_smoothing) + 0.5 * label_smoothing
     if from_logits:
@@ -313,7 +289,7 @@ class Loss(Configurable):
         if reduction not in REDUCTIONS:
             raise ValueError(f"{type(self).__name__}: reduction must be one of {REDUCTIONS}, "
                              f"got {reduction!r}")
-        self.name = name if name is not None else _snake_case(type(self).__name__)
+        self.name = name if name is not None else snake_case(type(self).__name__)
         self.reduction = reduction
 
     def call(self, y_true, y_pred):
@@ -350,11 +326,6 @@ class Loss(Configurable):
         return {"name": self.name, "reduction": self.reduction}
 
 
-def _snake_case(name):
-    out = "".join("_" + c.lower() if c.isupper() else c for c in name)
-    return out.lstrip("_")
-
-
 class LossFunctionWrapper(Loss):
     """A loss from a function ``fn(y_true, y_pred, **kwargs)`` that returns per-sample values."""
 
@@ -387,7 +358,8 @@ class MeanAbsoluteError(LossFunctionWrapper):
 @_registry.register("huber", "huber_loss", "huberLoss")
 class Huber(LossFunctionWrapper):
     def __init__(self, delta=1.0, reduction="sum_over_batch_size", name="huber_loss"):
-        super().__init__(huber, name=name, reduction=reduction, delta=_check_delta(delta, "Huber"))
+        delta = check_number(delta, "delta", "Huber", low=0, low_open=True)
+        super().__init__(huber, name=name, reduction=reduction, delta=delta)
 
 
 @_registry.register("categorical_crossentropy", "categoricalCrossentropy")
@@ -396,8 +368,9 @@ class CategoricalCrossentropy(LossFunctionWrapper):
                  reduction="sum_over_batch_size", name="categorical_crossentropy"):
         who = "CategoricalCrossentropy"
         super().__init__(categorical_crossentropy, name=name, reduction=reduction,
-                         from_logits=_check_flag(from_logits, "from_logits", who),
-                         label_smoothing=_check_fraction(label_smoothing, "label_smoothing", who),
+                         from_logits=check_bool(from_logits, "from_logits", who),
+                         label_smoothing=check_number(label_smoothing, "label_smoothing", who,
+                                                      low=0, high=1),
                          axis=axis)
 
 
@@ -406,7 +379,7 @@ class SparseCategoricalCrossentropy(LossFunctionWrapper):
     def __init__(self, from_logits=False, ignore_class=None, axis=-1,
                  reduction="sum_over_batch_size", name="sparse_categorical_crossentropy"):
         super().__init__(sparse_categorical_crossentropy, name=name, reduction=reduction,
-                         from_logits=_check_flag(from_logits, "from_logits",
+                         from_logits=check_bool(from_logits, "from_logits",
                                                  "SparseCategoricalCrossentropy"),
                          ignore_class=ignore_class, axis=axis)
 
@@ -431,8 +404,9 @@ class BinaryCrossentropy(LossFunctionWrapper):
                  reduction="sum_over_batch_size", name="binary_crossentropy"):
         who = "BinaryCrossentropy"
         super().__init__(binary_crossentropy, name=name, reduction=reduction,
-                         from_logits=_check_flag(from_logits, "from_logits", who),
-                         label_smoothing=_check_fraction(label_smoothing, "label_smoothing", who),
+                         from_logits=check_bool(from_logits, "from_logits", who),
+                         label_smoothing=check_number(label_smoothing, "label_smoothing", who,
+                                                      low=0, high=1),
                          axis=axis)
 
 

@@ -19,6 +19,7 @@ array([1., 0.], dtype=float32)
 import numpy as np
 
 from . import losses as _losses
+from ._checks import check_number, check_positive_int, snake_case
 from .serialization import Configurable, Registry
 
 _registry = Registry("metric")
@@ -112,16 +113,10 @@ def _in_top_k(labels, y_pred, k):
     return (true_score >= kth) & np.isfinite(true_score)
 
 
-def _check_k(k, who):
-    if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 1:
-        raise ValueError(f"{who}: k must be a positive integer, got {k!r}")
-    return int(k)
-
-
 def top_k_categorical_accuracy(y_true, y_pred, k=5):
     """1.0 where the one-hot target's class is among the k highest-scored classes."""
     who = "top_k_categorical_accuracy"
-    k = _check_k(k, who)
+    k = check_positive_int(k, "k", who)
     y_true, y_pred = _array(y_true, who, "y_true"), _array(y_pred, who, "y_pred")
     _check_classes(y_pred, who)
     _check_same_shape(y_true, y_pred, who)
@@ -131,7 +126,7 @@ def top_k_categorical_accuracy(y_true, y_pred, k=5):
 def sparse_top_k_categorical_accuracy(y_true, y_pred, k=5):
     """1.0 where the integer label is among the k highest-scored classes."""
     who = "sparse_top_k_categorical_accuracy"
-    k = _check_k(k, who)
+    k = check_positive_int(k, "k", who)
     y_pred = _array(y_pred, who, "y_pred")
     labels = _sparse_labels(_array(y_true, who, "y_true"), y_pred, who)
     if labels.size and (labels.min() < 0 or labels.max() >= y_pred.shape[-1]):
@@ -157,7 +152,7 @@ class Metric(Configurable):
     """Base class: ``update_state(...)``, ``result()`` -> float, ``reset_state()``, ``name``."""
 
     def __init__(self, name=None, dtype=None):
-        self.name = name if name is not None else type(self).__name__.lower()
+        self.name = name if name is not None else snake_case(type(self).__name__)
         self.dtype = "float32" if dtype is None else str(np.dtype(dtype))
 
     def get_config(self):
@@ -233,9 +228,8 @@ class Accuracy(MeanMetricWrapper):
 @_registry.register("binary_accuracy", "binaryAccuracy")
 class BinaryAccuracy(MeanMetricWrapper):
     def __init__(self, name="binary_accuracy", dtype=None, threshold=0.5):
-        if isinstance(threshold, bool) or not isinstance(threshold, (int, float)):
-            raise ValueError(f"BinaryAccuracy: threshold must be a number, got {threshold!r}")
-        super().__init__(binary_accuracy, name=name, dtype=dtype, threshold=float(threshold))
+        threshold = check_number(threshold, "threshold", "BinaryAccuracy")
+        super().__init__(binary_accuracy, name=name, dtype=dtype, threshold=threshold)
 
 
 @_registry.register("categorical_accuracy", "categoricalAccuracy")
@@ -254,14 +248,14 @@ class SparseCategoricalAccuracy(MeanMetricWrapper):
 class TopKCategoricalAccuracy(MeanMetricWrapper):
     def __init__(self, k=5, name="top_k_categorical_accuracy", dtype=None):
         super().__init__(top_k_categorical_accuracy, name=name, dtype=dtype,
-                         k=_check_k(k, "TopKCategoricalAccuracy"))
+                         k=check_positive_int(k, "k", "TopKCategoricalAccuracy"))
 
 
 @_registry.register("sparse_top_k_categorical_accuracy", "sparseTopKCategoricalAccuracy")
 class SparseTopKCategoricalAccuracy(MeanMetricWrapper):
     def __init__(self, k=5, name="sparse_top_k_categorical_accuracy", dtype=None):
         super().__init__(sparse_top_k_categorical_accuracy, name=name, dtype=dtype,
-                         k=_check_k(k, "SparseTopKCategoricalAccuracy"))
+                         k=check_positive_int(k, "k", "SparseTopKCategoricalAccuracy"))
 
 
 @_registry.register("mean_squared_error", "mse", "meanSquaredError")

@@ -15,12 +15,10 @@ its gradient flows back to the weight, in the weight's dtype:
 >>> regularizers.serialize(regularizers.L1L2(l1=0.0, l2=1e-4))
 {'class_name': 'L1L2', 'config': {'l1': 0.0, 'l2': 0.0001}}
 """
-import math
-import numbers
-
 import numpy as np
 
 from . import ops
+from ._checks import check_number
 from .function import as_tensor
 from .serialization import Configurable, Registry
 from .tensor import Tensor
@@ -28,14 +26,6 @@ from .tensor import Tensor
 _registry = Registry("regularizer")
 
 EPSILON = 1e-7  # Keras's backend.epsilon(): the smallest norm OrthogonalRegularizer divides by
-
-
-def _check_coefficient(who, arg, value):
-    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not math.isfinite(value):
-        raise TypeError(f"{who}: {arg} must be a finite non-negative number, got {value!r}")
-    if value < 0:
-        raise ValueError(f"{who}: {arg} must be a non-negative number, got {value!r}")
-    return float(value)
 
 
 class Regularizer(Configurable):
@@ -64,8 +54,8 @@ class L1L2(Regularizer):
 
     def __init__(self, l1=0.0, l2=0.0):
         # Keras reads None as 0
-        self.l1 = _check_coefficient("L1L2", "l1", 0.0 if l1 is None else l1)
-        self.l2 = _check_coefficient("L1L2", "l2", 0.0 if l2 is None else l2)
+        self.l1 = check_number(0.0 if l1 is None else l1, "l1", "L1L2", low=0)
+        self.l2 = check_number(0.0 if l2 is None else l2, "l2", "L1L2", low=0)
 
     def __call__(self, w):
         return _l1_l2(w, self.l1, self.l2)
@@ -79,7 +69,7 @@ class L1(Regularizer):
     """l1 * sum |w| (Tibshirani's lasso penalty)."""
 
     def __init__(self, l1=0.01):
-        self.l1 = _check_coefficient("L1", "l1", l1)
+        self.l1 = check_number(l1, "l1", "L1", low=0)
 
     def __call__(self, w):
         return _l1_l2(w, self.l1, 0.0)
@@ -93,7 +83,7 @@ class L2(Regularizer):
     """l2 * sum w^2 (weight decay; gradient 2 l2 w)."""
 
     def __init__(self, l2=0.01):
-        self.l2 = _check_coefficient("L2", "l2", l2)
+        self.l2 = check_number(l2, "l2", "L2", low=0)
 
     def __call__(self, w):
         return _l1_l2(w, 0.0, self.l2)
@@ -113,7 +103,7 @@ class OrthogonalRegularizer(Regularizer):
     """
 
     def __init__(self, factor=0.01, mode="rows"):
-        self.factor = _check_coefficient("OrthogonalRegularizer", "factor", factor)
+        self.factor = check_number(factor, "factor", "OrthogonalRegularizer", low=0)
         if mode not in ("rows", "columns"):
             raise ValueError(f"OrthogonalRegularizer: mode must be 'rows' or 'columns', got {mode!r}")
         self.mode = mode

@@ -10,25 +10,15 @@ update. Formulas are Keras 3's. Also reachable as ``minigrad.optimizers.schedule
 """
 import math
 
+from ._checks import check_bool, check_number
 from .serialization import Configurable, Registry
 
 _registry = Registry("learning rate schedule")
 
 
-def _number(value, name, who, minimum=None, strict=False):
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-        raise ValueError(f"{who}: {name} must be a finite number, got {value!r}")
-    if minimum is not None and (value <= minimum if strict else value < minimum):
-        relation = ">" if strict else ">="
-        raise ValueError(f"{who}: {name} must be {relation} {minimum}, got {value!r}")
-    return value
-
-
 def _step(step, who):
-    step = getattr(step, "item", lambda: step)()  # a 0-d array or numpy scalar is fine
-    if isinstance(step, bool) or not isinstance(step, (int, float)) or step < 0:
-        raise ValueError(f"{who}: step must be a non-negative number, got {step!r}")
-    return float(step)
+    step = getattr(step, "item", lambda: step)()  # a 0-d array (an optimizer's count) is fine
+    return check_number(step, "step", who, low=0)
 
 
 class LearningRateSchedule(Configurable):
@@ -51,12 +41,11 @@ class ExponentialDecay(LearningRateSchedule):
     def __init__(self, initial_learning_rate, decay_steps, decay_rate, staircase=False,
                  name="ExponentialDecay"):
         who = "ExponentialDecay"
-        self.initial_learning_rate = _number(initial_learning_rate, "initial_learning_rate", who, 0)
-        self.decay_steps = _number(decay_steps, "decay_steps", who, 0, strict=True)
-        self.decay_rate = _number(decay_rate, "decay_rate", who, 0, strict=True)
-        if not isinstance(staircase, bool):
-            raise ValueError(f"{who}: staircase must be True or False, got {staircase!r}")
-        self.staircase = staircase
+        self.initial_learning_rate = check_number(initial_learning_rate, "initial_learning_rate",
+                                                  who, low=0)
+        self.decay_steps = check_number(decay_steps, "decay_steps", who, low=0, low_open=True)
+        self.decay_rate = check_number(decay_rate, "decay_rate", who, low=0, low_open=True)
+        self.staircase = check_bool(staircase, "staircase", who)
         self.name = name
 
     def __call__(self, step):
@@ -86,13 +75,14 @@ class CosineDecay(LearningRateSchedule):
     def __init__(self, initial_learning_rate, decay_steps, alpha=0.0, name="CosineDecay",
                  warmup_target=None, warmup_steps=0):
         who = "CosineDecay"
-        self.initial_learning_rate = _number(initial_learning_rate, "initial_learning_rate", who, 0)
-        self.decay_steps = _number(decay_steps, "decay_steps", who, 0, strict=True)
-        self.alpha = _number(alpha, "alpha", who)
+        self.initial_learning_rate = check_number(initial_learning_rate, "initial_learning_rate",
+                                                  who, low=0)
+        self.decay_steps = check_number(decay_steps, "decay_steps", who, low=0, low_open=True)
+        self.alpha = check_number(alpha, "alpha", who)
         self.name = name
-        self.warmup_target = (None if warmup_target is None
-                              else _number(warmup_target, "warmup_target", who, 0))
-        self.warmup_steps = _number(warmup_steps, "warmup_steps", who, 0)
+        self.warmup_target = check_number(warmup_target, "warmup_target", who, low=0,
+                                          allow_none=True)
+        self.warmup_steps = check_number(warmup_steps, "warmup_steps", who, low=0)
 
     def _decay(self, step, peak):
         fraction = step / self.decay_steps

@@ -9,9 +9,9 @@ with ``momentum=0.99`` (Keras's default), which still remembers its starting val
 ``torch.optim.swa_utils.update_bn`` does, costs one forward pass over some training data.
 """
 import math
-import numbers
 
 from . import data_adapter
+from ._checks import check_positive_int
 from .autograd import no_grad
 
 
@@ -45,9 +45,7 @@ def recompute_batch_norm_statistics(model, x, batch_size=256):
     from .layers.normalization import BatchNormalization  # layers import this package's parts
 
     who = "recompute_batch_norm_statistics"
-    if isinstance(batch_size, bool) or not isinstance(batch_size, numbers.Integral) \
-            or batch_size < 1:
-        raise ValueError(f"{who}: batch_size must be a positive integer, got {batch_size!r}")
+    batch_size = check_positive_int(batch_size, "batch_size", who)
     if not hasattr(model, "_model_input"):
         raise TypeError(f"{who}: model must be a minigrad Sequential or functional Model, got "
                         f"{type(model).__name__}")

@@ -173,12 +173,14 @@ def test_unknown_name_lists_the_known_ones():
 
 
 @pytest.mark.parametrize("call, error, message", [
-    (lambda x: A.relu(x, negative_slope=-0.1), ValueError, r"relu: negative_slope must be >= 0, got -0.1"),
-    (lambda x: A.relu(x, max_value=-1), ValueError, r"relu: max_value must be >= 0, got -1"),
+    (lambda x: A.relu(x, negative_slope=-0.1), ValueError,
+     r"relu: negative_slope must be a finite non-negative number, got -0.1"),
+    (lambda x: A.relu(x, max_value=-1), ValueError,
+     r"relu: max_value must be None or a finite non-negative number, got -1"),
     (lambda x: A.relu(x, threshold="1"), TypeError, r"relu: threshold must be a finite number, got '1'"),
     (lambda x: A.leaky_relu(x, negative_slope=None), TypeError,
      r"leaky_relu: negative_slope must be a finite number, got None"),
-    (lambda x: A.elu(x, alpha=float("nan")), TypeError, r"elu: alpha must be a finite number"),
+    (lambda x: A.elu(x, alpha=float("nan")), ValueError, r"elu: alpha must be a finite number, got nan"),
     (lambda x: A.gelu(x, approximate="yes"), TypeError, r"gelu: approximate must be True or False"),
     (lambda x: A.softmax(x, axis=2), ValueError, r"softmax: axis 2 is out of range"),
 ])

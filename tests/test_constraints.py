@@ -123,16 +123,25 @@ def test_unknown_name_lists_the_known_ones():
 
 # -- validation ------------------------------------------------------------------------------
 @pytest.mark.parametrize("make, error, message", [
-    (lambda: C.MaxNorm(max_value=0), ValueError, r"MaxNorm: max_value must be a positive number, got 0"),
-    (lambda: C.MaxNorm(max_value=-2), ValueError, r"MaxNorm: max_value must be a positive number, got -2"),
-    (lambda: C.MaxNorm(max_value="2"), TypeError, r"MaxNorm: max_value must be a finite number, got '2'"),
-    (lambda: C.MaxNorm(axis=1.5), TypeError, r"MaxNorm: axis must be an int, a non-empty list of ints"),
-    (lambda: C.UnitNorm(axis=[0, 0]), ValueError, r"UnitNorm: axis must not repeat an axis, got \[0, 0\]"),
-    (lambda: C.UnitNorm(axis=[]), TypeError, r"UnitNorm: axis must be an int"),
-    (lambda: C.MinMaxNorm(min_value=-1), ValueError, r"MinMaxNorm: min_value must be >= 0, got -1"),
+    (lambda: C.MaxNorm(max_value=0), ValueError,
+     r"MaxNorm: max_value must be a finite positive number, got 0"),
+    (lambda: C.MaxNorm(max_value=-2), ValueError,
+     r"MaxNorm: max_value must be a finite positive number, got -2"),
+    (lambda: C.MaxNorm(max_value="2"), TypeError,
+     r"MaxNorm: max_value must be a finite positive number, got '2'"),
+    (lambda: C.MaxNorm(max_value=float("inf")), ValueError,
+     r"MaxNorm: max_value must be a finite positive number, got inf"),
+    (lambda: C.MaxNorm(axis=1.5), TypeError, r"MaxNorm: axis must be an integer, a non-empty list "
+                                               r"of distinct integers or None, got 1.5"),
+    (lambda: C.UnitNorm(axis=[0, 0]), ValueError, r"UnitNorm: axis must be an integer, a non-empty "
+                                                  r"list of distinct integers or None, got \[0, 0\]"),
+    (lambda: C.UnitNorm(axis=[]), ValueError, r"UnitNorm: axis must be an integer, .*, got \[\]"),
+    (lambda: C.MinMaxNorm(min_value=-1), ValueError,
+     r"MinMaxNorm: min_value must be a finite non-negative number, got -1"),
     (lambda: C.MinMaxNorm(min_value=2, max_value=1), ValueError,
      r"MinMaxNorm: min_value must not exceed max_value, got min_value=2 > max_value=1"),
-    (lambda: C.MinMaxNorm(rate=1.5), ValueError, r"MinMaxNorm: rate must be <= 1, got 1.5"),
+    (lambda: C.MinMaxNorm(rate=1.5), ValueError,
+     r"MinMaxNorm: rate must be a finite number in \[0, 1\], got 1.5"),
     (lambda: C.MaxNorm.from_config({"max_value": 2, "maxValue": 2}), TypeError,
      r"MaxNorm.from_config: unknown config key\(s\) \['maxValue'\]"),
 ])

@@ -302,11 +302,11 @@ def test_sparse_label_errors():
 
 
 def test_bad_arguments():
-    with pytest.raises(ValueError, match=r"label_smoothing must be a number in \[0, 1\], got 1.5"):
+    with pytest.raises(ValueError, match=r"label_smoothing must be a finite number in \[0, 1\], got 1.5"):
         losses.CategoricalCrossentropy(label_smoothing=1.5)
     with pytest.raises(TypeError, match="from_logits must be True or False"):
         losses.BinaryCrossentropy(from_logits="yes")
-    with pytest.raises(ValueError, match="delta must be a positive number, got -1"):
+    with pytest.raises(ValueError, match="delta must be a finite positive number, got -1"):
         losses.Huber(delta=-1)
     with pytest.raises(ValueError, match="reduction must be one of"):
         losses.MeanSquaredError(reduction="average")

@@ -108,10 +108,12 @@ def test_unknown_name_lists_the_known_ones():
 
 # -- validation ------------------------------------------------------------------------------
 @pytest.mark.parametrize("make, error, message", [
-    (lambda: R.L1(-0.1), ValueError, r"L1: l1 must be a non-negative number, got -0.1"),
-    (lambda: R.L2(l2=-1), ValueError, r"L2: l2 must be a non-negative number, got -1"),
-    (lambda: R.L1L2(l1=0.1, l2=-0.5), ValueError, r"L1L2: l2 must be a non-negative number, got -0.5"),
-    (lambda: R.L1L2(l1=float("inf")), TypeError, r"L1L2: l1 must be a finite non-negative number"),
+    (lambda: R.L1(-0.1), ValueError, r"L1: l1 must be a finite non-negative number, got -0.1"),
+    (lambda: R.L2(l2=-1), ValueError, r"L2: l2 must be a finite non-negative number, got -1"),
+    (lambda: R.L1L2(l1=0.1, l2=-0.5), ValueError,
+     r"L1L2: l2 must be a finite non-negative number, got -0.5"),
+    (lambda: R.L1L2(l1=float("inf")), ValueError,
+     r"L1L2: l1 must be a finite non-negative number, got inf"),
     (lambda: R.L2(l2="0.1"), TypeError, r"L2: l2 must be a finite non-negative number, got '0.1'"),
     (lambda: R.OrthogonalRegularizer(mode="diagonal"), ValueError,
      r"OrthogonalRegularizer: mode must be 'rows' or 'columns', got 'diagonal'"),

@@ -88,9 +88,10 @@ def test_nested_models_are_walked():
     assert recompute_batch_norm_statistics(outer, _data()) == 2
 
 
-@pytest.mark.parametrize("batch_size", [0, -1, 2.5, True, "32"])
-def test_bad_batch_size_is_named(batch_size):
-    with pytest.raises(ValueError, match=r"batch_size must be a positive integer, got"):
+@pytest.mark.parametrize("batch_size, error", [
+    (0, ValueError), (-1, ValueError), (2.5, TypeError), (True, TypeError), ("32", TypeError)])
+def test_bad_batch_size_is_named(batch_size, error):
+    with pytest.raises(error, match=r"batch_size must be a positive integer, got"):
         recompute_batch_norm_statistics(_model(), _data(), batch_size=batch_size)
 
 

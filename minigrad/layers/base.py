@@ -14,11 +14,10 @@ builds the layer, computes the output shape and records the call, which is how a
 ``Model(inputs, outputs)`` learns its graph.
 """
 import collections
-import numbers
-import re
 
 import numpy as np
 
+from .._checks import check_bool, check_number, check_positive_int, snake_case
 from ..serialization import Registry
 from ..tensor import Tensor
 
@@ -79,11 +78,6 @@ class SymbolicTensor:
 CallRecord = collections.namedtuple("CallRecord", "inputs outputs kwargs")
 
 
-def _snake_case(name):
-    name = re.sub(r"(.)([A-Z][a-z]+)", r"\1_\2", name)
-    return re.sub(r"([a-z0-9])([A-Z])", r"\1_\2", name).lower().replace("2_d", "2d").replace("1_d", "1d")
-
-
 _name_counts = collections.Counter()
 
 
@@ -134,9 +128,11 @@ class Layer:
             raise TypeError(f"{type(self).__name__}: unexpected keyword argument(s) "
                             f"{', '.join(sorted(unknown))}")
         if name is not None and (not isinstance(name, str) or not name or "/" in name):
-            raise ValueError(f"{type(self).__name__}: name must be a non-empty string without '/', "
-                             f"got {name!r}")
-        self.name = name or unique_name(_snake_case(type(self).__name__))
+            # a '/' would break the weight paths ("dense/kernel") that files and optimizers use
+            error = ValueError if isinstance(name, str) else TypeError
+            raise error(f"{type(self).__name__}: name must be a non-empty string without '/', "
+                        f"got {name!r}")
+        self.name = name or unique_name(snake_case(type(self).__name__))
         self._trainable = bool(trainable)
         self.dtype = _layer_dtype(type(self).__name__, dtype)
         if batch_input_shape is None and input_shape is not None:
@@ -288,41 +284,6 @@ def resolve(module, identifier, name, who):
         return module.get(identifier)
     except (ValueError, TypeError) as e:
         raise type(e)(f"{who}: {name}: {e}") from None
-
-
-def check_positive_int(value, name, who, allow_none=False):
-    """``value`` as an int if it is a positive integer (not a bool); else a ValueError/TypeError
-    naming ``who``, the argument and the value, e.g. "DepthwiseConv2D: depth_multiplier must be a
-    positive integer, got 0"."""
-    if value is None and allow_none:
-        return None
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        raise TypeError(f"{who}: {name} must be a positive integer, got {value!r}")
-    if value < 1:
-        raise ValueError(f"{who}: {name} must be a positive integer, got {value!r}")
-    return int(value)
-
-
-def check_bool(value, name, who):
-    """``value`` if it is True or False (NumPy bools too); else a TypeError."""
-    if not isinstance(value, (bool, np.bool_)):
-        raise TypeError(f"{who}: {name} must be True or False, got {value!r}")
-    return bool(value)
-
-
-def check_number(value, name, who, low=None, high=None, low_open=False, high_open=False):
-    """``value`` as a float if it is a real number in the interval; else a ValueError/TypeError."""
-    lo = "" if low is None else f"{'>' if low_open else '>='} {low}"
-    hi = "" if high is None else f"{'<' if high_open else '<='} {high}"
-    bounds = " and ".join(b for b in (lo, hi) if b)
-    expected = f"a number {bounds}" if bounds else "a number"
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise TypeError(f"{who}: {name} must be {expected}, got {value!r}")
-    v = float(value)
-    if (low is not None and (v < low or low_open and v == low)) or \
-            (high is not None and (v > high or high_open and v == high)) or v != v:
-        raise ValueError(f"{who}: {name} must be {expected}, got {value!r}")
-    return v
 
 
 def _dtype_name(dtype):

@@ -20,7 +20,8 @@ from ..ops.depthwise import depthwise_conv2d
 from ..ops.geometry import (normalize_data_format, normalize_padding, normalize_tuple,
                             window_geometry)
 from ..ops.nn import bias_add
-from .base import InputSpec, Layer, check_bool, check_positive_int, registry, resolve
+from .._checks import check_bool, check_positive_int
+from .base import InputSpec, Layer, registry, resolve
 
 
 class BaseConv(Layer):
@@ -39,7 +40,8 @@ class BaseConv(Layer):
         super().__init__(**kwargs)
         who = type(self).__name__
         self.rank = check_positive_int(rank, "rank", who)
-        self.filters = check_positive_int(filters, "filters", who, allow_none=True)
+        # None only for depthwise convolutions; Conv2D and SeparableConv2D refuse it themselves
+        self.filters = None if filters is None else check_positive_int(filters, "filters", who)
         self.kernel_size = normalize_tuple(kernel_size, self.rank, "kernel_size", who)
         self.strides = normalize_tuple(strides, self.rank, "strides", who)
         self.padding = normalize_padding(padding, who)

@@ -14,8 +14,9 @@ import numpy as np
 from .. import activations, constraints, initializers, ops, regularizers
 from ..ops.geometry import normalize_data_format
 from ..ops.nn import bias_add, dropout, flatten
-from .base import (CallRecord, InputSpec, Layer, SymbolicTensor, check_bool, check_number,
-                   check_positive_int, registry, resolve)
+from .._checks import (check_bool, check_number, check_positive_int, check_seed,
+                       check_shape)
+from .base import CallRecord, InputSpec, Layer, SymbolicTensor, registry, resolve
 
 
 @registry.register()
@@ -168,10 +169,7 @@ class Dropout(Layer):
                                  f"or None, got {noise_shape!r}")
             noise_shape = tuple(None if d is None else int(d) for d in noise_shape)
         self.noise_shape = noise_shape
-        if seed is not None and (isinstance(seed, bool) or not isinstance(seed, numbers.Integral)
-                                 or seed < 0):
-            raise ValueError(f"{who}: seed must be None or a non-negative integer, got {seed!r}")
-        self.seed = None if seed is None else int(seed)
+        self.seed = check_seed(seed, who)
         self._rng = np.random.default_rng(self.seed)
 
     def call(self, inputs, training=False):
@@ -287,7 +285,7 @@ class InputLayer(Layer):
             if isinstance(shape, numbers.Integral):
                 shape = (shape,)
             full = (batch_size,) + tuple(shape)
-        full = _check_shape(full, who)
+        full = check_shape(full, who, allow_none=True)
         if sparse or ragged or optional:
             raise ValueError(f"{who}: sparse, ragged and optional inputs are not supported, got "
                              f"sparse={sparse!r}, ragged={ragged!r}, optional={optional!r}")
@@ -309,12 +307,3 @@ def Input(shape=None, batch_size=None, name=None, dtype=None, batch_shape=None):
     :class:`SymbolicTensor` of shape (None, 28, 28, 1) made by a new :class:`InputLayer`."""
     return InputLayer(shape=shape, batch_size=batch_size, name=name, dtype=dtype,
                       batch_shape=batch_shape).output
-
-
-def _check_shape(shape, who):
-    if isinstance(shape, (str, bytes)) or not hasattr(shape, "__len__") or any(
-            d is not None and (isinstance(d, bool) or not isinstance(d, numbers.Integral) or d < 0)
-            for d in shape):
-        raise ValueError(f"{who}: shape must be a tuple of non-negative integers or None, got "
-                         f"{shape!r}")
-    return tuple(None if d is None else int(d) for d in shape)

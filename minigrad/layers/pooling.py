@@ -13,7 +13,8 @@ from .. import ops
 from ..ops.geometry import (normalize_data_format, normalize_padding, normalize_tuple,
                             window_geometry)
 from ..ops.pooling import avg_pool2d, global_avg_pool2d, max_pool2d
-from .base import InputSpec, Layer, check_bool, registry
+from .._checks import check_bool
+from .base import InputSpec, Layer, registry
 
 
 class _Pooling2D(Layer):

@@ -1,7 +1,8 @@
 """Adadelta: step sizes from the ratio of running RMS of updates and of gradients."""
 import numpy as np
 
-from .optimizer import Optimizer, check_number, registry
+from .._checks import check_number
+from .optimizer import Optimizer, registry
 
 
 @registry.register("adadelta")
@@ -17,7 +18,7 @@ class Adadelta(Optimizer):
     """
 
     def __init__(self, learning_rate=0.001, rho=0.95, epsilon=1e-7, weight_decay=None,
-                 clipnorm=None, clipvalue=None, global_clipnorm=None, name=None, **kwargs):
+                 clipnorm=None, clipvalue=None, global_clipnorm=None, name="adadelta", **kwargs):
         super().__init__(learning_rate, weight_decay=weight_decay, clipnorm=clipnorm,
                          clipvalue=clipvalue, global_clipnorm=global_clipnorm, name=name, **kwargs)
         self.rho = check_number(rho, "rho", "Adadelta", low=0, high=1)

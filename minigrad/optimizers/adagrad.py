@@ -1,7 +1,8 @@
 """Adagrad: per-weight step sizes that shrink with the sum of all past squared gradients."""
 import numpy as np
 
-from .optimizer import Optimizer, check_number, registry
+from .._checks import check_number
+from .optimizer import Optimizer, registry
 
 
 @registry.register("adagrad")
@@ -15,8 +16,8 @@ class Adagrad(Optimizer):
     """
 
     def __init__(self, learning_rate=0.001, initial_accumulator_value=0.1, epsilon=1e-7,
-                 weight_decay=None, clipnorm=None, clipvalue=None, global_clipnorm=None, name=None,
-                 **kwargs):
+                 weight_decay=None, clipnorm=None, clipvalue=None, global_clipnorm=None,
+                 name="adagrad", **kwargs):
         super().__init__(learning_rate, weight_decay=weight_decay, clipnorm=clipnorm,
                          clipvalue=clipvalue, global_clipnorm=global_clipnorm, name=name, **kwargs)
         self.initial_accumulator_value = check_number(

@@ -1,7 +1,8 @@
 """Adam: per-weight step sizes from running averages of the gradient and its square."""
 import numpy as np
 
-from .optimizer import Optimizer, check_flag, check_number, registry
+from .._checks import check_bool, check_number
+from .optimizer import Optimizer, registry
 
 
 @registry.register("adam")
@@ -19,14 +20,14 @@ class Adam(Optimizer):
     """
 
     def __init__(self, learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-7, amsgrad=False,
-                 weight_decay=None, clipnorm=None, clipvalue=None, global_clipnorm=None, name=None,
-                 **kwargs):
+                 weight_decay=None, clipnorm=None, clipvalue=None, global_clipnorm=None,
+                 name="adam", **kwargs):
         super().__init__(learning_rate, weight_decay=weight_decay, clipnorm=clipnorm,
                          clipvalue=clipvalue, global_clipnorm=global_clipnorm, name=name, **kwargs)
         self.beta_1 = check_number(beta_1, "beta_1", "Adam", low=0, high=1, high_open=True)
         self.beta_2 = check_number(beta_2, "beta_2", "Adam", low=0, high=1, high_open=True)
         self.epsilon = check_number(epsilon, "epsilon", "Adam", low=0)
-        self.amsgrad = check_flag(amsgrad, "amsgrad", "Adam")
+        self.amsgrad = check_bool(amsgrad, "amsgrad", "Adam")
 
     def slot_names(self):
         return ("momentum", "velocity", "velocity_hat") if self.amsgrad else ("momentum", "velocity")

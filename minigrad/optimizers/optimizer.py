@@ -15,12 +15,12 @@ Per-variable state (Adam's moments, momentum buffers...) lives in "slots", creat
 update, in the order the variables were first seen. ``get_state()`` returns it as a flat list of
 (name, ndarray) and ``set_state()`` puts it back, so that training resumes bit for bit.
 """
-import math
 import warnings
 
 import numpy as np
 
 from .. import schedules
+from .._checks import check_number, snake_case
 from ..autograd import no_grad
 from ..serialization import Registry
 from ..tensor import Tensor
@@ -35,33 +35,6 @@ _TFJS_KEYS = {"learningRate": "learning_rate", "beta1": "beta_1", "beta2": "beta
               "initialAccumulatorValue": "initial_accumulator_value", "useNesterov": "nesterov"}
 
 
-def check_number(value, name, who, low=None, high=None, low_open=False, high_open=False):
-    """``value`` as a float, or a ValueError naming ``who``, ``name``, the value and the range."""
-    ok = not isinstance(value, (bool, np.bool_)) and isinstance(value, (int, float, np.number))
-    ok = ok and math.isfinite(value)
-    if ok and low is not None:
-        ok = value > low if low_open else value >= low
-    if ok and high is not None:
-        ok = value < high if high_open else value <= high
-    if not ok:
-        lo = "" if low is None else f"{'(' if low_open else '['}{low}, "
-        hi = "" if high is None else f"{high}{')' if high_open else ']'}"
-        where = f" in {lo or '(-inf, '}{hi or 'inf)'}" if (low, high) != (None, None) else ""
-        raise ValueError(f"{who}: {name} must be a finite number{where}, got {value!r}")
-    return float(value)
-
-
-def check_flag(value, name, who):
-    if not isinstance(value, (bool, np.bool_)):
-        raise ValueError(f"{who}: {name} must be True or False, got {value!r}")
-    return bool(value)
-
-
-def _snake_case(name):
-    return "".join("_" + c.lower() if c.isupper() and i and not name[i - 1].isupper() else c.lower()
-                   for i, c in enumerate(name))
-
-
 def _variable_name(variable, index):
     return getattr(variable, "path", None) or getattr(variable, "name", None) or f"variable_{index}"
 
@@ -74,7 +47,8 @@ class Optimizer:
             (called with ``iterations``), or a function of no arguments.
         weight_decay: decoupled weight decay (w -= w * weight_decay * lr before each update).
         clipnorm / clipvalue / global_clipnorm: gradient clipping (positive; at most one).
-        name: defaults to the snake-case class name.
+        name: each optimizer's default is Keras's ("adam", "rmsprop", "SGD"...); None gives the
+            class name in snake case.
     """
 
     def __init__(self, learning_rate, weight_decay=None, clipnorm=None, clipvalue=None,
@@ -90,7 +64,7 @@ class Optimizer:
                              f"not supported; use a schedule from minigrad.schedules")
         if kwargs:
             raise TypeError(f"{who}: unexpected argument(s) {', '.join(sorted(kwargs))}")
-        self.name = name if name is not None else _snake_case(who)
+        self.name = name if name is not None else snake_case(who)
         self._learning_rate = self._check_learning_rate(learning_rate)
         self.weight_decay = None if weight_decay is None else check_number(
             weight_decay, "weight_decay", who, low=0)

@@ -1,7 +1,8 @@
 """RMSprop: divide the gradient by a running root mean square of recent gradients."""
 import numpy as np
 
-from .optimizer import Optimizer, check_flag, check_number, registry
+from .._checks import check_bool, check_number
+from .optimizer import Optimizer, registry
 
 
 @registry.register("rmsprop")
@@ -22,14 +23,14 @@ class RMSprop(Optimizer):
     _config_aliases = {"decay": "rho"}
 
     def __init__(self, learning_rate=0.001, rho=0.9, momentum=0.0, epsilon=1e-7, centered=False,
-                 weight_decay=None, clipnorm=None, clipvalue=None, global_clipnorm=None, name=None,
-                 **kwargs):
+                 weight_decay=None, clipnorm=None, clipvalue=None, global_clipnorm=None,
+                 name="rmsprop", **kwargs):
         super().__init__(learning_rate, weight_decay=weight_decay, clipnorm=clipnorm,
                          clipvalue=clipvalue, global_clipnorm=global_clipnorm, name=name, **kwargs)
         self.rho = check_number(rho, "rho", "RMSprop", low=0, high=1)
         self.momentum = check_number(momentum, "momentum", "RMSprop", low=0, high=1)
         self.epsilon = check_number(epsilon, "epsilon", "RMSprop", low=0)
-        self.centered = check_flag(centered, "centered", "RMSprop")
+        self.centered = check_bool(centered, "centered", "RMSprop")
 
     def slot_names(self):
         return (("velocity",) + (("momentum",) if self.momentum > 0 else ())

@@ -1,5 +1,6 @@
 """Stochastic gradient descent, with optional (Nesterov) momentum."""
-from .optimizer import Optimizer, check_flag, check_number, registry
+from .._checks import check_bool, check_number
+from .optimizer import Optimizer, registry
 
 
 @registry.register("sgd", "momentum")
@@ -16,11 +17,11 @@ class SGD(Optimizer):
     """
 
     def __init__(self, learning_rate=0.01, momentum=0.0, nesterov=False, weight_decay=None,
-                 clipnorm=None, clipvalue=None, global_clipnorm=None, name=None, **kwargs):
+                 clipnorm=None, clipvalue=None, global_clipnorm=None, name="SGD", **kwargs):
         super().__init__(learning_rate, weight_decay=weight_decay, clipnorm=clipnorm,
                          clipvalue=clipvalue, global_clipnorm=global_clipnorm, name=name, **kwargs)
         self.momentum = check_number(momentum, "momentum", "SGD", low=0, high=1)
-        self.nesterov = check_flag(nesterov, "nesterov", "SGD")
+        self.nesterov = check_bool(nesterov, "nesterov", "SGD")
 
     def slot_names(self):
         return ("momentum",) if self.momentum != 0 else ()
