@@ -1,4 +1,7 @@
-"""Utilities that work on whole models.
+"""Utilities that work on whole models, and on the session's global state.
+
+``clear_session`` forgets the automatic layer names given so far (Keras's function of that name),
+so that what a script prints does not depend on what ran before it in the same process.
 
 ``recompute_batch_norm_statistics`` fixes the usual surprise of short training runs: the model
 trains well (BatchNormalization normalises with each batch's own statistics while training) but
@@ -8,11 +11,34 @@ with ``momentum=0.99`` (Keras's default), which still remembers its starting val
 0.37 after 100 steps, 0.05 after 300. Recomputing them once after training, as PyTorch's
 ``torch.optim.swa_utils.update_bn`` does, costs one forward pass over some training data.
 """
+import gc
 import math
 
 from . import data_adapter
-from ._checks import check_positive_int
+from ._checks import check_bool, check_positive_int
 from .autograd import no_grad
+from .layers.base import reset_names
+
+
+def clear_session(free_memory=True):
+    """Reset the state minigrad keeps per process, as ``keras.utils.clear_session()`` does: the
+    counts behind automatic layer names start again, so the next ``Dense`` is named "dense"
+    (not "dense_7" because other models were made before). With ``free_memory`` (the default)
+    Python's garbage collector runs too, to free what old models held at once.
+
+    Layers made before keep their names; a model should not mix layers from before and after
+    (two of them could then share a name).
+
+    >>> import minigrad as mg
+    >>> _ = [mg.layers.Dense(2) for _ in range(3)]
+    >>> mg.utils.clear_session()
+    >>> mg.layers.Dense(2).name, mg.layers.Dense(2).name
+    ('dense', 'dense_1')
+    """
+    free_memory = check_bool(free_memory, "free_memory", "clear_session")
+    reset_names()
+    if free_memory:
+        gc.collect()
 
 
 def _walk_layers(layer):

@@ -287,6 +287,7 @@ def test_every_number_argument_follows_the_one_rule(label, make, value, error):
     ("BinaryCrossentropy.from_logits", lambda v: mg.losses.BinaryCrossentropy(from_logits=v)),
     ("gelu.approximate", lambda v: mg.activations.gelu(mg.Tensor([1.0]), approximate=v)),
     ("Dense.use_bias", lambda v: mg.layers.Dense(2, use_bias=v)),
+    ("clear_session.free_memory", lambda v: mg.utils.clear_session(free_memory=v)),
 ])
 @pytest.mark.parametrize("value", ["yes", 1, None])
 def test_every_flag_argument_follows_the_one_rule(label, make, value):

@@ -48,10 +48,24 @@ def test_dense_keras3_entry_loads():
 
 
 def test_dense_names_and_default_naming():
+    mg.utils.clear_session()   # automatic names count per process: start from none
     a, b = layers.Dense(2), layers.Dense(2)
-    assert a.name != b.name and a.name.startswith("dense") and b.name.startswith("dense")
+    assert (a.name, b.name) == ("dense", "dense_1")
     a.build((None, 3))
-    assert [w.path for w in a.weights] == [f"{a.name}/kernel", f"{a.name}/bias"]
+    assert [w.path for w in a.weights] == ["dense/kernel", "dense/bias"]
+
+
+def test_automatic_names_are_keras_3s():
+    mg.utils.clear_session()
+    made = [layers.Conv2D(2, 1), layers.DepthwiseConv2D(3), layers.SeparableConv2D(2, 1),
+            layers.BatchNormalization(), layers.ReLU(), layers.ReLU(), layers.MaxPooling2D(),
+            layers.AveragePooling2D(), layers.GlobalAveragePooling2D(), layers.ZeroPadding2D(),
+            layers.Dense(2), layers.Dropout(0.5), layers.Flatten(), layers.Reshape((2,)),
+            layers.Activation("relu"), layers.Add(), layers.InputLayer(shape=(2,))]
+    assert [layer.name for layer in made] == [
+        "conv2d", "depthwise_conv2d", "separable_conv2d", "batch_normalization", "re_lu", "re_lu_1",
+        "max_pooling2d", "average_pooling2d", "global_average_pooling2d", "zero_padding2d", "dense",
+        "dropout", "flatten", "reshape", "activation", "add", "input_layer"]
 
 
 def test_dense_casts_a_float64_tensor_to_its_dtype():

@@ -1,10 +1,10 @@
-"""minigrad.utils: recompute_batch_norm_statistics."""
+"""minigrad.utils: recompute_batch_norm_statistics, clear_session."""
 import numpy as np
 import pytest
 
 import minigrad as mg
 from minigrad import layers
-from minigrad.utils import recompute_batch_norm_statistics
+from minigrad.utils import clear_session, recompute_batch_norm_statistics
 
 
 def _model(momentum=0.99):
@@ -98,3 +98,34 @@ def test_bad_batch_size_is_named(batch_size, error):
 def test_a_non_model_is_refused():
     with pytest.raises(TypeError, match="model must be a minigrad Sequential"):
         recompute_batch_norm_statistics(layers.Dense(2), _data())
+
+
+# -- clear_session --------------------------------------------------------------------------------
+def _names_of_a_fresh_model():
+    model = mg.models.Sequential([layers.Input((4,)), layers.Dense(3), layers.ReLU(),
+                                  layers.Dense(2), layers.BatchNormalization()])
+    return model.name, [layer.name for layer in model.layers]
+
+
+def test_names_do_not_depend_on_what_ran_before_once_the_session_is_cleared():
+    clear_session()
+    first = _names_of_a_fresh_model()
+    assert first == ("sequential", ["dense", "re_lu", "dense_1", "batch_normalization"])
+    _names_of_a_fresh_model()
+    [layers.Dense(1) for _ in range(5)]
+    assert _names_of_a_fresh_model() != first   # without clearing, the counts go on
+    clear_session()
+    assert _names_of_a_fresh_model() == first
+
+
+def test_clear_session_keeps_existing_names_and_frees_memory_on_request(monkeypatch):
+    collected = []
+    monkeypatch.setattr(mg.utils.gc, "collect", lambda: collected.append(1))
+    old = layers.Dense(2)
+    name = old.name
+    clear_session(free_memory=False)
+    assert old.name == name and layers.Dense(2).name == "dense" and collected == []
+    clear_session()                        # free_memory=True (Keras's default) runs the collector
+    assert collected == [1]
+    with pytest.raises(TypeError, match=r"clear_session: free_memory must be True or False, got 1"):
+        clear_session(free_memory=1)

@@ -11,7 +11,10 @@ Every layer class is registered in one table (:data:`registry`), through which
 >>> mg.layers.deserialize(entry).name
 'relu6'
 """
-from .base import InputSpec, Layer, SymbolicTensor, Variable, registry
+from ..variable import Variable
+from .base import Layer, registry
+from .input_spec import InputSpec
+from .symbolic import SymbolicTensor
 from .convolutional import BaseConv, Conv2D, DepthwiseConv2D, SeparableConv2D
 from .core import Activation, Dense, Dropout, Flatten, Input, InputLayer, ReLU, Reshape
 from .merging import Add

@@ -1,4 +1,4 @@
-"""``Layer``: the contract every layer follows, and the symbolic tensors of the functional API.
+"""``Layer``: the contract every layer follows.
 
 A layer's life, as in Keras:
 
@@ -9,9 +9,17 @@ A layer's life, as in Keras:
 4. ``get_config()`` returns the configuration with Keras's JSON keys; ``from_config(config)`` is
    ``cls(**config)``.
 
-Calling a layer on a :class:`SymbolicTensor` (what ``Input(shape=...)`` returns) runs no math: it
-builds the layer, computes the output shape and records the call, which is how a functional
-``Model(inputs, outputs)`` learns its graph.
+Calling a layer on a :class:`~minigrad.layers.symbolic.SymbolicTensor` (what ``Input(shape=...)``
+returns) runs no math: it builds the layer, computes the output shape and records the call, which
+is how a functional ``Model(inputs, outputs)`` learns its graph.
+
+A layer made without a ``name`` gets Keras's automatic one: the class name in snake case, then
+``_1``, ``_2``... for the next ones (``dense``, ``dense_1``). The counts are kept per process;
+:func:`minigrad.utils.clear_session` starts them again.
+
+The pieces a layer is made of live in their own modules: :mod:`minigrad.variable` (weights),
+:mod:`.input_spec` (what a layer accepts), :mod:`.symbolic` (the functional graph) and
+:mod:`minigrad._checks` (argument checks); the names other modules import from here still work.
 """
 import collections
 
@@ -20,64 +28,15 @@ import numpy as np
 from .._checks import check_bool, check_number, check_positive_int, snake_case
 from ..serialization import Registry
 from ..tensor import Tensor
+from ..variable import Variable
+from .input_spec import InputSpec
+from .symbolic import CallRecord, SymbolicTensor, is_symbolic, shape_of
 
 #: The one table of layer classes: ``minigrad.layers.serialize`` / ``deserialize`` (and model files)
 #: resolve class names only through it. Every layer class is registered with ``@registry.register()``.
 registry = Registry("layer", public_name="minigrad.layers.registry")
 
-
-class Variable(Tensor):
-    """A layer's weight: a leaf Tensor with a name and optional constraint/regularizer.
-
-    ``requires_grad`` is True for trainable weights of a trainable layer. Optimizers update
-    ``data`` in place, then apply ``constraint``.
-    """
-
-    __slots__ = ("constraint", "regularizer", "trainable", "path")
-
-    def __init__(self, data, name, trainable=True, constraint=None, regularizer=None, path=None):
-        super().__init__(data, requires_grad=trainable)
-        self.name = name
-        self.trainable = trainable
-        self.constraint = constraint
-        self.regularizer = regularizer
-        self.path = path or name
-
-    def assign(self, value):
-        """Overwrite the values in place (so everything holding this Variable sees them)."""
-        value = np.asarray(getattr(value, "data", value))
-        if value.shape != self.data.shape:
-            raise ValueError(f"Variable '{self.path}': cannot assign a value of shape {value.shape} "
-                             f"to a weight of shape {self.data.shape}")
-        self.data[...] = value
-
-    def __repr__(self):
-        return f"<Variable '{self.path}' shape={self.data.shape} dtype={self.data.dtype}>"
-
-
-class SymbolicTensor:
-    """A placeholder for a tensor in a functional model: a shape (batch is None) and where it came
-    from (``layer``, the call's ``node_index``, and which output ``tensor_index``)."""
-
-    def __init__(self, shape, dtype="float32", layer=None, node_index=0, tensor_index=0):
-        self.shape = tuple(shape)
-        self.dtype = dtype
-        self.layer = layer
-        self.node_index = node_index
-        self.tensor_index = tensor_index
-
-    @property
-    def ndim(self):
-        return len(self.shape)
-
-    def __repr__(self):
-        where = f" from '{self.layer.name}'" if self.layer is not None else ""
-        return f"<SymbolicTensor shape={self.shape}{where}>"
-
-
-CallRecord = collections.namedtuple("CallRecord", "inputs outputs kwargs")
-
-
+# How many layers got each automatic name so far (Keras keeps the same count per process).
 _name_counts = collections.Counter()
 
 
@@ -88,31 +47,10 @@ def unique_name(base):
     return base if n == 0 else f"{base}_{n}"
 
 
-def shape_of(x):
-    """The shape of a Tensor, array or SymbolicTensor (a list of them gives a list)."""
-    if isinstance(x, (list, tuple)):
-        return [shape_of(t) for t in x]
-    return tuple(x.shape)
-
-
-class InputSpec:
-    """What a layer accepts: an exact rank (``ndim``), a minimum rank (``min_ndim``), and fixed
-    sizes for some axes (``axes={-1: 3}`` once a layer is built on 3 channels)."""
-
-    def __init__(self, ndim=None, min_ndim=None, axes=None):
-        self.ndim, self.min_ndim, self.axes = ndim, min_ndim, dict(axes or {})
-
-    def check(self, layer, shape):
-        who = f"{type(layer).__name__} '{layer.name}'"
-        if self.ndim is not None and len(shape) != self.ndim:
-            raise ValueError(f"{who}: expected an input of rank {self.ndim}, got shape {tuple(shape)}")
-        if self.min_ndim is not None and len(shape) < self.min_ndim:
-            raise ValueError(f"{who}: expected an input of rank >= {self.min_ndim}, got shape "
-                             f"{tuple(shape)}")
-        for axis, size in self.axes.items():
-            if shape[axis] is not None and shape[axis] != size:
-                raise ValueError(f"{who}: was built for inputs with {size} at axis {axis} (channels), "
-                                 f"got shape {tuple(shape)}")
+def reset_names():
+    """Forget the automatic names given so far: the next Dense is "dense" again. Called by
+    :func:`minigrad.utils.clear_session`."""
+    _name_counts.clear()
 
 
 class Layer:
@@ -238,7 +176,7 @@ class Layer:
             self._check_input(shape)
 
     def __call__(self, inputs, training=False, **kwargs):
-        if _is_symbolic(inputs):
+        if is_symbolic(inputs):
             return self._call_symbolic(inputs, kwargs)
         inputs = _to_tensors(inputs, self.dtype)
         self._build_and_check(shape_of(inputs))
@@ -311,12 +249,6 @@ def _layer_dtype(who, dtype):
     return name
 
 
-def _is_symbolic(x):
-    if isinstance(x, (list, tuple)):
-        return any(isinstance(t, SymbolicTensor) for t in x)
-    return isinstance(x, SymbolicTensor)
-
-
 def _to_tensors(x, dtype):
     if isinstance(x, (list, tuple)):
         return [_to_tensors(t, dtype) for t in x]
@@ -326,5 +258,7 @@ def _to_tensors(x, dtype):
     return Tensor(x, dtype=dtype)
 
 
-__all__ = ["Layer", "Variable", "SymbolicTensor", "InputSpec", "unique_name", "shape_of", "registry",
-           "check_positive_int", "check_bool", "check_number", "resolve"]
+__all__ = ["Layer", "registry", "unique_name", "reset_names", "resolve",
+           # defined elsewhere, importable from here as before the split
+           "Variable", "InputSpec", "SymbolicTensor", "CallRecord", "shape_of",
+           "check_positive_int", "check_bool", "check_number"]

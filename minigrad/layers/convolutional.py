@@ -21,7 +21,8 @@ from ..ops.geometry import (normalize_data_format, normalize_padding, normalize_
                             window_geometry)
 from ..ops.nn import bias_add
 from .._checks import check_bool, check_positive_int
-from .base import InputSpec, Layer, registry, resolve
+from .base import Layer, registry, resolve
+from .input_spec import InputSpec
 
 
 class BaseConv(Layer):

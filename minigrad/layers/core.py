@@ -16,7 +16,9 @@ from ..ops.geometry import normalize_data_format
 from ..ops.nn import bias_add, dropout, flatten
 from .._checks import (check_bool, check_number, check_positive_int, check_seed,
                        check_shape)
-from .base import CallRecord, InputSpec, Layer, SymbolicTensor, registry, resolve
+from .base import Layer, registry, resolve
+from .input_spec import InputSpec
+from .symbolic import CallRecord, SymbolicTensor
 
 
 @registry.register()

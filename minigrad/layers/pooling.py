@@ -14,7 +14,8 @@ from ..ops.geometry import (normalize_data_format, normalize_padding, normalize_
                             window_geometry)
 from ..ops.pooling import avg_pool2d, global_avg_pool2d, max_pool2d
 from .._checks import check_bool
-from .base import InputSpec, Layer, registry
+from .base import Layer, registry
+from .input_spec import InputSpec
 
 
 class _Pooling2D(Layer):
