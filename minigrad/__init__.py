@@ -11,14 +11,12 @@ Keras/TF.js-style Layers API on top.
 from . import _openmp_env  # noqa: F401  (first: sets OpenMP's wait policy before any kernel loads)
 from ._version import __version__
 from ._threads import build_info, get_num_threads, set_num_threads
-from .autograd import is_grad_enabled, no_grad
-from .tensor import Tensor
-from . import ops  # attaches the operators to Tensor
+from .engine import Function, Tensor, is_grad_enabled, no_grad
+from . import ops
 from . import testing
 from . import activations, constraints, initializers, regularizers
 from . import losses, metrics, optimizers, schedules
 from . import callbacks, datasets, layers, models, saving, training, utils, viz
-from .function import Function
 
 __all__ = ["Tensor", "Function", "no_grad", "is_grad_enabled", "build_info", "set_num_threads",
            "get_num_threads", "ops", "testing", "activations", "constraints", "initializers",

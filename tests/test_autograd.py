@@ -1,5 +1,6 @@
-"""The graph and the backward walk (minigrad/autograd.py, minigrad/function.py): accumulation,
-diamonds, deep chains, freeing, retain_graph, no_grad, dtypes, and what the walk checks."""
+"""The graph and the backward walk (minigrad/engine/autograd.py, minigrad/engine/function.py):
+accumulation, diamonds, deep chains, freeing, retain_graph, no_grad, dtypes, what the walk checks,
+which gradient arrays a leaf keeps, and what the engine imports."""
 import gc
 import weakref
 
@@ -8,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 
 import minigrad as mg
-from minigrad.function import Function, unbroadcast
+from minigrad.engine import Function, unbroadcast
 from conftest import broadcastable_shapes, seeds, uniform
 
 
@@ -336,7 +337,8 @@ def test_a_forward_returning_a_numpy_scalar_still_gives_an_array():
     np.testing.assert_array_equal(x.grad, [1.0, 1.0])
 
 
-# ---- leaf gradients: stored without a copy only when no one else can see the array ----------
+# ---- leaf gradients: an array the op made is kept; the seed, a view, an array returned for
+# ---- two inputs or passed on unchanged is copied
 
 def test_leaf_gradient_never_aliases_the_seed_or_a_shared_gradient():
     x = mg.Tensor(np.ones((3, 4), np.float32), requires_grad=True)
@@ -358,27 +360,67 @@ def test_leaf_gradient_never_aliases_the_seed_or_a_shared_gradient():
     np.testing.assert_array_equal(w.grad, 2)
 
 
-def test_leaf_gradient_from_an_op_that_keeps_it_is_copied():
-    kept = {}
+class Twice(Function):
+    """f(a, b) = 2a + 2b, whose backward returns ONE new array for both inputs."""
 
-    class Keep(mg.Function):
-        @staticmethod
-        def forward(ctx, x):
-            return x.copy()
+    @staticmethod
+    def forward(ctx, a, b):
+        return 2 * (a + b)
 
-        @staticmethod
-        def backward(ctx, grad):
-            kept["g"] = g = grad * 2          # an array the op still refers to afterwards
-            return g
+    @staticmethod
+    def backward(ctx, grad):
+        g = grad * 2
+        return g, g
 
+
+class Window(Function):
+    """The identity, whose backward returns a view into a larger array it made (and keeps)."""
+    held = []
+
+    @staticmethod
+    def forward(ctx, x):
+        return x.copy()
+
+    @staticmethod
+    def backward(ctx, grad):
+        big = np.concatenate([grad, grad])
+        Window.held.append(big)
+        return big[:len(grad)]
+
+
+def test_a_view_gets_a_copy():
     x = mg.Tensor(np.ones(3, np.float32), requires_grad=True)
-    Keep.apply(x).sum().backward()
-    assert not np.shares_memory(x.grad, kept["g"])
-    kept["g"][:] = 0
-    np.testing.assert_array_equal(x.grad, 2)
+    Window.held.clear()
+    Window.apply(x).sum().backward()
+    assert x.grad.base is None and not np.shares_memory(x.grad, Window.held[0])
+    Window.held[0][:] = 5
+    np.testing.assert_array_equal(x.grad, 1)
 
 
-def test_fresh_leaf_gradient_is_stored_without_a_copy():
+def test_one_array_returned_for_two_inputs_gives_two_arrays():
+    a = mg.Tensor(np.ones(3, np.float32), requires_grad=True)
+    b = mg.Tensor(np.ones(3, np.float32), requires_grad=True)
+    Twice.apply(a, b).sum().backward()
+    assert not np.shares_memory(a.grad, b.grad)
+    a.grad += 10                              # an optimizer may update in place
+    np.testing.assert_array_equal(b.grad, 2)
+
+
+def test_a_gradient_passed_on_unchanged_through_two_paths_gives_two_arrays():
+    # Add returns its incoming gradient G (made by the Mul, not the seed) for both of its inputs,
+    # two nodes made by ops; each `+ 0.0` passes G on unchanged to its own leaf. Neither leaf may
+    # keep G itself, though G is not the seed, nor a view, nor returned twice to the leaves.
+    a = mg.Tensor(np.ones(3, np.float32), requires_grad=True)
+    b = mg.Tensor(np.ones(3, np.float32), requires_grad=True)
+    (((a + 0.0) + (b + 0.0)) * 2.0).sum().backward()
+    assert not np.shares_memory(a.grad, b.grad)
+    a.grad += 10
+    np.testing.assert_array_equal(b.grad, 2)
+
+
+def test_a_new_array_is_kept_without_a_copy_even_if_the_op_still_refers_to_it():
+    # the rule is about values, not references: an array the op made for this call is the
+    # leaf's (an op must not change an array after returning it)
     returned = []
 
     class Fresh(mg.Function):
@@ -389,12 +431,12 @@ def test_fresh_leaf_gradient_is_stored_without_a_copy():
         @staticmethod
         def backward(ctx, grad):
             g = grad * 2
-            returned.append(id(g))
+            returned.append(g)
             return g
 
     x = mg.Tensor(np.ones(3, np.float32), requires_grad=True)
     Fresh.apply(x).sum().backward()
-    assert id(x.grad) == returned[0]
+    assert x.grad is returned[0]
     np.testing.assert_array_equal(x.grad, 2)
 
 
@@ -416,3 +458,27 @@ def test_no_grad_forward_is_told_that_no_input_needs_a_gradient():
         Probe.apply(x)
     Probe.apply(x)
     assert seen == [(False,), (True,)]
+
+
+def test_the_engine_imports_only_ops_from_the_rest_of_minigrad_and_counts_no_references():
+    # engine/ is what a student reads first: it stands on NumPy alone, except that Tensor's
+    # operators call minigrad.ops (the one mutual use); the walk reasons about values only
+    import ast
+    import pathlib
+
+    import minigrad.engine
+
+    outside = []
+    for path in sorted(pathlib.Path(minigrad.engine.__file__).parent.glob("*.py")):
+        text = path.read_text()
+        assert "getrefcount" not in text and "_buffers" not in text, path.name
+        for node in ast.walk(ast.parse(text)):
+            if isinstance(node, ast.ImportFrom):
+                above = node.level >= 2  # from .. import x: out of engine/
+                absolute = node.level == 0 and (node.module or "").startswith("minigrad")
+                if above or absolute:
+                    outside.append((path.name, ast.unparse(node)))
+            elif isinstance(node, ast.Import):
+                outside += [(path.name, alias.name) for alias in node.names
+                            if alias.name.startswith("minigrad")]
+    assert outside == [("tensor.py", "from .. import ops")]

@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 
 import minigrad as mg
-from minigrad.function import Function
+from minigrad.engine import Function
 from minigrad.testing import gradcheck
 
 

@@ -1,10 +1,14 @@
-"""The Tensor (minigrad/tensor.py): construction and dtypes, properties, leaving the graph, and the
-errors of a wrong construction or a wrong backward() call."""
+"""The Tensor (minigrad/engine/tensor.py): construction and dtypes, properties, leaving the graph,
+the operators and methods written in its class, and the errors of a wrong construction or a wrong
+backward() call."""
+import os
+
 import numpy as np
 import pytest
 from hypothesis import given, settings
 
 import minigrad as mg
+from minigrad import ops
 from conftest import seeds, shapes, uniform
 
 
@@ -140,3 +144,46 @@ def test_tensor_methods_show_the_signatures_of_the_api():
     assert str(inspect.signature(Tensor.max)) == "(self, axis=None, keepdims=False)"
     assert str(inspect.signature(Tensor.reshape)) == "(self, *shape)"
     assert str(inspect.signature(Tensor.transpose)) == "(self, *axes)"
+
+
+# every operator and method, with what it must equal (the op of minigrad.ops it calls)
+_OPERATORS = {
+    "__add__": lambda t, u: ops.add(t, u), "__radd__": lambda t, u: ops.add(u, t),
+    "__sub__": lambda t, u: ops.sub(t, u), "__rsub__": lambda t, u: ops.sub(u, t),
+    "__mul__": lambda t, u: ops.mul(t, u), "__rmul__": lambda t, u: ops.mul(u, t),
+    "__truediv__": lambda t, u: ops.div(t, u), "__rtruediv__": lambda t, u: ops.div(u, t),
+    "__pow__": lambda t, u: ops.power(t, u), "__rpow__": lambda t, u: ops.power(u, t),
+    "__matmul__": lambda t, u: ops.matmul(t, u), "__rmatmul__": lambda t, u: ops.matmul(u, t),
+}
+_METHODS = {
+    "__neg__": ((), ops.neg), "__getitem__": ((1,), ops.getitem), "sum": ((0,), ops.sum),
+    "mean": ((0,), ops.mean), "max": ((0,), ops.max), "reshape": ((4,), ops.reshape),
+    "transpose": ((), ops.transpose), "exp": ((), ops.exp), "log": ((), ops.log),
+    "sqrt": ((), ops.sqrt), "abs": ((), ops.abs), "clip": ((0.6, 1.2), ops.clip),
+    "relu": ((), ops.relu), "sigmoid": ((), ops.sigmoid), "tanh": ((), ops.tanh),
+    "astype": (("float64",), ops.cast),
+}
+
+
+def test_operators_and_methods_are_written_in_the_class_and_call_the_ops():
+    # reading engine/tensor.py shows all a Tensor can do: each name is defined there, with its
+    # own signature and docstring (help(Tensor.sum)), and gives what its op gives
+    import inspect
+
+    t = mg.Tensor(np.linspace(0.5, 1.5, 4, dtype=np.float32).reshape(2, 2))
+    u = mg.Tensor(np.full((2, 2), 2.0, np.float32))
+    defined = {**_OPERATORS, **_METHODS, "T": None}
+    for name in defined:
+        fn = mg.Tensor.__dict__[name]
+        fn = fn.fget if isinstance(fn, property) else fn
+        assert inspect.getsourcefile(fn).endswith(os.path.join("engine", "tensor.py")), name
+    for name, op in _OPERATORS.items():
+        np.testing.assert_array_equal(getattr(t, name)(u).data, op(t, u).data, err_msg=name)
+    for name, (args, op) in _METHODS.items():
+        np.testing.assert_array_equal(getattr(t, name)(*args).data, op(t, *args).data,
+                                      err_msg=name)
+    np.testing.assert_array_equal(t.T.data, t.data.T)
+    assert str(inspect.signature(mg.Tensor.exp)) == "(self)"
+    assert str(inspect.signature(mg.Tensor.clip)) == "(self, min_value=None, max_value=None)"
+    assert str(inspect.signature(mg.Tensor.astype)) == "(self, dtype)"
+    assert mg.Tensor.sum.__doc__.startswith("Sum over ``axis``")

@@ -1,16 +1,19 @@
 """Elementwise arithmetic and math: f and its partials, forward and backward side by side.
 
 All binary ops broadcast like NumPy; their backward sums the gradient back to each input's shape
-with :func:`~minigrad.function.unbroadcast`.
+with :func:`~minigrad.function.unbroadcast`. A number among their inputs (the 2 in ``2 * x``)
+becomes a constant Tensor reused from call to call (``constant = ...``: see ops/constants.py).
 """
 import numpy as np
 
 from ..function import Function, unbroadcast
 from ..tensor import Tensor
+from .constants import reused_constant
 
 
 class Add(Function):
     """f(a, b) = a + b;  df/da = 1, df/db = 1."""
+    constant = staticmethod(reused_constant)
 
     @staticmethod
     def forward(ctx, a, b):
@@ -25,6 +28,7 @@ class Add(Function):
 
 class Sub(Function):
     """f(a, b) = a - b;  df/da = 1, df/db = -1."""
+    constant = staticmethod(reused_constant)
 
     @staticmethod
     def forward(ctx, a, b):
@@ -39,6 +43,7 @@ class Sub(Function):
 
 class Mul(Function):
     """f(a, b) = a * b;  df/da = b, df/db = a."""
+    constant = staticmethod(reused_constant)
 
     @staticmethod
     def forward(ctx, a, b):
@@ -55,6 +60,7 @@ class Mul(Function):
 
 class Div(Function):
     """f(a, b) = a / b;  df/da = 1/b, df/db = -a/b**2."""
+    constant = staticmethod(reused_constant)
 
     @staticmethod
     def forward(ctx, a, b):
@@ -83,6 +89,7 @@ class Neg(Function):
 
 class Pow(Function):
     """f(a, p) = a ** p;  df/da = p * a**(p-1), df/dp = a**p * log(a) (a > 0)."""
+    constant = staticmethod(reused_constant)
 
     @staticmethod
     def forward(ctx, a, p):
@@ -184,6 +191,7 @@ class Clip(Function):
 
 class Maximum(Function):
     """f(a, b) = max(a, b);  the gradient goes to the larger input (split evenly on ties)."""
+    constant = staticmethod(reused_constant)
 
     @staticmethod
     def forward(ctx, a, b):
@@ -197,6 +205,7 @@ class Maximum(Function):
 
 class Minimum(Function):
     """f(a, b) = min(a, b);  the gradient goes to the smaller input (split evenly on ties)."""
+    constant = staticmethod(reused_constant)
 
     @staticmethod
     def forward(ctx, a, b):
@@ -219,6 +228,7 @@ def _select_grads(ctx, grad, a_wins):
 
 class Where(Function):
     """f(a, b) = a where cond else b;  df/da = cond, df/db = not cond."""
+    constant = staticmethod(reused_constant)
 
     @staticmethod
     def forward(ctx, a, b, condition):
