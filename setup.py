@@ -1,6 +1,6 @@
 """Build minigrad's Cython kernels.
 
-Every ``minigrad/_kernels/*.pyx`` becomes one extension module. Flags:
+Every ``minigrad/backend/kernels/*.pyx`` becomes one extension module. Flags:
 
 * ``-O3`` always;
 * ``-fopenmp`` when the compiler accepts it. Without OpenMP the build still succeeds, the kernels
@@ -69,12 +69,13 @@ class BuildExt(build_ext):
 def _extensions():
     from Cython.Build import cythonize
 
-    sources = sorted(glob.glob(os.path.join("minigrad", "_kernels", "*.pyx")))
+    kernels = os.path.join("minigrad", "backend", "kernels")
+    sources = sorted(glob.glob(os.path.join(kernels, "*.pyx")))
     extensions = [
         Extension(
-            "minigrad._kernels." + os.path.splitext(os.path.basename(src))[0],
+            "minigrad.backend.kernels." + os.path.splitext(os.path.basename(src))[0],
             [src],
-            include_dirs=[np.get_include(), os.path.join("minigrad", "_kernels", "include")],
+            include_dirs=[np.get_include(), os.path.join(kernels, "include")],
             define_macros=[("NPY_NO_DEPRECATED_API", "NPY_1_7_API_VERSION")],
         )
         for src in sources

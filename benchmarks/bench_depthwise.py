@@ -7,7 +7,7 @@ For each shape (N x C x H x W, 3x3 'same' unless noted) and thread count it time
 
 * ``fwd``, ``grad_in``, ``grad_k``: minigrad's Cython kernel on preallocated arrays; PyTorch's
   own kernel (``conv2d`` under no_grad, ``aten.convolution_backward`` with one output) in
-  channels_last and NCHW; the NumPy reference (``minigrad._kernels.reference``);
+  channels_last and NCHW; the NumPy reference (``minigrad.backend.kernels.reference``);
 * ``fwd+bwd``: one training step through each library's autograd: ``y = conv(x, K)``,
   ``y.backward(G)``, both gradients (minigrad's includes its op overhead, validation, and the
   copy of the first gradient into ``x.grad``).
@@ -53,9 +53,9 @@ if __name__ == "__main__":  # before any OpenMP runtime is loaded: each reads it
 import numpy as np  # noqa: E402
 
 import minigrad as mg  # noqa: E402
-from minigrad._kernels import depthwise as kernels  # noqa: E402
-from minigrad._kernels import elementwise  # noqa: E402
-from minigrad._kernels import reference  # noqa: E402
+from minigrad.backend.kernels import depthwise as kernels  # noqa: E402
+from minigrad.backend.kernels import elementwise  # noqa: E402
+from minigrad.backend.kernels.reference import depthwise as reference  # noqa: E402
 from minigrad.ops.depthwise import depthwise_conv2d  # noqa: E402
 from minigrad.ops.geometry import conv_geometry  # noqa: E402
 

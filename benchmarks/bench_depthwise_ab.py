@@ -1,8 +1,9 @@
 """Two builds of the depthwise kernels side by side: is a change to depthwise.pyx faster?
 
-Run:  cp minigrad/_kernels/depthwise.cpython-*.so /tmp/before.so     # the build to beat
+Run:  cp minigrad/backend/kernels/depthwise.cpython-*.so /tmp/before.so     # the build to beat
       (edit, then python setup.py build_ext --inplace)
-      python benchmarks/bench_depthwise_ab.py /tmp/before.so minigrad/_kernels/depthwise.cpython-*.so
+      python benchmarks/bench_depthwise_ab.py /tmp/before.so \
+          minigrad/backend/kernels/depthwise.cpython-*.so
                                               [--op fwd|grad_in|grad_k|bwd] [--threads 1,2] [--warm]
 
 On a shared, noisy machine two separate benchmark runs differ by more than most changes gain.
@@ -21,6 +22,7 @@ import os
 import statistics
 import sys
 import time
+import types
 
 import numpy as np
 
@@ -34,7 +36,12 @@ SHAPES = [(64, 32, 28, 28, 1, 1), (64, 64, 28, 28, 2, 1), (64, 128, 14, 14, 1, 1
 
 def load(path, tag):
     """The extension at ``path`` as a module of its own (its init function is PyInit_depthwise,
-    so the module's last name must be ``depthwise``)."""
+    so the module's last name must be ``depthwise``). Its package ``tag`` finds the rest of the
+    kernels' package (``from .depthwise_plan import ...``) in minigrad/backend/kernels/."""
+    package = types.ModuleType(tag)
+    package.__path__ = [os.path.join(os.path.dirname(os.path.abspath(__file__)), os.pardir,
+                                     "minigrad", "backend", "kernels")]
+    sys.modules[tag] = package
     spec = importlib.util.spec_from_file_location(f"{tag}.depthwise", path)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)

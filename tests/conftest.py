@@ -1,9 +1,13 @@
-"""Shared hypothesis strategies and helpers for the tests (import them: ``from conftest import ...``).
+"""Shared hypothesis strategies and helpers for the tests (``from conftest import ...``), and the
+``op_kernels`` fixture that runs a test module on the compiled kernels and on their NumPy twins.
 
 Shapes stay tiny on purpose: gradcheck runs two forward passes per input element. Values come
 from a NumPy generator seeded by a hypothesis-drawn seed, so a failing example replays exactly.
 """
+import sys
+
 import numpy as np
+import pytest
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
@@ -32,3 +36,31 @@ def uniform(rng, shape, low=-2.0, high=2.0, away_from_zero=False, dtype=np.float
     if away_from_zero:
         values *= rng.choice([-1.0, 1.0], size=shape)
     return values.astype(dtype)
+
+
+@pytest.fixture(scope="module", params=["compiled", "reference"])
+def op_kernels(request):
+    """Run every test of a module twice: on the compiled kernels, then on their NumPy twins.
+
+    Use it with ``pytestmark = pytest.mark.usefixtures("op_kernels")``. For "reference" the ops'
+    kernel modules (taken once, at import, from ``minigrad.backend.kernels.get``) are swapped for
+    their twins, which is what ``MINIGRAD_KERNELS=reference`` does at import. Module scope: each
+    module runs once per kind, not once per test.
+    """
+    from minigrad.backend import kernels
+
+    if request.param == "compiled":
+        if kernels.MODE == "reference":
+            pytest.skip("MINIGRAD_KERNELS=reference: the ops run on the twins only")
+        yield request.param
+        return
+    twins = {id(kernels.get(name, "compiled")): kernels.get(name, "reference")
+             for name in kernels.NAMES}
+    with pytest.MonkeyPatch.context() as patch:
+        for module_name, module in list(sys.modules.items()):
+            if not module_name.startswith("minigrad.ops") or module is None:
+                continue
+            for attr, value in list(vars(module).items()):
+                if id(value) in twins:
+                    patch.setattr(module, attr, twins[id(value)])
+        yield request.param

@@ -1,9 +1,9 @@
-"""The engine's buffer pool (minigrad/_buffers.py): arrays are handed out again only once nobody
+"""The buffer pool (minigrad/backend/buffers.py): arrays are handed out again only once nobody
 holds them, the pool stays within its byte budget, and every op takes its arrays from this one pool."""
 import numpy as np
 
-from minigrad import _buffers
-from minigrad._buffers import BufferPool
+from minigrad.backend import buffers as _buffers
+from minigrad.backend.buffers import BufferPool
 
 
 def test_buffer_pool_hands_out_only_arrays_no_one_holds():
@@ -40,11 +40,9 @@ def test_buffer_pool_lets_go_of_least_recently_used_shapes():
 
 def test_every_op_module_uses_the_one_engine_pool():
     from minigrad.ops import activation, conv, depthwise, nn, normalization, pooling
-    for module in (conv, pooling, normalization, nn):
+    for module in (activation, conv, depthwise, nn, normalization, pooling):
         assert module.buffers is _buffers.buffers
-    for module in (depthwise, activation):
-        assert module._buffers is _buffers
-    assert not hasattr(nn, "BufferPool")
+        assert not hasattr(module, "BufferPool")
 
 
 def test_module_functions_share_the_pool():
@@ -66,7 +64,9 @@ def test_release_hands_an_array_over_for_good():
     assert not pool.release(np.empty((256, 256), np.float32))
 
 
-def test_a_leaf_keeps_a_pooled_gradient_without_a_copy_and_the_pool_forgets_it():
+def test_a_leaf_keeps_a_pooled_gradient_without_a_copy_and_the_pool_never_hands_it_out():
+    """The engine keeps the op's dL/dx as the leaf's .grad, without a copy and without knowing of
+    the pool; the pool sees that the leaf holds it and hands out other arrays until it lets go."""
     import minigrad as mg
 
     shape = (8, 16, 16, 32)   # only dL/dx has this shape: the output is strided down to 8x8
@@ -76,9 +76,9 @@ def test_a_leaf_keeps_a_pooled_gradient_without_a_copy_and_the_pool_forgets_it()
     pooled = _buffers.buffers._arrays.setdefault((shape, np.dtype(np.float32)), [])
     mg.ops.depthwise_conv2d(x, k, strides=2, padding="same").sum().backward()
     first = x.grad
-    # the op wrote dL/dx into a pooled array; the engine took it over instead of copying it
-    assert first.base is None and not any(a is first for a in pooled)
-    assert pooled == []
+    # the op wrote dL/dx into a pooled array, and that array itself is the gradient: no copy
+    assert first.base is None and any(a is first for a in pooled)
+    assert _buffers.empty(shape, np.float32) is not first      # x holds it: not handed out
     expected = first.copy()
     x.zero_grad()
     mg.ops.depthwise_conv2d(x, k, strides=2, padding="same").sum().backward()

@@ -5,8 +5,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from minigrad._kernels import depthwise as fast
-from minigrad._kernels import reference as ref
+from minigrad.backend.kernels import depthwise as fast
+from minigrad.backend.kernels.reference import depthwise as ref
 from minigrad.ops.geometry import conv_geometry
 
 KERNELS = ("depthwise_forward", "depthwise_grad_input", "depthwise_grad_kernel")

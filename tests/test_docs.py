@@ -244,10 +244,12 @@ def test_chapter_runs(name, tmp_path):
 
 
 def test_cython_excerpts_are_still_in_the_kernel():
-    """Chapter 2 quotes depthwise.pyx in ```cython blocks: every quoted line must still be there,
-    up to a trailing comment (``...`` lines and ``name(...)`` calls stand for what is left out)."""
+    """Chapter 2 quotes depthwise.pyx (and depthwise_simd.pxd, which it cimports) in ```cython
+    blocks: every quoted line must still be there, up to a trailing comment (``...`` lines and ``name(...)`` calls stand for what is left out)."""
     chapter = DOCS / "02_convolution_to_cython.md"
-    kernel = (ROOT / "minigrad" / "_kernels" / "depthwise.pyx").read_text().splitlines()
+    kernels = ROOT / "minigrad" / "backend" / "kernels"
+    kernel = [line for name in ("depthwise.pyx", "depthwise_simd.pxd")
+              for line in (kernels / name).read_text().splitlines()]
     source = {line.strip() for line in kernel}
     lines = chapter.read_text().splitlines()
     quoted = [(n, lines[n - 1].strip()) for lang, first, last in code_blocks(chapter)
@@ -258,7 +260,7 @@ def test_cython_excerpts_are_still_in_the_kernel():
         if not code or code == "..." or code.endswith("(...)"):
             continue
         assert code in source or any(s.startswith(code) for s in source), \
-            f"{chapter.name}:{n} quotes a line not in depthwise.pyx: {line}"
+            f"{chapter.name}:{n} quotes a line not in depthwise.pyx/.pxd: {line}"
 
 
 def _svg_texts(svg):

@@ -1,10 +1,10 @@
-"""The Cython elementwise kernels (minigrad/_kernels/elementwise.pyx) against their NumPy twins in
-reference.py, thread-count determinism, and the kernels' own argument checks."""
+"""The Cython elementwise kernels (minigrad/backend/kernels/elementwise.pyx) against their NumPy
+twins (reference/elementwise.py), thread-count determinism, and the kernels' own argument checks."""
 import numpy as np
 import pytest
 
-from minigrad._kernels import elementwise as fast
-from minigrad._kernels import reference as ref
+from minigrad.backend.kernels import elementwise as fast
+from minigrad.backend.kernels.reference import elementwise as ref
 
 
 def _erf_inputs(dtype, size=5000):
@@ -81,3 +81,22 @@ def test_erf_refuses_what_could_write_out_of_bounds_or_reinterpret_memory():
     out.flags.writeable = False
     with pytest.raises(ValueError):                # the output must be writable
         fast.erf(x, out, 1)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_relu6_kernels_equal_their_numpy_twins(dtype):
+    x = np.concatenate([np.linspace(-3, 9, 4001), [0.0, -0.0, 6.0, np.inf, -np.inf, np.nan]])
+    x = x.astype(dtype)
+    grad = np.random.default_rng(0).standard_normal(x.size).astype(dtype)
+    for module in (fast, ref):
+        y = np.full_like(x, 7.0)
+        module.relu6_forward(x, y, 2)
+        gx = np.full_like(x, 7.0)
+        module.relu6_backward(x, grad, gx, 2)
+        if module is fast:
+            want_y, want_gx = y, gx
+    np.testing.assert_array_equal(y, want_y)            # NaN stays NaN in both
+    np.testing.assert_array_equal(gx, want_gx)
+    np.testing.assert_array_equal(want_y, np.clip(x, 0, 6))
+    inside = (x > 0) & (x < 6)
+    np.testing.assert_array_equal(want_gx, np.where(inside, grad, 0))   # 0 at the kinks 0 and 6

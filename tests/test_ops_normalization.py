@@ -5,11 +5,14 @@ import pytest
 from hypothesis import given, settings, strategies as st
 
 import minigrad as mg
-from minigrad._kernels import batchnorm as kernels
-from minigrad.ops import normalization as bn
+from minigrad.backend.kernels import batchnorm as kernels
+from minigrad.backend.kernels.reference import batchnorm as twins
 from minigrad.ops.activation import relu, relu6
 from minigrad.ops.normalization import batch_norm, batch_norm_train, moving_average_update
 from minigrad.testing import gradcheck
+
+# every test here runs twice: on the compiled kernels and on their NumPy twins
+pytestmark = pytest.mark.usefixtures("op_kernels")
 
 
 def textbook_train(x, gamma, beta, eps, axis):
@@ -36,8 +39,7 @@ def test_kernels_equal_their_numpy_twins(p, c, dtype, bounds, seed):
     results = []
     for fns in [(kernels.moments, kernels.backward_sums, kernels.normalize,
                  kernels.normalize_backward),
-                (bn.moments_reference, bn.backward_sums_reference, bn.normalize_reference,
-                 bn.normalize_backward_reference)]:
+                (twins.moments, twins.backward_sums, twins.normalize, twins.normalize_backward)]:
         moments, sums, normalize, normalize_backward = fns
         mean, var, sg, sgx = (np.empty(c) for _ in range(4))
         y, y2 = np.empty_like(x), np.empty_like(x)

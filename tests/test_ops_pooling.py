@@ -4,11 +4,14 @@ import pytest
 from hypothesis import given, settings, strategies as st
 
 import minigrad as mg
-from minigrad._kernels import pooling as kernels
-from minigrad.ops import pooling
+from minigrad.backend.kernels import pooling as kernels
+from minigrad.backend.kernels.reference import pooling as twins
 from minigrad.ops.geometry import conv_geometry
 from minigrad.ops.pooling import avg_pool2d, global_avg_pool2d, max_pool2d
 from minigrad.testing import gradcheck
+
+# every test here runs twice: on the compiled kernels and on their NumPy twins
+pytestmark = pytest.mark.usefixtures("op_kernels")
 
 
 def reference_pool(x, g, pool, strides, padding, kind):
@@ -77,20 +80,20 @@ def test_kernels_equal_their_numpy_twins(case, dtype, threads):
     y1, y2 = np.empty((2, x.shape[0], oh, ow, x.shape[3]), dtype=dtype)
     a1, a2 = np.empty((2, *y1.shape), dtype=np.int32)
     kernels.max_pool_forward(x, y1, a1, *geometry, threads)
-    pooling.max_pool_forward_reference(x, y2, a2, *geometry, threads)
+    twins.max_pool_forward(x, y2, a2, *geometry, threads)
     np.testing.assert_array_equal(y1, y2)
     np.testing.assert_array_equal(a1, a2)
     g = rng.standard_normal(y1.shape).astype(dtype)
     gx1, gx2 = np.zeros((2, x.shape[0], x.shape[1] * x.shape[2], x.shape[3]), dtype=dtype)
     kernels.max_pool_backward(g, a1, gx1, threads)
-    pooling.max_pool_backward_reference(g, a2, gx2, threads)
+    twins.max_pool_backward(g, a2, gx2, threads)
     np.testing.assert_allclose(gx1, gx2, rtol=1e-6)
     kernels.avg_pool_forward(x, y1, *geometry, threads)
-    pooling.avg_pool_forward_reference(x, y2, *geometry, threads)
+    twins.avg_pool_forward(x, y2, *geometry, threads)
     np.testing.assert_allclose(y1, y2, rtol=1e-6, atol=1e-6)
     gx1, gx2 = np.zeros((2, *x.shape), dtype=dtype)
     kernels.avg_pool_backward(g, gx1, *geometry, threads)
-    pooling.avg_pool_backward_reference(g, gx2, *geometry, threads)
+    twins.avg_pool_backward(g, gx2, *geometry, threads)
     np.testing.assert_allclose(gx1, gx2, rtol=1e-5, atol=1e-6)
 
 

@@ -4,16 +4,12 @@ import numbers
 
 import numpy as np
 
-from .. import _buffers, _threads
-from .._kernels import elementwise as _ew
+from ..backend import kernels
+from ..backend.buffers import buffers
 from ..function import Function, as_tensor
+from ._common import check_axis, threads_for
 
-# Below this many elements one thread is faster: starting an OpenMP team costs a few microseconds.
-_PARALLEL_MIN = 1 << 15
-
-
-def _threads_for(n):
-    return _threads.get_num_threads() if n >= _PARALLEL_MIN else 1
+_ew = kernels.get("elementwise")   # chosen once, at import
 
 
 def _number(who, arg, value, minimum=None):
@@ -46,14 +42,14 @@ class ReLU6(Function):
 
     The backward reads the saved *output* y, not x: 0 < y < 6 exactly where 0 < x < 6, so the
     input can be freed as soon as the next op is done with it. Output and gradient come from the
-    engine's buffer pool (:mod:`minigrad._buffers`): in a CNN they are megabytes each.
+    engine's buffer pool (:mod:`minigrad.backend.buffers`): in a CNN they are megabytes each.
     """
 
     @staticmethod
     def forward(ctx, x):
         x = np.asarray(x, order="C")  # the kernel reads a flat view; a 0-d array stays 0-d
-        y = _buffers.empty(x.shape, x.dtype)
-        _ew.relu6_forward(x.reshape(-1), y.reshape(-1), _threads_for(x.size))
+        y = buffers.empty(x.shape, x.dtype)
+        _ew.relu6_forward(x.reshape(-1), y.reshape(-1), threads_for(x.size))
         ctx.y = y
         return y
 
@@ -61,8 +57,8 @@ class ReLU6(Function):
     def backward(ctx, grad):
         y = ctx.y
         grad = np.asarray(grad, dtype=y.dtype, order="C")
-        out = _buffers.empty(y.shape, y.dtype)
-        _ew.relu6_backward(y.reshape(-1), grad.reshape(-1), out.reshape(-1), _threads_for(y.size))
+        out = buffers.empty(y.shape, y.dtype)
+        _ew.relu6_backward(y.reshape(-1), grad.reshape(-1), out.reshape(-1), threads_for(y.size))
         return out
 
 
@@ -175,14 +171,14 @@ class GELU(Function):
     @staticmethod
     def forward(ctx, x):
         x = np.asarray(x, order="C")  # the kernel reads a flat view; a 0-d array stays 0-d
-        cdf = _buffers.empty(x.shape, x.dtype)
+        cdf = buffers.empty(x.shape, x.dtype)
         flat = cdf.reshape(-1)
         np.multiply(x.reshape(-1), _SQRT_HALF, out=flat)
         # in place is safe: each element is read before it is written, by one thread
-        _ew.erf(flat, flat, _threads_for(x.size))
+        _ew.erf(flat, flat, threads_for(x.size))
         flat += 1
         flat *= 0.5
-        y = _buffers.empty(x.shape, x.dtype)
+        y = buffers.empty(x.shape, x.dtype)
         np.multiply(x, cdf, out=y)
         ctx.x, ctx.cdf = x, cdf
         return y
@@ -265,20 +261,13 @@ def swish(x):
     return x * sigmoid(x)
 
 
-def _check_axis(x, axis, who):
-    ndim = x.ndim
-    if isinstance(axis, bool) or not isinstance(axis, (int, np.integer)) or not -ndim <= axis < ndim:
-        raise ValueError(f"{who}: axis {axis!r} is out of range for a tensor of rank {ndim}")
-    return int(axis) % ndim
-
-
 def softmax(x, axis=-1):
     """Softmax along ``axis``, shifted by the max so that large inputs do not overflow."""
     x = as_tensor(x, "softmax")
-    return Softmax.apply(x, axis=_check_axis(x, axis, "softmax"))
+    return Softmax.apply(x, axis=check_axis(axis, x.shape, "softmax"))
 
 
 def log_softmax(x, axis=-1):
     """log(softmax(x)) along ``axis``, computed stably (never log of 0)."""
     x = as_tensor(x, "log_softmax")
-    return LogSoftmax.apply(x, axis=_check_axis(x, axis, "log_softmax"))
+    return LogSoftmax.apply(x, axis=check_axis(axis, x.shape, "log_softmax"))

@@ -19,17 +19,17 @@ product rule of a matrix product:
 A 1x1 kernel with stride 1 (MobileNet's pointwise convolution) needs no gather at all: ``cols`` *is*
 x viewed as (N*H*W, Cin), so forward and backward are three matrix products and no copies.
 
-Large outputs, gradients and scratch matrices come from :data:`minigrad._buffers.buffers`, so a
-training step does not fault in fresh memory every time. ``channels_first`` inputs are transposed
-to NHWC around the same code.
+Large outputs, gradients and scratch matrices come from :data:`minigrad.backend.buffers.buffers`,
+so a training step does not fault in fresh memory every time. ``channels_first`` inputs are
+transposed to NHWC around the same code.
 """
 import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
-from .._buffers import buffers
+from ..backend.buffers import buffers
 from ..function import Function
+from ._common import channel_axis, check_image, from_channels_last, shape_of, to_channels_last
 from .geometry import conv_geometry, normalize_data_format, normalize_padding, normalize_tuple
-from .shape import transpose
 
 
 def tap_ranges(n_in, n_out, k, stride, dilation, pad_before):
@@ -208,30 +208,6 @@ def _input_gradient(ctx, grad):
     return col2im(gcols, ctx.in_shape, rows, cols, ctx.strides)
 
 
-def _shape(x):
-    return np.shape(getattr(x, "data", x))
-
-
-def check_image(x, name, who, data_format):
-    """A 4-D shape, or a ValueError naming the expected layout."""
-    shape = _shape(x)
-    if len(shape) != 4:
-        layout = "(N, H, W, C)" if data_format == "channels_last" else "(N, C, H, W)"
-        raise ValueError(f"{who}: {name} must be a 4-D tensor {layout} for "
-                         f"data_format={data_format!r}, got shape {shape}")
-    return shape
-
-
-def to_nhwc(x, data_format):
-    """``x`` as NHWC (a differentiable transpose for channels_first)."""
-    return x if data_format == "channels_last" else transpose(x, (0, 2, 3, 1))
-
-
-def from_nhwc(y, data_format):
-    """The inverse of :func:`to_nhwc`."""
-    return y if data_format == "channels_last" else transpose(y, (0, 3, 1, 2))
-
-
 def conv2d(x, kernel, strides=(1, 1), padding="valid", data_format="channels_last",
            dilation_rate=(1, 1)):
     """2-D convolution (cross-correlation, as Keras/TF): a Tensor of the output.
@@ -258,7 +234,7 @@ def conv2d(x, kernel, strides=(1, 1), padding="valid", data_format="channels_las
         raise ValueError(f"{who}: strides {strides} and dilation_rate {dilation_rate} cannot both "
                          f"be above 1 (Keras and TF.js refuse this too)")
     shape = check_image(x, "x", who, data_format)
-    kshape = _shape(kernel)
+    kshape = shape_of(kernel)
     if len(kshape) != 4 or 0 in kshape:
         raise ValueError(f"{who}: kernel must be a 4-D tensor (kh, kw, in_channels, filters) with "
                          f"no zero dimension, got shape {kshape}")
@@ -268,6 +244,7 @@ def conv2d(x, kernel, strides=(1, 1), padding="valid", data_format="channels_las
                          f"{cin} channels (shape {shape}, data_format={data_format!r})")
     hw = shape[1:3] if data_format == "channels_last" else shape[2:4]
     out_hw, pad_h, pad_w = conv_geometry(hw, kshape[:2], strides, dilation_rate, padding)
-    y = Conv2D.apply(to_nhwc(x, data_format), kernel, strides=strides, dilation_rate=dilation_rate,
-                     out_hw=out_hw, pads=(pad_h, pad_w))
-    return from_nhwc(y, data_format)
+    axis = channel_axis(data_format)
+    y = Conv2D.apply(to_channels_last(x, axis), kernel, strides=strides,
+                     dilation_rate=dilation_rate, out_hw=out_hw, pads=(pad_h, pad_w))
+    return from_channels_last(y, axis)

@@ -8,16 +8,19 @@ output channel ``c*M + m`` is input channel c correlated with the filter K[:, :,
 where ``xpad`` is x with the padding of :mod:`minigrad.ops.geometry` around it (TensorFlow's
 'same' rule: the extra row/column goes at the bottom/right). This module validates the arguments
 (before any C code runs), computes that geometry once, and hands NHWC arrays to the Cython kernels
-of :mod:`minigrad._kernels.depthwise`; ``channels_first`` input is transposed to NHWC around them.
+of :mod:`minigrad.backend.kernels.depthwise` (or their NumPy twins, under
+``MINIGRAD_KERNELS=reference``); ``channels_first`` input is transposed to NHWC around them.
 """
 import numpy as np
 
-from .. import _buffers, _threads
-from .._kernels import depthwise as _kernels
+from ..backend import kernels
+from ..backend.buffers import buffers
 from ..function import Function
-from ..tensor import Tensor
+from ._common import (channel_axis, from_channels_last, tensor_argument, threads_for,
+                      to_channels_last)
 from .geometry import conv_geometry, normalize_data_format, normalize_padding, normalize_tuple
 
+_kernels = kernels.get("depthwise")   # chosen once, at import
 _WHO = "depthwise_conv2d"
 # Below this many multiply-adds one thread is faster: starting an OpenMP team costs microseconds.
 _PARALLEL_MIN = 1 << 16
@@ -25,33 +28,8 @@ _PARALLEL_MIN = 1 << 16
 _MAX_STEP = 2**31 - 1
 
 
-def _threads_for(multiply_adds):
-    return _threads.get_num_threads() if multiply_adds >= _PARALLEL_MIN else 1
-
-
-def _to_nhwc(array, data_format, dtype):
-    """C-contiguous NHWC array of ``dtype`` (no copy when it already is one)."""
-    if data_format == "channels_first":
-        return _transposed(array, (0, 2, 3, 1), dtype)
-    return np.ascontiguousarray(array, dtype=dtype)
-
-
-def _from_nhwc(array, data_format):
-    if data_format == "channels_first":
-        return _transposed(array, (0, 3, 1, 2), array.dtype)
-    return array
-
-
-def _transposed(array, axes, dtype):
-    """A C-contiguous copy of ``array.transpose(axes)`` in a pooled buffer."""
-    view = array.transpose(axes)
-    out = _buffers.empty(view.shape, dtype)
-    np.copyto(out, view)
-    return out
-
-
 class DepthwiseConv2D(Function):
-    """y = depthwise_conv2d(x, K), NHWC inside (see the module docstring for f).
+    """y = depthwise_conv2d(x, K) on NHWC arrays (see the module docstring for f).
 
     Partials, for a loss L and G = dL/dy (N, OH, OW, C*M):
 
@@ -63,9 +41,9 @@ class DepthwiseConv2D(Function):
     """
 
     @staticmethod
-    def forward(ctx, x, depthwise_kernel, *, strides, padding, data_format, dilation_rate):
+    def forward(ctx, x, depthwise_kernel, *, strides, padding, dilation_rate):
         dtype = np.result_type(x.dtype, depthwise_kernel.dtype)  # float32 with float64 -> float64
-        x_nhwc = _to_nhwc(x, data_format, dtype)
+        x_nhwc = np.ascontiguousarray(x, dtype=dtype)
         kernel = np.ascontiguousarray(depthwise_kernel, dtype=dtype)
         n, h, w, c = x_nhwc.shape
         kh, kw, _, m = kernel.shape
@@ -73,23 +51,23 @@ class DepthwiseConv2D(Function):
                                                               dilation_rate, padding)
         geometry = (*strides, *dilation_rate, pad_top, pad_left)
         # pooled: a fresh multi-megabyte array costs more page faults than the convolution
-        out = _buffers.empty((n, oh, ow, c * m), dtype)
-        ctx.threads = _threads_for(out.size * kh * kw)
+        out = buffers.empty((n, oh, ow, c * m), dtype)
+        ctx.threads = threads_for(out.size * kh * kw, _PARALLEL_MIN)
         _kernels.depthwise_forward(x_nhwc, kernel, out, *geometry, ctx.threads)
 
         need_x, need_kernel = ctx.needs_input_grad
-        ctx.geometry, ctx.data_format, ctx.dtype = geometry, data_format, dtype
+        ctx.geometry, ctx.dtype = geometry, dtype
         ctx.input_dtypes = (x.dtype, depthwise_kernel.dtype)
         ctx.x_shape, ctx.kernel_shape = x_nhwc.shape, kernel.shape
         ctx.x = x_nhwc if need_kernel else None      # dL/dK reads x
         ctx.kernel = kernel if need_x else None      # dL/dx reads K
-        return _from_nhwc(out, data_format)
+        return out
 
     @staticmethod
     def backward(ctx, grad):
         need_x, need_kernel = ctx.needs_input_grad
-        g = _to_nhwc(grad, ctx.data_format, ctx.dtype)
-        gx = _buffers.empty(ctx.x_shape, ctx.dtype) if need_x else None
+        g = np.ascontiguousarray(grad, dtype=ctx.dtype)
+        gx = buffers.empty(ctx.x_shape, ctx.dtype) if need_x else None
         gk = np.empty(ctx.kernel_shape, dtype=ctx.dtype) if need_kernel else None
         if need_x and need_kernel:  # one thread team for both: waking threads costs time
             _kernels.depthwise_backward(ctx.x, ctx.kernel, g, gx, gk, *ctx.geometry, ctx.threads)
@@ -99,26 +77,10 @@ class DepthwiseConv2D(Function):
             _kernels.depthwise_grad_kernel(ctx.x, g, gk, *ctx.geometry, ctx.threads)
         grad_x = grad_kernel = None
         if need_x:
-            grad_x = _from_nhwc(gx, ctx.data_format).astype(ctx.input_dtypes[0], copy=False)
+            grad_x = gx.astype(ctx.input_dtypes[0], copy=False)
         if need_kernel:
             grad_kernel = gk.astype(ctx.input_dtypes[1], copy=False)
         return grad_x, grad_kernel
-
-
-def _as_tensor(value, name):
-    """A Tensor as is; anything else must be a real numeric array-like, made a Tensor by Tensor's
-    rule (float64 stays, bool/int/float16/float32 become float32)."""
-    if isinstance(value, Tensor):
-        return value
-    try:
-        array = np.asarray(value)
-    except (TypeError, ValueError) as e:  # ragged nested lists, for example
-        raise TypeError(f"{_WHO}: {name} must be a numeric array or Tensor, got "
-                        f"{type(value).__name__} ({e})") from None
-    if array.dtype.kind not in "biuf":
-        raise TypeError(f"{_WHO}: {name} must be a real numeric array or Tensor (bool, int or "
-                        f"float), got {type(value).__name__} of dtype {array.dtype}")
-    return Tensor(array)
 
 
 def depthwise_conv2d(x, depthwise_kernel, strides=(1, 1), padding="valid",
@@ -154,8 +116,8 @@ def depthwise_conv2d(x, depthwise_kernel, strides=(1, 1), padding="valid",
     for name, value in (("strides", strides), ("dilation_rate", dilation_rate)):
         if max(value) > _MAX_STEP:
             raise ValueError(f"{_WHO}: {name} must be at most {_MAX_STEP}, got {value}")
-    x = _as_tensor(x, "x")
-    depthwise_kernel = _as_tensor(depthwise_kernel, "depthwise_kernel")
+    x = tensor_argument(x, "x", _WHO)
+    depthwise_kernel = tensor_argument(depthwise_kernel, "depthwise_kernel", _WHO)
     layout = "(N, H, W, C)" if data_format == "channels_last" else "(N, C, H, W)"
     if x.ndim != 4:
         raise ValueError(f"{_WHO}: x must be 4-D {layout} for data_format={data_format!r}, got "
@@ -175,5 +137,7 @@ def depthwise_conv2d(x, depthwise_kernel, strides=(1, 1), padding="valid",
         raise ValueError(f"{_WHO}: depthwise_kernel has {kernel_channels} input channels "
                          f"(shape[2] of {depthwise_kernel.shape}) but x has {channels} "
                          f"(shape {x.shape}, data_format={data_format!r})")
-    return DepthwiseConv2D.apply(x, depthwise_kernel, strides=strides, padding=padding,
-                                 data_format=data_format, dilation_rate=dilation_rate)
+    axis = channel_axis(data_format)
+    y = DepthwiseConv2D.apply(to_channels_last(x, axis), depthwise_kernel, strides=strides,
+                              padding=padding, dilation_rate=dilation_rate)
+    return from_channels_last(y, axis)

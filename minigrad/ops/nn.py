@@ -3,15 +3,12 @@ import numbers
 
 import numpy as np
 
-from .._buffers import buffers
+from ..backend.buffers import buffers
 from ..function import Function
 from ..tensor import Tensor
+from ._common import channel_axis, shape_of, to_channels_last
 from .geometry import normalize_data_format
-from .shape import reshape, transpose
-
-
-def _shape(x):
-    return np.shape(getattr(x, "data", x))
+from .shape import reshape
 
 
 class BiasAdd(Function):
@@ -55,10 +52,10 @@ def bias_add(x, bias, data_format="channels_last"):
     """
     who = "bias_add"
     data_format = normalize_data_format(data_format, who)
-    shape, bshape = _shape(x), _shape(bias)
+    shape, bshape = shape_of(x), shape_of(bias)
     if len(shape) < 2:
         raise ValueError(f"{who}: x must have rank >= 2 (batch and channel axes), got shape {shape}")
-    axis = len(shape) - 1 if data_format == "channels_last" else 1
+    axis = channel_axis(data_format) % len(shape)
     if len(bshape) != 1 or bshape[0] != shape[axis]:
         raise ValueError(f"{who}: bias must have shape ({shape[axis]},) to match the channel axis "
                          f"{axis} of x (shape {shape}, data_format={data_format!r}), got shape "
@@ -93,7 +90,7 @@ def dropout(x, rate, rng=None, noise_shape=None):
     who = "dropout"
     if isinstance(rate, bool) or not isinstance(rate, numbers.Real) or not 0 <= rate <= 1:
         raise ValueError(f"{who}: rate must be a number in [0, 1], got {rate!r}")
-    shape = _shape(x)
+    shape = shape_of(x)
     if noise_shape is None:
         noise_shape = shape
     else:
@@ -121,9 +118,9 @@ def flatten(x, data_format="channels_last"):
     first, as Keras's ``Flatten`` does, so both layouts flatten to the same vector."""
     who = "flatten"
     data_format = normalize_data_format(data_format, who)
-    shape = _shape(x)
+    shape = shape_of(x)
     if len(shape) < 1:
         raise ValueError(f"{who}: x must have a batch axis, got a scalar")
     if data_format == "channels_first" and len(shape) > 2:
-        x = transpose(x, (0, *range(2, len(shape)), 1))
+        x = to_channels_last(x, 1)
     return reshape(x, (shape[0], int(np.prod(shape[1:], dtype=np.int64))))

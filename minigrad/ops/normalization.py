@@ -11,44 +11,32 @@ a plain partial (see :class:`BatchNorm`). *Training* uses the batch's own mean a
     dL/dx     = (gamma / sqrt(var + eps)) * (G - mean(G) - xhat * mean(G * xhat))
     dL/dgamma = sum(G * xhat),    dL/dbeta = sum(G)
 
-which the kernels compute in two passes over memory (:mod:`minigrad._kernels.batchnorm`). The
+which the kernels compute in two passes over memory (:mod:`minigrad.backend.kernels.batchnorm`,
+twins in :mod:`minigrad.backend.kernels.reference.batchnorm`). The
 layer updates its moving statistics from the returned batch statistics with
 :func:`moving_average_update`. A ReLU or ReLU6 right after the normalisation can be fused in
 (``activation=``): its forward costs nothing more, and in the backward G is zeroed where it
 clipped, recomputed from x inside the same two passes.
 
 The kernels work on a (P, C) view with channels innermost; a channel ``axis`` other than the last is
-moved last around them. ``gamma`` / ``beta`` may be None (Keras ``scale=False`` / ``center=False``).
+moved last around them (a transpose in the op). ``gamma`` / ``beta`` may be None (Keras
+``scale=False`` / ``center=False``).
 """
 import numbers
 
 import numpy as np
 
-from .. import _threads
-from .._buffers import buffers
-from .._kernels import batchnorm as _bn
+from ..backend import kernels
+from ..backend.buffers import buffers
 from ..function import Function
+from ._common import check_axis, from_channels_last, shape_of, threads_for, to_channels_last
 
-# Below this many elements one thread is faster: starting an OpenMP team costs microseconds.
-_PARALLEL_MIN = 1 << 15
-
-
-def _threads_for(n):
-    return _threads.get_num_threads() if n >= _PARALLEL_MIN else 1
+_bn = kernels.get("batchnorm")   # chosen once, at import
 
 
-def _to_rows(x, axis):
-    """x as a C-contiguous (P, C) array with the channel ``axis`` last (a view when it already is)."""
-    if axis != x.ndim - 1:
-        x = np.moveaxis(x, axis, -1)
+def _to_rows(x):
+    """Channels-last x as a C-contiguous (P, C) array (a view when it already is contiguous)."""
     return np.ascontiguousarray(x).reshape(-1, x.shape[-1])
-
-
-def _from_rows(y2, shape, axis):
-    """The inverse of :func:`_to_rows` for an array of the original ``shape``."""
-    moved = shape[:axis] + shape[axis + 1:] + (shape[axis],)
-    y = y2.reshape(moved)
-    return y if axis == len(shape) - 1 else np.ascontiguousarray(np.moveaxis(y, -1, axis))
 
 
 def _params(params, has_gamma, has_beta, c, dtype):
@@ -119,17 +107,18 @@ class _Normalizer:
 class BatchNormTrain(Function):
     """Training batch norm over a (P, C) view; see the module docstring for f and its partials.
 
-    Inputs: x, then gamma if ``has_gamma``, then beta if ``has_beta``. The batch mean and biased
+    Inputs: x (channels last), then gamma if ``has_gamma``, then beta if ``has_beta``. The batch
+    mean and biased
     variance (float64, shape (C,)) are written into the dict ``stats`` under "mean" and "variance"
     (forward returns one array, the output). ``bounds`` clip the output (a fused ReLU/ReLU6); G is
     then zeroed where the clip was active before the closed form applies.
     """
 
     @staticmethod
-    def forward(ctx, x, *params, epsilon, axis, has_gamma, has_beta, bounds, stats):
-        x2 = _to_rows(x, axis)
+    def forward(ctx, x, *params, epsilon, has_gamma, has_beta, bounds, stats):
+        x2 = _to_rows(x)
         p, c = x2.shape
-        nt = _threads_for(x2.size)
+        nt = threads_for(x2.size)
         mean, var = np.empty(c), np.empty(c)
         _bn.moments(x2, mean, var, nt)
         invstd = 1.0 / np.sqrt(var + epsilon)
@@ -138,16 +127,16 @@ class BatchNormTrain(Function):
         y2 = ctx.map.forward(x2, nt)
         stats["mean"], stats["variance"] = mean, var
         ctx.x2, ctx.mean, ctx.invstd, ctx.gamma = x2, mean, invstd, gamma
-        ctx.shape, ctx.axis, ctx.has_gamma, ctx.has_beta = x.shape, axis, has_gamma, has_beta
+        ctx.shape, ctx.has_gamma, ctx.has_beta = x.shape, has_gamma, has_beta
         ctx.param_dtypes = [q.dtype for q in params]
-        return _from_rows(y2, x.shape, axis)
+        return y2.reshape(x.shape)
 
     @staticmethod
     def backward(ctx, grad):
         x2, mean, invstd = ctx.x2, ctx.mean, ctx.invstd
         p = x2.shape[0]
-        g2 = _to_rows(grad.astype(x2.dtype, copy=False), ctx.axis)
-        nt = _threads_for(x2.size)
+        g2 = _to_rows(grad.astype(x2.dtype, copy=False))
+        nt = threads_for(x2.size)
         sum_g, sum_gxc = ctx.map.sums(x2, g2, mean, nt)
         dgamma = sum_gxc * invstd                               # sum(G * xhat)
         out = [None]
@@ -157,7 +146,7 @@ class BatchNormTrain(Function):
             a = ctx.gamma * invstd
             b = -a * invstd * (dgamma / p)
             d = -a * (sum_g / p)
-            out[0] = _from_rows(ctx.map.input_gradient(x2, g2, a, b, d, nt), ctx.shape, ctx.axis)
+            out[0] = ctx.map.input_gradient(x2, g2, a, b, d, nt).reshape(ctx.shape)
         out += _param_grads(ctx, dgamma, sum_g)
         return tuple(out)
 
@@ -165,7 +154,8 @@ class BatchNormTrain(Function):
 class BatchNorm(Function):
     """Inference batch norm: y = scale * (x - mean) + beta, scale = gamma / sqrt(var + eps).
 
-    Inputs: x, mean, variance, then gamma if ``has_gamma``, then beta if ``has_beta``. Partials
+    Inputs: x (channels last), mean, variance, then gamma if ``has_gamma``, then beta if
+    ``has_beta``. Partials
     (s = 1 / sqrt(var + eps), sums over the P values of each channel; with a fused activation G is
     first zeroed where its clip was active):
 
@@ -175,31 +165,31 @@ class BatchNorm(Function):
     """
 
     @staticmethod
-    def forward(ctx, x, mean, variance, *params, epsilon, axis, has_gamma, has_beta, bounds):
-        x2 = _to_rows(x, axis)
+    def forward(ctx, x, mean, variance, *params, epsilon, has_gamma, has_beta, bounds):
+        x2 = _to_rows(x)
         c = x2.shape[1]
         ctx.stat_dtypes = (mean.dtype, variance.dtype)
         mean = mean.astype(np.float64)
         s = 1.0 / np.sqrt(variance.astype(np.float64) + epsilon)
         gamma, beta = _params(params, has_gamma, has_beta, c, x.dtype)
         ctx.map = _Normalizer(mean, gamma * s, beta, bounds, x.dtype)
-        y2 = ctx.map.forward(x2, _threads_for(x2.size))
+        y2 = ctx.map.forward(x2, threads_for(x2.size))
         ctx.x2, ctx.mean, ctx.s, ctx.gamma = x2, mean, s, gamma
-        ctx.shape, ctx.axis, ctx.has_gamma, ctx.has_beta = x.shape, axis, has_gamma, has_beta
+        ctx.shape, ctx.has_gamma, ctx.has_beta = x.shape, has_gamma, has_beta
         ctx.param_dtypes = [q.dtype for q in params]
-        return _from_rows(y2, x.shape, axis)
+        return y2.reshape(x.shape)
 
     @staticmethod
     def backward(ctx, grad):
         x2, mean, s, gamma = ctx.x2, ctx.mean, ctx.s, ctx.gamma
         c = x2.shape[1]
-        g2 = _to_rows(grad.astype(x2.dtype, copy=False), ctx.axis)
-        nt = _threads_for(x2.size)
+        g2 = _to_rows(grad.astype(x2.dtype, copy=False))
+        nt = threads_for(x2.size)
         out = [None, None, None]
         if ctx.needs_input_grad[0]:
             zero = np.zeros(c)
             gx2 = ctx.map.input_gradient(x2, g2, gamma * s, zero, zero, nt)
-            out[0] = _from_rows(gx2, ctx.shape, ctx.axis)
+            out[0] = gx2.reshape(ctx.shape)
         if any(ctx.needs_input_grad[1:]):
             sum_g, sum_gxc = ctx.map.sums(x2, g2, mean, nt)
             out[1] = (-sum_g * gamma * s).astype(ctx.stat_dtypes[0])
@@ -210,10 +200,6 @@ class BatchNorm(Function):
         return tuple(out)
 
 
-def _shape(x):
-    return np.shape(getattr(x, "data", x))
-
-
 def _bounds(who, activation):
     if activation not in _ACTIVATIONS:
         raise ValueError(f"{who}: activation must be None, 'linear', 'relu' or 'relu6', got "
@@ -222,23 +208,20 @@ def _bounds(who, activation):
 
 
 def _check(who, x, axis, epsilon, vectors):
-    """Validate before any kernel runs; returns ``axis`` as a non-negative int."""
-    shape = _shape(x)
+    """Validate before any kernel runs; returns the channel ``axis`` as :func:`to_channels_last`
+    takes it: -1 when it is the last axis, else a non-negative int."""
+    shape = shape_of(x)
     if len(shape) < 1:
         raise ValueError(f"{who}: x must have at least one axis, got a scalar")
-    if isinstance(axis, bool) or not isinstance(axis, numbers.Integral) or \
-            not -len(shape) <= axis < len(shape):
-        raise ValueError(f"{who}: axis must be an integer in [-{len(shape)}, {len(shape) - 1}] for "
-                         f"x of shape {shape}, got {axis!r}")
+    axis = check_axis(axis, shape, who)
     if isinstance(epsilon, bool) or not isinstance(epsilon, numbers.Real) or not epsilon >= 0:
         raise ValueError(f"{who}: epsilon must be a non-negative number, got {epsilon!r}")
-    axis = int(axis) % len(shape)
     c = shape[axis]
     for name, v in vectors:
-        if v is not None and _shape(v) != (c,):
+        if v is not None and shape_of(v) != (c,):
             raise ValueError(f"{who}: {name} must have shape ({c},), the size of axis {axis} of x "
-                             f"(shape {shape}), got shape {_shape(v)}")
-    return axis
+                             f"(shape {shape}), got shape {shape_of(v)}")
+    return -1 if axis == len(shape) - 1 else axis
 
 
 def batch_norm(x, gamma, beta, mean, variance, epsilon=1e-3, axis=-1, activation=None):
@@ -259,9 +242,11 @@ def batch_norm(x, gamma, beta, mean, variance, epsilon=1e-3, axis=-1, activation
     axis = _check(who, x, axis, epsilon, [("gamma", gamma), ("beta", beta), ("mean", mean),
                                           ("variance", variance)])
     bounds = _bounds(who, activation)
-    inputs = [x, mean, variance] + [q for q in (gamma, beta) if q is not None]
-    return BatchNorm.apply(*inputs, epsilon=float(epsilon), axis=axis, has_gamma=gamma is not None,
-                           has_beta=beta is not None, bounds=bounds)
+    params = [q for q in (gamma, beta) if q is not None]
+    inputs = [to_channels_last(x, axis), mean, variance] + params
+    y = BatchNorm.apply(*inputs, epsilon=float(epsilon), has_gamma=gamma is not None,
+                        has_beta=beta is not None, bounds=bounds)
+    return from_channels_last(y, axis)
 
 
 def batch_norm_train(x, gamma, beta, epsilon=1e-3, axis=-1, activation=None):
@@ -280,15 +265,15 @@ def batch_norm_train(x, gamma, beta, epsilon=1e-3, axis=-1, activation=None):
     who = "batch_norm_train"
     axis = _check(who, x, axis, epsilon, [("gamma", gamma), ("beta", beta)])
     bounds = _bounds(who, activation)
-    shape = _shape(x)
+    shape = shape_of(x)
     if int(np.prod(shape)) == 0:
         raise ValueError(f"{who}: x has shape {shape}: every channel needs at least one value to "
                          f"take batch statistics of")
     stats = {}
-    inputs = [x] + [q for q in (gamma, beta) if q is not None]
-    y = BatchNormTrain.apply(*inputs, epsilon=float(epsilon), axis=axis,
-                             has_gamma=gamma is not None, has_beta=beta is not None, bounds=bounds,
-                             stats=stats)
+    inputs = [to_channels_last(x, axis)] + [q for q in (gamma, beta) if q is not None]
+    y = BatchNormTrain.apply(*inputs, epsilon=float(epsilon), has_gamma=gamma is not None,
+                             has_beta=beta is not None, bounds=bounds, stats=stats)
+    y = from_channels_last(y, axis)
     return y, stats["mean"].astype(y.dtype), stats["variance"].astype(y.dtype)
 
 
@@ -309,43 +294,3 @@ def moving_average_update(moving, value, momentum):
                          f"shape of moving {moving.shape}")
     return (moving * momentum + value.astype(moving.dtype, copy=False) * (1.0 - momentum)).astype(
         moving.dtype, copy=False)
-
-
-# -- NumPy twins of the kernels in minigrad/_kernels/batchnorm.pyx (same signatures) -------------
-# What a student reads first; tests hold the kernels equal to them.
-
-def moments_reference(x, mean, var, num_threads):
-    """mean[c] = mean over rows of x (P, C); var[c] = biased variance (float64 outputs)."""
-    m = x.mean(axis=0, dtype=np.float64)
-    mean[:] = m
-    var[:] = ((x - m) ** 2).mean(axis=0) if x.shape[0] else 0.0
-
-
-def _passed(x, g, center, scale, shift, lo, hi):
-    """g where the clip of (x - center) * scale + shift lets the gradient through, else 0."""
-    if lo == -np.inf and hi == np.inf:
-        return g
-    y = (x - center) * scale + shift
-    return np.where((y > lo) & (y < hi), g, 0)
-
-
-def backward_sums_reference(x, g, mean, center, scale, shift, lo, hi, sum_g, sum_gxc, num_threads):
-    """sum_g[c] = sum of g'[:, c];  sum_gxc[c] = sum of g'[:, c] * (x[:, c] - mean[c])."""
-    g = _passed(x, g, center, scale, shift, lo, hi)
-    sum_g[:] = g.sum(axis=0, dtype=np.float64)
-    sum_gxc[:] = (g.astype(np.float64) * (x - mean)).sum(axis=0)
-
-
-def normalize_reference(x, center, scale, shift, lo, hi, out, num_threads):
-    """out = clip((x - center) * scale + shift, lo, hi), per channel."""
-    np.subtract(x, center, out=out)
-    out *= scale
-    out += shift
-    np.clip(out, lo, hi, out=out)
-
-
-def normalize_backward_reference(g, x, center, scale, shift, lo, hi, a, b, d, out, num_threads):
-    """out = a * g' + b * (x - center) + d, per channel."""
-    np.multiply(_passed(x, g, center, scale, shift, lo, hi), a, out=out)
-    out += b * (x - center)
-    out += d

@@ -1,29 +1,23 @@
 """Max, average and global average pooling with Keras/TF semantics (NHWC inside).
 
 A (kh, kw) window slides with strides (sh, sw); tap (i, j) of output (oh, ow) reads input pixel
-(oh*sh + i - pt, ow*sw + j - pl). The Cython kernels (:mod:`minigrad._kernels.pooling`) make each
-direction one pass over memory; their NumPy twins below loop over the kh*kw *taps* instead, each one
-strided slice of the whole batch (:func:`~minigrad.ops.conv.tap_ranges` says which outputs a tap
-sees real pixels for).
+(oh*sh + i - pt, ow*sw + j - pl). The Cython kernels (:mod:`minigrad.backend.kernels.pooling`) make
+each direction one pass over memory; their NumPy twins
+(:mod:`minigrad.backend.kernels.reference.pooling`) loop over the kh*kw *taps* instead, each one
+strided slice of the whole batch. ``channels_first`` input is transposed to NHWC around them.
 
 ``"same"`` padding follows TensorFlow: max pooling ignores the padding (it never wins), average
 pooling divides by the number of real pixels in each window, not by kh*kw.
 """
 import numpy as np
 
-from .. import _threads
-from .._buffers import buffers
-from .._kernels import pooling as _pool
+from ..backend import kernels
+from ..backend.buffers import buffers
 from ..function import Function
-from .conv import check_image, from_nhwc, tap_ranges, tap_slice, to_nhwc
+from ._common import channel_axis, check_image, from_channels_last, threads_for, to_channels_last
 from .geometry import conv_geometry, normalize_data_format, normalize_padding, normalize_tuple
 
-# Below this many elements one thread is faster: starting an OpenMP team costs microseconds.
-_PARALLEL_MIN = 1 << 15
-
-
-def _threads_for(n):
-    return _threads.get_num_threads() if n >= _PARALLEL_MIN else 1
+_pool = kernels.get("pooling")   # chosen once, at import
 
 
 class MaxPool2D(Function):
@@ -41,7 +35,7 @@ class MaxPool2D(Function):
         geometry = (*pool_size, *strides, pads[0][0], pads[1][0])
         y = buffers.empty((n, *out_hw, c), x.dtype)
         argmax = buffers.empty(y.shape, np.int32)
-        _pool.max_pool_forward(x, y, argmax, *geometry, _threads_for(x.size))
+        _pool.max_pool_forward(x, y, argmax, *geometry, threads_for(x.size))
         ctx.argmax, ctx.x_shape = argmax, x.shape
         return y
 
@@ -49,7 +43,7 @@ class MaxPool2D(Function):
     def backward(ctx, grad):
         n, h, w, c = ctx.x_shape
         gx = buffers.zeros((n, h * w, c), grad.dtype)
-        _pool.max_pool_backward(np.ascontiguousarray(grad), ctx.argmax, gx, _threads_for(gx.size))
+        _pool.max_pool_backward(np.ascontiguousarray(grad), ctx.argmax, gx, threads_for(gx.size))
         return gx.reshape(ctx.x_shape)
 
 
@@ -64,7 +58,7 @@ class AvgPool2D(Function):
         n, _, _, c = x.shape
         ctx.geometry = (*pool_size, *strides, pads[0][0], pads[1][0])
         y = buffers.empty((n, *out_hw, c), x.dtype)
-        _pool.avg_pool_forward(x, y, *ctx.geometry, _threads_for(x.size))
+        _pool.avg_pool_forward(x, y, *ctx.geometry, threads_for(x.size))
         ctx.x_shape = x.shape
         return y
 
@@ -72,77 +66,8 @@ class AvgPool2D(Function):
     def backward(ctx, grad):
         gx = buffers.zeros(ctx.x_shape, grad.dtype)
         _pool.avg_pool_backward(np.ascontiguousarray(grad), gx, *ctx.geometry,
-                                _threads_for(gx.size))
+                                threads_for(gx.size))
         return gx
-
-
-# -- NumPy twins of the kernels in minigrad/_kernels/pooling.pyx (same signatures) ---------------
-# One strided slice of the whole batch per window tap, never a loop over pixels; what a student
-# reads first, and what tests hold the kernels equal to.
-
-def _taps(x_shape, out_hw, kh, kw, sh, sw, pt, pl):
-    """(out region, in region, flat input index h*W + w of each output) per tap that sees pixels."""
-    _, h, w, _ = x_shape
-    rows = tap_ranges(h, out_hw[0], kh, sh, 1, pt)
-    cols = tap_ranges(w, out_hw[1], kw, sw, 1, pl)
-    taps = []
-    for h0, h1, r0 in rows:
-        for w0, w1, c0 in cols:
-            if h1 > h0 and w1 > w0:
-                flat = ((r0 + sh * np.arange(h1 - h0))[:, None] * w +
-                        (c0 + sw * np.arange(w1 - w0))[None, :])
-                taps.append(((slice(None), slice(h0, h1), slice(w0, w1)),
-                             (slice(None), tap_slice(h0, h1, r0, sh), tap_slice(w0, w1, c0, sw)),
-                             flat[None, :, :, None].astype(np.int32)))
-    return taps
-
-
-def max_pool_forward_reference(x, y, argmax, kh, kw, sh, sw, pt, pl, num_threads):
-    """NumPy twin of ``max_pool_forward``: a running maximum over the taps, in window order."""
-    y[...] = -np.inf
-    argmax[...] = -1
-    for out_region, in_region, flat in _taps(x.shape, y.shape[1:3], kh, kw, sh, sw, pt, pl):
-        best, src = y[out_region], x[in_region]
-        better = src > best        # strictly: an equal later tap does not take the arg-max
-        np.copyto(best, src, where=better)
-        np.copyto(argmax[out_region], flat, where=better)
-
-
-def max_pool_backward_reference(grad, argmax, gx, num_threads):
-    """NumPy twin of ``max_pool_backward`` (gx (N, H*W, C), zeroed): scatter-add to the arg-max."""
-    n, _, _, c = grad.shape
-    batch = np.arange(n)[:, None, None, None]
-    channel = np.arange(c)[None, None, None, :]
-    hit = argmax >= 0
-    np.add.at(gx, (np.broadcast_to(batch, grad.shape)[hit], argmax[hit],
-                   np.broadcast_to(channel, grad.shape)[hit]), grad[hit])
-
-
-def _inv_count(x_shape, out_hw, kh, kw, sh, sw, pt, pl, dtype):
-    """1 / (real pixels per window) as (OH, OW, 1): row taps that see a pixel x column taps."""
-    count_h = np.zeros(out_hw[0])
-    count_w = np.zeros(out_hw[1])
-    for h0, h1, _ in tap_ranges(x_shape[1], out_hw[0], kh, sh, 1, pt):
-        count_h[h0:h1] += 1
-    for w0, w1, _ in tap_ranges(x_shape[2], out_hw[1], kw, sw, 1, pl):
-        count_w[w0:w1] += 1
-    with np.errstate(divide="ignore"):
-        return (1 / np.outer(count_h, count_w))[:, :, None].astype(dtype)
-
-
-def avg_pool_forward_reference(x, y, kh, kw, sh, sw, pt, pl, num_threads):
-    """NumPy twin of ``avg_pool_forward``: sum the taps, divide by the real-pixel count."""
-    y[...] = 0
-    for out_region, in_region, _ in _taps(x.shape, y.shape[1:3], kh, kw, sh, sw, pt, pl):
-        y[out_region] += x[in_region]
-    y *= _inv_count(x.shape, y.shape[1:3], kh, kw, sh, sw, pt, pl, y.dtype)
-
-
-def avg_pool_backward_reference(grad, gx, kh, kw, sh, sw, pt, pl, num_threads):
-    """NumPy twin of ``avg_pool_backward`` (gx zeroed): each tap adds grad / count back."""
-    share = grad * _inv_count(gx.shape, grad.shape[1:3], kh, kw, sh, sw, pt, pl, grad.dtype)
-    for out_region, in_region, _ in _taps(gx.shape, grad.shape[1:3], kh, kw, sh, sw, pt, pl):
-        gx[in_region] += share[out_region]
 
 
 def _pool2d(op, who, x, pool_size, strides, padding, data_format):
@@ -153,9 +78,10 @@ def _pool2d(op, who, x, pool_size, strides, padding, data_format):
     shape = check_image(x, "x", who, data_format)
     hw = shape[1:3] if data_format == "channels_last" else shape[2:4]
     out_hw, pad_h, pad_w = conv_geometry(hw, pool_size, strides, (1, 1), padding)
-    y = op.apply(to_nhwc(x, data_format), pool_size=pool_size, strides=strides, out_hw=out_hw,
+    axis = channel_axis(data_format)
+    y = op.apply(to_channels_last(x, axis), pool_size=pool_size, strides=strides, out_hw=out_hw,
                  pads=(pad_h, pad_w))
-    return from_nhwc(y, data_format)
+    return from_channels_last(y, axis)
 
 
 def max_pool2d(x, pool_size, strides=None, padding="valid", data_format="channels_last"):

@@ -1,7 +1,7 @@
 """Depthwise 2-D convolution: forward, gradient w.r.t. the input, gradient w.r.t. the kernel.
 
-The math, shapes and argument meanings are those of the NumPy twins in ``reference.py`` (read it
-first): x (N, H, W, C), kernel (KH, KW, C, M), out / grad_out (N, OH, OW, C*M) with output
+The math, shapes and argument meanings are those of the NumPy twins in ``reference/depthwise.py``
+(read it first): x (N, H, W, C), kernel (KH, KW, C, M), out / grad_out (N, OH, OW, C*M) with output
 channel c*M + m, strides, dilations, pad_top and pad_left from ``minigrad.ops.geometry``; the
 output size is the shape of ``out`` / ``grad_out``. All arrays NHWC, C-contiguous, float32 or
 float64 (one type per call); outputs are preallocated by the caller and fully overwritten.
@@ -33,49 +33,25 @@ How the work is split, and why no result depends on the thread count:
 
 Each thread prefetches the row it will stage two rows later and the output row it writes next:
 inside a network the arrays come from memory, and the kernels would otherwise wait for them.
+
+What can be worked out before the loops (which columns and rows to stage, the column phases, the
+chunks, the argument checks) is plain Python in ``depthwise_plan.py``; each entry point asks for
+its plan, copies it into a ``Geo`` struct, and only then enters ``nogil`` code.
 """
 import numpy as np
+
+from .depthwise_plan import check_arguments, forward_plan, grad_input_plan, grad_kernel_plan
 
 from cython.parallel cimport parallel, prange
 from libc.stddef cimport ptrdiff_t
 from libc.stdlib cimport free, malloc
 from libc.string cimport memcpy, memset
 
+from .depthwise_simd cimport (corr_span, dw_prefetch, dw_prefetch_write, real, repeat, sum_groups,
+                              wgrad_span)
+
 cdef extern from "stdlib.h" nogil:
     int posix_memalign(void **memptr, size_t alignment, size_t size)
-
-ctypedef fused real:
-    float
-    double
-
-cdef extern from "depthwise_simd.h" nogil:
-    void dw_prefetch(const void *p, size_t nbytes)
-    void dw_prefetch_write(void *p, size_t nbytes)
-    void dw_corr_span_f32(const float *src, const ptrdiff_t *src_off, const float *w,
-                          const ptrdiff_t *w_off, ptrdiff_t ntaps, float *dst, ptrdiff_t count,
-                          ptrdiff_t src_step, ptrdiff_t dst_step, ptrdiff_t channels)
-    void dw_corr_span_f64(const double *src, const ptrdiff_t *src_off, const double *w,
-                          const ptrdiff_t *w_off, ptrdiff_t ntaps, double *dst, ptrdiff_t count,
-                          ptrdiff_t src_step, ptrdiff_t dst_step, ptrdiff_t channels)
-    void dw_wgrad_span_f32(const float *src, const ptrdiff_t *src_off, float *gk,
-                           const ptrdiff_t *gk_off, ptrdiff_t ntaps, const float *g,
-                           ptrdiff_t count, ptrdiff_t src_step, ptrdiff_t channels)
-    void dw_wgrad_span_f64(const double *src, const ptrdiff_t *src_off, double *gk,
-                           const ptrdiff_t *gk_off, ptrdiff_t ntaps, const double *g,
-                           ptrdiff_t count, ptrdiff_t src_step, ptrdiff_t channels)
-    void dw_repeat_f32(const float *src, float *dst, ptrdiff_t n, ptrdiff_t M)
-    void dw_repeat_f64(const double *src, double *dst, ptrdiff_t n, ptrdiff_t M)
-    void dw_sum_groups_f32(const float *src, float *dst, ptrdiff_t n, ptrdiff_t M)
-    void dw_sum_groups_f64(const double *src, double *dst, ptrdiff_t n, ptrdiff_t M)
-
-# Number of partial kernel gradients (chunks of output rows) at most. A property of the shape
-# only, never of the thread count: that is what makes the kernel gradient reproducible.
-_MAX_CHUNKS = 32
-# Index arithmetic is done in 64 bits; refuse geometry so large that it could overflow.
-_INDEX_LIMIT = 1 << 60
-# Per-thread staging buffers above this many bytes: refuse rather than try.
-_SCRATCH_LIMIT = 1 << 31
-
 
 cdef struct Geo:
     Py_ssize_t N, H, W, C, M, CM, KH, KW, OH, OW
@@ -87,6 +63,7 @@ cdef struct Geo:
     const Py_ssize_t *cols          # forward, grad_kernel: the kernel columns j that meet the
     Py_ssize_t ncols                #   image for some output column, ncols of them
     Py_ssize_t per_chunk            # grad_kernel: output rows per chunk (a function of the shape)
+    # (the fields of depthwise_plan.Plan, which explains them)
 
 
 cdef struct Work:
@@ -100,122 +77,27 @@ cdef struct Work:
     void *expanded        # W x CM: grad_input's row before summing over m (M > 1)
 
 
-cdef inline void corr_span(const real *src, const ptrdiff_t *src_off, const real *w,
-                           const ptrdiff_t *w_off, Py_ssize_t ntaps, real *dst, Py_ssize_t count,
-                           Py_ssize_t src_step, Py_ssize_t dst_step,
-                           Py_ssize_t channels) noexcept nogil:
-    if real is float:
-        dw_corr_span_f32(src, src_off, w, w_off, ntaps, dst, count, src_step, dst_step, channels)
-    else:
-        dw_corr_span_f64(src, src_off, w, w_off, ntaps, dst, count, src_step, dst_step, channels)
-
-
-cdef inline void wgrad_span(const real *src, const ptrdiff_t *src_off, real *gk,
-                            const ptrdiff_t *gk_off, Py_ssize_t ntaps, const real *g,
-                            Py_ssize_t count, Py_ssize_t src_step,
-                            Py_ssize_t channels) noexcept nogil:
-    if real is float:
-        dw_wgrad_span_f32(src, src_off, gk, gk_off, ntaps, g, count, src_step, channels)
-    else:
-        dw_wgrad_span_f64(src, src_off, gk, gk_off, ntaps, g, count, src_step, channels)
-
-
-cdef inline void repeat(const real *src, real *dst, Py_ssize_t n,
-                        Py_ssize_t M) noexcept nogil:
-    if real is float:
-        dw_repeat_f32(src, dst, n, M)
-    else:
-        dw_repeat_f64(src, dst, n, M)
-
-
-cdef inline void sum_groups(const real *src, real *dst, Py_ssize_t n,
-                            Py_ssize_t M) noexcept nogil:
-    if real is float:
-        dw_sum_groups_f32(src, dst, n, M)
-    else:
-        dw_sum_groups_f64(src, dst, n, M)
-
-
-# ---- checks and geometry (Python ints: floor division of negative numbers is exact) ----------
+# ---- the plan (depthwise_plan.py) as the struct the loops read ---------------------------------
 
 cdef tuple _shape(Py_ssize_t *shape):
     return (shape[0], shape[1], shape[2], shape[3])
 
 
-def _check(who, x_shape, kernel_shape, out_shape, strides, dilations, pads, num_threads):
-    """Refuse (ValueError) any argument that could make the C code read or write out of bounds."""
-    n, h, w, c = x_shape
-    kh, kw, kc, m = kernel_shape
-    on, oh, ow, oc = out_shape
-    if kc != c or on != n or oc != c * m:
-        raise ValueError(f"{who}: shapes do not fit: x (N, H, W, C) {tuple(x_shape)}, kernel "
-                         f"(KH, KW, C, M) {tuple(kernel_shape)}, output (N, OH, OW, C*M) "
-                         f"{tuple(out_shape)}")
-    if kh < 1 or kw < 1:
-        raise ValueError(f"{who}: kernel size must be at least 1x1, got {kh}x{kw}")
-    if min(strides) < 1 or min(dilations) < 1 or min(pads) < 0:
-        raise ValueError(f"{who}: strides and dilations must be >= 1 and pads >= 0, got strides "
-                         f"{strides}, dilations {dilations}, pads {pads}")
-    if num_threads < 1:
-        raise ValueError(f"{who}: num_threads must be >= 1, got {num_threads}")
-    for size, out, k, s, d, p in ((h, oh, kh, strides[0], dilations[0], pads[0]),
-                                  (w, ow, kw, strides[1], dilations[1], pads[1])):
-        if size + out * s + k * d + p + s >= _INDEX_LIMIT:
-            raise ValueError(f"{who}: geometry too large for 64-bit indices (size {size}, output "
-                             f"{out}, kernel {k}, stride {s}, dilation {d}, pad {p})")
-
-
-def _x_columns(W, OW, KW, sw, dw, pl):
-    """Kernel columns j whose input column ow*sw - pl + j*dw is inside [0, W) for some output
-    column ow, and the span [first, first + width) of input columns they read (padding included)."""
-    cols = [j for j in range(KW) if (OW - 1) * sw - pl + j * dw >= 0 and j * dw - pl < W]
-    if not cols:
-        return cols, 0, 1
-    first = cols[0] * dw - pl
-    return cols, first, (OW - 1) * sw + cols[len(cols) - 1] * dw - pl + 1 - first
-
-
-def _slots(KH, span):
-    """(slots, by_row): rows ``span`` apart at most are read together; keep them all (the next
-    rows reuse them) unless a large dilation makes that many, then one slot per tap row."""
-    return (span, True) if span <= 2 * KH + 2 else (KH, False)
-
-
-cdef Geo _geometry(x_shape, kernel_shape, out_hw, geometry) except *:
-    """Sizes and geometry (strides, dilations, pad_top, pad_left); rows staged from x (forward,
-    grad_kernel; grad_input changes them)."""
+cdef Geo _geo(plan) except *:
+    """The fields of a depthwise_plan.Plan in a Geo; g.cols points into ``plan.cols``, so the
+    caller keeps the plan alive while g is in use."""
     cdef Geo g
-    sh, sw, dh, dw, pt, pl = geometry
-    g.N, g.H, g.W, g.C = x_shape
-    g.KH, g.KW, g.M = kernel_shape[0], kernel_shape[1], kernel_shape[3]
-    g.CM = g.C * g.M
-    g.OH, g.OW = out_hw
-    g.sh, g.sw, g.dh, g.dw, g.pt, g.pl = sh, sw, dh, dw, pt, pl
-    g.src_h, g.src_w, g.src_c = g.H, g.W, g.C
-    g.slots, g.slot_by_row = _slots(g.KH, (g.KH - 1) * dh + 1)
-    g.cols, g.ncols = NULL, 0
-    g.per_chunk = 0
+    cdef const Py_ssize_t[::1] cols
+    g.N, g.H, g.W, g.C, g.M, g.CM = plan.N, plan.H, plan.W, plan.C, plan.M, plan.CM
+    g.KH, g.KW, g.OH, g.OW = plan.KH, plan.KW, plan.OH, plan.OW
+    g.sh, g.sw, g.dh, g.dw, g.pt, g.pl = plan.sh, plan.sw, plan.dh, plan.dw, plan.pt, plan.pl
+    g.src_h, g.src_w, g.src_c = plan.src_h, plan.src_w, plan.src_c
+    g.first, g.width, g.slots, g.slot_by_row = plan.first, plan.width, plan.slots, plan.slot_by_row
+    g.cols, g.ncols, g.per_chunk = NULL, plan.ncols, plan.per_chunk
+    if g.ncols > 0:
+        cols = plan.cols
+        g.cols = &cols[0]
     return g
-
-
-cdef object _stage_x_columns(Geo *g):
-    """Forward and grad_kernel stage rows of x: point g.cols at the kernel columns that meet the
-    image and set the span of x columns they read. Returns the array g.cols points into; the
-    caller keeps it alive while g is in use."""
-    cols_list, g.first, g.width = _x_columns(g.W, g.OW, g.KW, g.sw, g.dw, g.pl)
-    cols = np.array(cols_list + [0], dtype=np.intp)
-    cdef Py_ssize_t[::1] view = cols
-    g.cols, g.ncols = &view[0], len(cols_list)
-    return cols
-
-
-cdef int _check_scratch(who, Geo *g, size_t itemsize) except -1:
-    """Refuse staging buffers too large to allocate per thread (Python ints: no overflow)."""
-    nbytes = int(g.slots) * int(g.width) * int(g.CM) * int(itemsize)
-    if nbytes > _SCRATCH_LIMIT:
-        raise ValueError(f"{who}: staging {g.slots} rows of {g.width} columns x {g.CM} channels "
-                         f"needs {nbytes} bytes per thread; refused (limit {_SCRATCH_LIMIT})")
-    return 0
 
 
 # ---- per-thread work space and staged rows ---------------------------------------------------
@@ -311,17 +193,18 @@ def depthwise_forward(const real[:, :, :, ::1] x, const real[:, :, :, ::1] kerne
                       Py_ssize_t dilation_h, Py_ssize_t dilation_w, Py_ssize_t pad_top,
                       Py_ssize_t pad_left, int num_threads):
     """out[n, oh, ow, c*M + m] = sum_{i,j} xpad[n, oh*sh + i*dh, ow*sw + j*dw, c] kernel[i, j, c, m]."""
-    _check("depthwise_forward", _shape(x.shape), _shape(kernel.shape), _shape(out.shape),
-           (stride_h, stride_w), (dilation_h, dilation_w), (pad_top, pad_left), num_threads)
+    check_arguments("depthwise_forward", _shape(x.shape), _shape(kernel.shape), _shape(out.shape),
+                    (stride_h, stride_w), (dilation_h, dilation_w), (pad_top, pad_left),
+                    num_threads)
     if out.shape[0] * out.shape[1] * out.shape[2] * out.shape[3] == 0:
         return
     if x.shape[1] == 0 or x.shape[2] == 0:
         out[...] = 0
         return
-    cdef Geo g = _geometry(_shape(x.shape), _shape(kernel.shape), _shape(out.shape)[1:3],
-                           (stride_h, stride_w, dilation_h, dilation_w, pad_top, pad_left))
-    cols = _stage_x_columns(&g)
-    _check_scratch("depthwise_forward", &g, sizeof(real))
+    plan = forward_plan(_shape(x.shape), _shape(kernel.shape), _shape(out.shape)[1:3],
+                        (stride_h, stride_w, dilation_h, dilation_w, pad_top, pad_left),
+                        sizeof(real))
+    cdef Geo g = _geo(plan)
     cdef const real *xp = &x[0, 0, 0, 0]
     cdef const real *kp = &kernel[0, 0, 0, 0]
     cdef real *op = &out[0, 0, 0, 0]
@@ -346,28 +229,6 @@ def depthwise_forward(const real[:, :, :, ::1] x, const real[:, :, :, ::1] kerne
 
 
 # ---- gradient w.r.t. the input ----------------------------------------------------------------
-
-def _column_phases(W, OW, KW, sw, dw, pl):
-    """Input columns iw = p + t*sw (t < T = ceil((W - p) / sw)) of phase p < min(sw, W) receive
-    tap j exactly when (p + pl - j*dw) is a multiple of sw, from output column ow = t + base_j.
-    Taps whose ow never falls in [0, OW) are left out. Returns (phases, first, width):
-    phases[p] = [ntaps, j0, base0, j1, base1, ...]; staged rows of grad_out hold its columns
-    [first, first + width), every ow read."""
-    phases = np.zeros((min(sw, W), 1 + 2 * KW), dtype=np.intp)
-    low, high = None, None
-    for p in range(min(sw, W)):
-        t_count = (W - p + sw - 1) // sw
-        taps = [(j, (p + pl - j * dw) // sw) for j in range(KW) if (p + pl - j * dw) % sw == 0]
-        taps = [(j, base) for j, base in taps if base + t_count > 0 and base < OW]
-        phases[p, 0] = len(taps)
-        for k, (j, base) in enumerate(taps):
-            phases[p, 1 + 2 * k: 3 + 2 * k] = (j, base)
-            low = base if low is None else min(low, base)
-            high = base + t_count if high is None else max(high, base + t_count)
-    if low is None:
-        return phases, 0, 1
-    return phases, low, high - low
-
 
 cdef void _grad_input_row(const real *gout, const real *kern, real *gx, Geo *g, Py_ssize_t row,
                           const Py_ssize_t *phases, Py_ssize_t nphases, Work *w) noexcept nogil:
@@ -401,37 +262,24 @@ cdef void _grad_input_row(const real *gout, const real *kern, real *gx, Geo *g, 
         sum_groups(dst, gx + row * g.W * g.C, g.W * g.C, g.M)
 
 
-cdef object _grad_input_setup(Geo *g, x_shape, kernel_shape, out_shape, geometry,
-                              size_t itemsize):
-    """Geometry of grad_input, whose staged rows are rows of grad_out (already one value per
-    output channel). Returns the column phases array; the caller keeps it alive."""
-    g[0] = _geometry(x_shape, kernel_shape, out_shape[1:3], geometry)
-    phases, g.first, g.width = _column_phases(g.W, g.OW, g.KW, g.sw, g.dw, g.pl)
-    g.src_h, g.src_w, g.src_c = g.OH, g.OW, g.CM
-    # the output rows one input row receives from are at most this many rows apart
-    g.slots, g.slot_by_row = _slots(g.KH, ((g.KH - 1) * g.dh) // g.sh + 1)
-    _check_scratch("depthwise_grad_input", g, itemsize)
-    return phases
-
-
 def depthwise_grad_input(const real[:, :, :, ::1] grad_out, const real[:, :, :, ::1] kernel,
                          real[:, :, :, ::1] grad_x, Py_ssize_t stride_h, Py_ssize_t stride_w,
                          Py_ssize_t dilation_h, Py_ssize_t dilation_w, Py_ssize_t pad_top,
                          Py_ssize_t pad_left, int num_threads):
     """grad_x = dL/dx: each tap sends sum_m G * kernel back to the pixel it read."""
     geometry = (stride_h, stride_w, dilation_h, dilation_w, pad_top, pad_left)
-    _check("depthwise_grad_input", _shape(grad_x.shape), _shape(kernel.shape),
-           _shape(grad_out.shape), geometry[:2], geometry[2:4], geometry[4:], num_threads)
+    check_arguments("depthwise_grad_input", _shape(grad_x.shape), _shape(kernel.shape),
+                    _shape(grad_out.shape), geometry[:2], geometry[2:4], geometry[4:], num_threads)
     if grad_x.shape[0] * grad_x.shape[1] * grad_x.shape[2] * grad_x.shape[3] == 0:
         return
     if grad_out.shape[1] == 0 or grad_out.shape[2] == 0 or kernel.shape[3] == 0:
         grad_x[...] = 0
         return
-    cdef Geo g
-    cdef Py_ssize_t[:, ::1] phases = _grad_input_setup(
-        &g, _shape(grad_x.shape), _shape(kernel.shape), _shape(grad_out.shape), geometry,
-        sizeof(real))
-    cdef Py_ssize_t nchunks = _chunking(g.N * g.OH)[1]
+    plan = grad_input_plan(_shape(grad_x.shape), _shape(kernel.shape), _shape(grad_out.shape)[1:3],
+                           geometry, sizeof(real))
+    cdef Geo g = _geo(plan)
+    cdef const Py_ssize_t[:, ::1] phases = plan.phases
+    cdef Py_ssize_t nchunks = plan.nchunks
     cdef const real *no_x = NULL        # typed NULLs: no kernel gradient here
     cdef real *no_grad_kernel = NULL
     cdef real *no_partials = NULL
@@ -442,28 +290,6 @@ def depthwise_grad_input(const real[:, :, :, ::1] grad_out, const real[:, :, :, 
 
 
 # ---- gradient w.r.t. the kernel ---------------------------------------------------------------
-
-def _chunking(rows):
-    """(rows per chunk, number of chunks) for the kernel gradient's N*OH output rows: at most
-    _MAX_CHUNKS chunks, a function of the shape only. Python ints, so that -(-a // b) is the exact
-    ceiling of a / b (C division, which this module compiles with, would truncate -a / b towards
-    zero and drop the last rows)."""
-    per_chunk = -(-int(rows) // _MAX_CHUNKS)
-    return per_chunk, -(-int(rows) // per_chunk)
-
-
-cdef object _grad_kernel_setup(Geo *g, x_shape, kernel_shape, out_shape, geometry, dtype):
-    """Geometry of grad_kernel (rows of x are staged) and its partial sums: the N*OH output rows
-    cut into chunks of g.per_chunk rows, at most _MAX_CHUNKS of them, which depends on the shape
-    only; row k of ``partials`` is chunk k's sum. Returns (cols, partials); the caller keeps both
-    alive."""
-    g[0] = _geometry(x_shape, kernel_shape, out_shape[1:3], geometry)
-    cols = _stage_x_columns(g)
-    _check_scratch("depthwise_grad_kernel", g, np.dtype(dtype).itemsize)
-    g.per_chunk, nchunks = _chunking(g.N * g.OH)
-    size = kernel_shape[0] * kernel_shape[1] * kernel_shape[2] * kernel_shape[3]
-    return cols, np.empty((nchunks, size), dtype=dtype)
-
 
 cdef void _grad_kernel_chunk(const real *x, const real *gout, real *partial, Geo *g,
                              Py_ssize_t chunk, Py_ssize_t size, Work *w) noexcept nogil:
@@ -492,8 +318,8 @@ def depthwise_grad_kernel(const real[:, :, :, ::1] x, const real[:, :, :, ::1] g
                           Py_ssize_t pad_left, int num_threads):
     """grad_kernel[i, j, c, m] = sum_{n,oh,ow} xpad[n, oh*sh + i*dh, ow*sw + j*dw, c] G[n, oh, ow, c*M + m]."""
     geometry = (stride_h, stride_w, dilation_h, dilation_w, pad_top, pad_left)
-    _check("depthwise_grad_kernel", _shape(x.shape), _shape(grad_kernel.shape),
-           _shape(grad_out.shape), geometry[:2], geometry[2:4], geometry[4:], num_threads)
+    check_arguments("depthwise_grad_kernel", _shape(x.shape), _shape(grad_kernel.shape),
+                    _shape(grad_out.shape), geometry[:2], geometry[2:4], geometry[4:], num_threads)
     cdef Py_ssize_t size = (grad_kernel.shape[0] * grad_kernel.shape[1] * grad_kernel.shape[2]
                             * grad_kernel.shape[3])
     if size == 0:
@@ -502,11 +328,12 @@ def depthwise_grad_kernel(const real[:, :, :, ::1] x, const real[:, :, :, ::1] g
             or x.shape[2] == 0):
         grad_kernel[...] = 0
         return
-    cdef Geo g
-    cols, partial_arr = _grad_kernel_setup(
-        &g, _shape(x.shape), _shape(grad_kernel.shape), _shape(grad_out.shape), geometry,
-        np.float32 if real is float else np.float64)
-    cdef real[:, ::1] partials = partial_arr
+    plan = grad_kernel_plan(_shape(x.shape), _shape(grad_kernel.shape), _shape(grad_out.shape)[1:3],
+                            geometry, sizeof(real))
+    cdef Geo g = _geo(plan)
+    # row k: chunk k's partial sum of the kernel gradient
+    cdef real[:, ::1] partials = np.empty((plan.nchunks, size),
+                                          dtype=np.float32 if real is float else np.float64)
     cdef const real *no_kernel = NULL   # typed NULLs: no input gradient here
     cdef real *no_grad_x = NULL
     if _gradient_team(NULL, &g, &x[0, 0, 0, 0], no_kernel, &grad_out[0, 0, 0, 0], no_grad_x,
@@ -526,10 +353,11 @@ cdef int _gradient_team(Geo *gi, Geo *gk, const real *x, const real *kernel, con
     not allocate its scratch memory, else 0.
 
     The threads take the kernel gradient's fixed chunks of output rows (``nchunks``, from
-    _chunking). For each: first a proportional share of the N*H rows of grad_x (each written by
-    one thread, so its value does not depend on which), then the chunk's partial, which finds the
-    rows of grad_out that grad_x just staged still in the core's cache. Then the partials are
-    added in chunk order. Same chunks, same order: the same bits for any thread count.
+    depthwise_plan.chunking). For each: first a proportional share of the N*H rows of grad_x
+    (each written by one thread, so its value does not depend on which), then the chunk's partial,
+    which finds the rows of grad_out that grad_x just staged still in the core's cache. Then the
+    partials are added in chunk order. Same chunks, same order: the same bits for any thread
+    count.
     """
     cdef Geo *g = gi if gi != NULL else gk
     cdef Py_ssize_t rows_in = g.N * g.H, size = g.KH * g.KW * g.C * g.M
@@ -573,12 +401,13 @@ def depthwise_backward(const real[:, :, :, ::1] x, const real[:, :, :, ::1] kern
     depthwise_grad_kernel, in one OpenMP team instead of two.
 
     Starting a team is not free: the threads that sleep between kernels (OMP_WAIT_POLICY=PASSIVE,
-    see minigrad/_openmp_env.py) must be woken, which cost ~0.1 ms per call on the 2-core VM this
-    was measured on; and the kernel gradient then reads grad_out from the cache (_gradient_team).
+    see minigrad/backend/openmp_env.py) must be woken, which cost ~0.1 ms per call on the 2-core
+    VM this was measured on; and the kernel gradient then reads grad_out from the cache
+    (_gradient_team).
     """
     geometry = (stride_h, stride_w, dilation_h, dilation_w, pad_top, pad_left)
-    _check("depthwise_backward", _shape(x.shape), _shape(kernel.shape), _shape(grad_out.shape),
-           geometry[:2], geometry[2:4], geometry[4:], num_threads)
+    check_arguments("depthwise_backward", _shape(x.shape), _shape(kernel.shape),
+                    _shape(grad_out.shape), geometry[:2], geometry[2:4], geometry[4:], num_threads)
     if _shape(grad_x.shape) != _shape(x.shape) or _shape(grad_kernel.shape) != _shape(kernel.shape):
         raise ValueError(f"depthwise_backward: grad_x {_shape(grad_x.shape)} and grad_kernel "
                          f"{_shape(grad_kernel.shape)} must have the shapes of x "
@@ -589,14 +418,13 @@ def depthwise_backward(const real[:, :, :, ::1] x, const real[:, :, :, ::1] kern
         depthwise_grad_input(grad_out, kernel, grad_x, *geometry, num_threads)
         depthwise_grad_kernel(x, grad_out, grad_kernel, *geometry, num_threads)
         return
-    cdef Geo gi, gk
-    cdef Py_ssize_t[:, ::1] phases = _grad_input_setup(
-        &gi, _shape(x.shape), _shape(kernel.shape), _shape(grad_out.shape), geometry,
-        sizeof(real))
-    cols, partial_arr = _grad_kernel_setup(
-        &gk, _shape(x.shape), _shape(kernel.shape), _shape(grad_out.shape), geometry,
-        np.float32 if real is float else np.float64)
-    cdef real[:, ::1] partials = partial_arr
+    out_hw = _shape(grad_out.shape)[1:3]
+    plan_i = grad_input_plan(_shape(x.shape), _shape(kernel.shape), out_hw, geometry, sizeof(real))
+    plan_k = grad_kernel_plan(_shape(x.shape), _shape(kernel.shape), out_hw, geometry, sizeof(real))
+    cdef Geo gi = _geo(plan_i), gk = _geo(plan_k)
+    cdef const Py_ssize_t[:, ::1] phases = plan_i.phases
+    cdef real[:, ::1] partials = np.empty((plan_k.nchunks, gk.KH * gk.KW * gk.CM),
+                                          dtype=np.float32 if real is float else np.float64)
     if _gradient_team(&gi, &gk, &x[0, 0, 0, 0], &kernel[0, 0, 0, 0], &grad_out[0, 0, 0, 0],
                       &grad_x[0, 0, 0, 0], &grad_kernel[0, 0, 0, 0], &partials[0, 0],
                       partials.shape[0], &phases[0, 0], phases.shape[0], num_threads) < 0:

@@ -1,10 +1,6 @@
-"""Pure-NumPy twins of the Cython kernels: the same names, the same arguments, the same results.
+"""NumPy twin of ``depthwise.pyx``: depthwise convolution, NHWC, and its two gradients.
 
-Read these first. Each is a few lines of array slicing that says *what* the fast kernel in
-``depthwise.pyx`` or ``elementwise.pyx`` computes; the Cython version says *how* to do it quickly.
-Tests hold the two equal.
-
-Depthwise convolution, NHWC. Shapes and indices used throughout:
+Shapes and indices used throughout:
 
 * ``x``: (N, H, W, C); ``kernel``: (KH, KW, C, M) with depth multiplier M;
 * ``out`` and ``grad_out``: (N, OH, OW, C*M), output channel ``c*M + m``;
@@ -33,40 +29,26 @@ signature's sake (NumPy here runs on one thread).
 >>> out[0, :, :, 0].tolist()
 [[10.0, 18.0], [42.0, 50.0]]
 """
-import math
-
 import numpy as np
 
-
-def _padded_size(n, out, k, stride, dilation, pad):
-    """Length of the zero-padded axis: the image after ``pad`` zeros, and every pixel a window reads."""
-    return max(pad + n, (out - 1) * stride + (k - 1) * dilation + 1)
-
-
-def _tap(a, i, j, out_hw, strides, dilations):
-    """The (N, OH, OW, C) view of padded array ``a`` that tap (i, j) of every window reads."""
-    (oh, ow), (sh, sw), (dh, dw) = out_hw, strides, dilations
-    return a[:, i * dh: i * dh + (oh - 1) * sh + 1: sh, j * dw: j * dw + (ow - 1) * sw + 1: sw, :]
+from ._windows import pad_image, padded_size, tap
 
 
 def depthwise_forward(x, kernel, out, stride_h, stride_w, dilation_h, dilation_w, pad_top,
                       pad_left, num_threads):
     """out[n, oh, ow, c*M + m] = sum_{i,j} xpad[n, oh*sh + i*dh, ow*sw + j*dw, c] kernel[i, j, c, m]."""
-    n, h, w, c = x.shape
+    n, _, _, c = x.shape
     kh, kw, _, m = kernel.shape
-    oh, ow = out.shape[1:3]
+    out_hw, strides, dilations = out.shape[1:3], (stride_h, stride_w), (dilation_h, dilation_w)
     if out.size == 0:
         return
-    hp = _padded_size(h, oh, kh, stride_h, dilation_h, pad_top)
-    wp = _padded_size(w, ow, kw, stride_w, dilation_w, pad_left)
-    xpad = np.zeros((n, hp, wp, c), dtype=x.dtype)
-    xpad[:, pad_top:pad_top + h, pad_left:pad_left + w] = x
-    acc = np.zeros((n, oh, ow, c, m), dtype=out.dtype)
+    xpad = pad_image(x, out_hw, (kh, kw), strides, dilations, (pad_top, pad_left))
+    acc = np.zeros((n, *out_hw, c, m), dtype=out.dtype)
     for i in range(kh):
         for j in range(kw):
-            window_tap = _tap(xpad, i, j, (oh, ow), (stride_h, stride_w), (dilation_h, dilation_w))
-            acc += window_tap[..., None] * kernel[i, j]  # (N, OH, OW, C, 1) * (C, M)
-    out[...] = acc.reshape(n, oh, ow, c * m)
+            acc += tap(xpad, i, j, out_hw, strides, dilations)[..., None] * kernel[i, j]
+            # (N, OH, OW, C, 1) * (C, M): channel c meets its M filters
+    out[...] = acc.reshape(n, *out_hw, c * m)
 
 
 def depthwise_grad_input(grad_out, kernel, grad_x, stride_h, stride_w, dilation_h, dilation_w,
@@ -74,39 +56,36 @@ def depthwise_grad_input(grad_out, kernel, grad_x, stride_h, stride_w, dilation_
     """grad_x = dL/dx: each tap sends sum_m G * kernel back to the pixel it read."""
     n, h, w, c = grad_x.shape
     kh, kw, _, m = kernel.shape
-    oh, ow = grad_out.shape[1:3]
+    out_hw, strides, dilations = grad_out.shape[1:3], (stride_h, stride_w), (dilation_h, dilation_w)
     if grad_out.size == 0:
         grad_x[...] = 0
         return
-    hp = _padded_size(h, oh, kh, stride_h, dilation_h, pad_top)
-    wp = _padded_size(w, ow, kw, stride_w, dilation_w, pad_left)
-    gpad = np.zeros((n, hp, wp, c), dtype=grad_x.dtype)
-    g = grad_out.reshape(n, oh, ow, c, m)
+    gpad = np.zeros((n, padded_size(h, out_hw[0], kh, stride_h, dilation_h, pad_top),
+                     padded_size(w, out_hw[1], kw, stride_w, dilation_w, pad_left), c),
+                    dtype=grad_x.dtype)
+    g = grad_out.reshape(n, *out_hw, c, m)
     for i in range(kh):
         for j in range(kw):
-            window_tap = _tap(gpad, i, j, (oh, ow), (stride_h, stride_w), (dilation_h, dilation_w))
-            window_tap += (g * kernel[i, j]).sum(axis=-1)  # a view: adds into gpad
+            # a view of gpad: += adds into the pixels this tap read
+            tap(gpad, i, j, out_hw, strides, dilations)[...] += (g * kernel[i, j]).sum(axis=-1)
     grad_x[...] = gpad[:, pad_top:pad_top + h, pad_left:pad_left + w]
 
 
 def depthwise_grad_kernel(x, grad_out, grad_kernel, stride_h, stride_w, dilation_h, dilation_w,
                           pad_top, pad_left, num_threads):
     """grad_kernel[i, j, c, m] = sum_{n,oh,ow} xpad[n, oh*sh + i*dh, ow*sw + j*dw, c] G[n, oh, ow, c*M + m]."""
-    n, h, w, c = x.shape
+    n, _, _, c = x.shape
     kh, kw, _, m = grad_kernel.shape
-    oh, ow = grad_out.shape[1:3]
+    out_hw, strides, dilations = grad_out.shape[1:3], (stride_h, stride_w), (dilation_h, dilation_w)
     if grad_out.size == 0:
         grad_kernel[...] = 0
         return
-    hp = _padded_size(h, oh, kh, stride_h, dilation_h, pad_top)
-    wp = _padded_size(w, ow, kw, stride_w, dilation_w, pad_left)
-    xpad = np.zeros((n, hp, wp, c), dtype=x.dtype)
-    xpad[:, pad_top:pad_top + h, pad_left:pad_left + w] = x
-    g = grad_out.reshape(n, oh, ow, c, m)
+    xpad = pad_image(x, out_hw, (kh, kw), strides, dilations, (pad_top, pad_left))
+    g = grad_out.reshape(n, *out_hw, c, m)
     for i in range(kh):
         for j in range(kw):
-            window_tap = _tap(xpad, i, j, (oh, ow), (stride_h, stride_w), (dilation_h, dilation_w))
-            grad_kernel[i, j] = np.einsum("nhwc,nhwcm->cm", window_tap, g)
+            grad_kernel[i, j] = np.einsum("nhwc,nhwcm->cm", tap(xpad, i, j, out_hw, strides,
+                                                                dilations), g)
 
 
 def depthwise_backward(x, kernel, grad_out, grad_x, grad_kernel, stride_h, stride_w, dilation_h,
@@ -117,10 +96,3 @@ def depthwise_backward(x, kernel, grad_out, grad_x, grad_kernel, stride_h, strid
     depthwise_grad_input(grad_out, kernel, grad_x, *geometry)
     depthwise_grad_kernel(x, grad_out, grad_kernel, *geometry)
 
-
-# -- elementwise.pyx -----------------------------------------------------------------------------
-
-def erf(x, out, num_threads):
-    """out[i] = erf(x[i]): Python's ``math.erf`` on every element (clear, but one Python call per
-    element, so about 10x slower than the kernel, which calls C's ``erf``)."""
-    out[...] = np.vectorize(math.erf, otypes=[np.float64])(x)

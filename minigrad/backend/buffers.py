@@ -1,0 +1,138 @@
+"""The engine's one pool of large arrays, reused so that hot loops do not fault in fresh memory.
+
+Why: a fresh multi-megabyte ``np.empty`` is memory the operating system has not handed over yet;
+the first write to each 4 KiB page traps into the kernel (a "page fault"), and on this kind of
+machine that first touch runs at a few GB/s, slower than a depthwise convolution that fills the
+array. A training step asks for the same shapes every iteration, so every op (convolutions,
+pooling, normalisation, activations, bias_add, dropout) takes its large outputs, gradients and
+scratch arrays from here, and an array is handed out again once nothing else refers to it.
+
+How it stays safe: a Tensor, an attribute saved on a graph node, a NumPy view or slice: each holds
+a reference to the pooled array (NumPy views point at the array that owns the memory), so while
+anyone still uses it, its reference count is above what the pool alone holds and it is not handed
+out again. It becomes reusable once the last holder is gone (when the graph that kept it is freed).
+
+>>> a = empty((1024, 1024), np.float32)
+>>> a.shape, a.dtype.name
+((1024, 1024), 'float32')
+>>> b = empty((1024, 1024), np.float32)
+>>> np.shares_memory(a, b)   # a is still alive: b gets another buffer
+False
+"""
+import sys
+import threading
+
+import numpy as np
+
+
+def _free_refcount():
+    """What ``sys.getrefcount`` reports, in :meth:`BufferPool.empty`'s loop, for an array that only
+    the pool holds (measured, not assumed: the interpreter's own references vary by version)."""
+    arrays = [np.empty(1)]
+    for a in arrays:
+        return sys.getrefcount(a)
+
+
+_FREE = _free_refcount()
+
+
+class BufferPool:
+    """Large arrays handed out again once no one else holds them.
+
+    ``empty(shape, dtype)`` returns a pooled array of that shape and dtype whose only reference is
+    the pool's own, else a new array, which joins the pool. When the pool would grow past
+    ``max_bytes`` it first lets go of free arrays of the shapes used least recently (a new batch
+    size, say), and past that the new array is simply not pooled. Arrays under ``min_bytes`` are
+    not pooled: malloc serves those from memory it already has.
+
+    >>> pool = BufferPool()
+    >>> a = pool.empty((256, 256), np.float32)
+    >>> pool.empty((256, 256), np.float32) is a       # a is in use: a second array
+    False
+    >>> address = id(a); del a                        # no one holds the first one any more
+    >>> id(pool.empty((256, 256), np.float32)) == address
+    True
+    """
+
+    def __init__(self, max_bytes=1 << 30, min_bytes=1 << 17):
+        self.max_bytes, self.min_bytes = max_bytes, min_bytes
+        self._arrays = {}          # (shape, dtype) -> [arrays], least recently used key first
+        self._bytes = 0
+        self._lock = threading.Lock()
+
+    def empty(self, shape, dtype):
+        """An uninitialised C-contiguous array of ``shape`` and ``dtype``."""
+        shape, dtype = tuple(shape), np.dtype(dtype)
+        nbytes = dtype.itemsize * int(np.prod(shape, dtype=np.int64))
+        if nbytes < self.min_bytes:
+            return np.empty(shape, dtype)
+        key = (shape, dtype)
+        with self._lock:
+            arrays = self._arrays.pop(key, [])
+            self._arrays[key] = arrays                # most recently used: last
+            for a in arrays:
+                if sys.getrefcount(a) <= _FREE:
+                    return a
+            a = np.empty(shape, dtype)
+            if self._bytes + nbytes > self.max_bytes:
+                self._evict(nbytes)
+            if self._bytes + nbytes <= self.max_bytes:
+                arrays.append(a)
+                self._bytes += nbytes
+            return a
+
+    def _evict(self, nbytes):
+        """Drop free arrays, least recently used shapes first, until ``nbytes`` more would fit."""
+        for arrays in self._arrays.values():
+            kept = []
+            for a in arrays:
+                if self._bytes + nbytes > self.max_bytes and sys.getrefcount(a) <= _FREE:
+                    self._bytes -= a.nbytes
+                else:
+                    kept.append(a)
+            arrays[:] = kept        # in place: empty() holds the list of its own key
+
+    def release(self, array):
+        """Stop pooling ``array`` (the caller keeps it for good); True if the pool held it.
+
+        The engine calls this before it stores a pooled array as a leaf's ``.grad``: the array
+        then belongs to the leaf, and no copy is needed.
+        """
+        with self._lock:
+            arrays = self._arrays.get((array.shape, array.dtype))
+            for i, a in enumerate(arrays or ()):
+                if a is array:
+                    del arrays[i]
+                    self._bytes -= array.nbytes
+                    return True
+        return False
+
+    def zeros(self, shape, dtype):
+        """Like :meth:`empty`, filled with zeros."""
+        a = self.empty(shape, dtype)
+        a.fill(0)
+        return a
+
+    def clear(self):
+        """Forget every pooled array (those in use stay valid; memory returns as they are freed)."""
+        with self._lock:
+            self._arrays.clear()
+            self._bytes = 0
+
+    @property
+    def nbytes(self):
+        """Bytes the pool holds (in use or free)."""
+        return self._bytes
+
+
+# The one pool every op uses, and its methods as functions: ``_buffers.empty(shape, dtype)``.
+buffers = BufferPool()
+empty = buffers.empty
+zeros = buffers.zeros
+release = buffers.release
+clear = buffers.clear
+
+
+def pooled_bytes():
+    """Bytes the engine's pool holds now, in use or not."""
+    return buffers.nbytes

@@ -1,0 +1,225 @@
+"""The plan of a depthwise kernel call: the plain-Python arithmetic done once per call, before the
+``nogil`` loops of ``depthwise.pyx`` start.
+
+``depthwise.pyx`` computes one row at a time (read its docstring first). Before its loops run, it
+needs to know, from the shapes and the geometry alone:
+
+* which kernel columns can meet the image, and which input columns a *staged* row must hold
+  (:func:`x_columns`; for the input gradient, :func:`column_phases`);
+* how many staged rows each thread keeps (:func:`slots`);
+* how the kernel gradient's output rows are cut into chunks (:func:`chunking`): a function of the
+  shape only, which is what makes the gradient the same, bit for bit, for any thread count;
+* that no argument can make the C code read or write out of bounds (:func:`check_arguments`,
+  :func:`check_scratch`).
+
+:func:`forward_plan`, :func:`grad_input_plan` and :func:`grad_kernel_plan` put it together in a
+:class:`Plan`, whose fields are those of the ``Geo`` struct the loops read. Python ints throughout:
+``-(-a // b)`` is the exact ceiling of a / b, and floor division of negative numbers is exact
+(the ``.pyx`` compiles with C division, which would truncate towards zero).
+
+The checks and plans are cached (``functools.lru_cache``): a training step makes the same calls
+every iteration, and a cache hit costs ~0.2 us where planning a call costs 4-10 us (the input
+gradient's column phases most), as much as a small kernel itself. So a plan is never changed
+after it is made (its arrays are read-only).
+
+>>> p = forward_plan((1, 5, 5, 2), (3, 3, 2, 1), (5, 5), (1, 1, 1, 1, 1, 1), itemsize=4)
+>>> p.cols.tolist(), p.first, p.width    # all 3 columns; staged rows: input columns -1 .. 5
+([0, 1, 2], -1, 7)
+>>> p.slots, p.slot_by_row               # 3 staged rows kept, slot = row % 3
+(3, True)
+"""
+import functools
+
+import numpy as np
+
+# Partial kernel gradients (chunks of output rows) at most. A property of the shape only, never
+# of the thread count: that is what makes the kernel gradient reproducible.
+MAX_CHUNKS = 32
+# Index arithmetic is done in 64 bits; refuse geometry so large that it could overflow.
+INDEX_LIMIT = 1 << 60
+# Per-thread staging buffers above this many bytes: refuse rather than try.
+SCRATCH_LIMIT = 1 << 31
+
+
+@functools.lru_cache(maxsize=256)   # cached: see the module docstring (an error is not cached)
+def check_arguments(who, x_shape, kernel_shape, out_shape, strides, dilations, pads, num_threads):
+    """Refuse (ValueError) any argument that could make the C code read or write out of bounds.
+
+    >>> check_arguments("f", (1, 5, 5, 2), (3, 3, 2, 2), (1, 5, 5, 3), (1, 1), (1, 1), (1, 1), 1)
+    Traceback (most recent call last):
+    ...
+    ValueError: f: shapes do not fit: x (N, H, W, C) (1, 5, 5, 2), kernel (KH, KW, C, M) (3, 3, 2, 2), output (N, OH, OW, C*M) (1, 5, 5, 3)
+    """
+    n, h, w, c = x_shape
+    kh, kw, kc, m = kernel_shape
+    on, oh, ow, oc = out_shape
+    if kc != c or on != n or oc != c * m:
+        raise ValueError(f"{who}: shapes do not fit: x (N, H, W, C) {tuple(x_shape)}, kernel "
+                         f"(KH, KW, C, M) {tuple(kernel_shape)}, output (N, OH, OW, C*M) "
+                         f"{tuple(out_shape)}")
+    if kh < 1 or kw < 1:
+        raise ValueError(f"{who}: kernel size must be at least 1x1, got {kh}x{kw}")
+    if min(strides) < 1 or min(dilations) < 1 or min(pads) < 0:
+        raise ValueError(f"{who}: strides and dilations must be >= 1 and pads >= 0, got strides "
+                         f"{strides}, dilations {dilations}, pads {pads}")
+    if num_threads < 1:
+        raise ValueError(f"{who}: num_threads must be >= 1, got {num_threads}")
+    for size, out, k, s, d, p in ((h, oh, kh, strides[0], dilations[0], pads[0]),
+                                  (w, ow, kw, strides[1], dilations[1], pads[1])):
+        if size + out * s + k * d + p + s >= INDEX_LIMIT:
+            raise ValueError(f"{who}: geometry too large for 64-bit indices (size {size}, output "
+                             f"{out}, kernel {k}, stride {s}, dilation {d}, pad {p})")
+
+
+def x_columns(W, OW, KW, sw, dw, pl):
+    """Kernel columns j whose input column ow*sw - pl + j*dw is inside [0, W) for some output
+    column ow, and the span [first, first + width) of input columns they read (padding included).
+
+    >>> x_columns(W=4, OW=4, KW=3, sw=1, dw=5, pl=5)   # dilation 5: only the centre column meets
+    ([1], 0, 4)
+    """
+    cols = [j for j in range(KW) if (OW - 1) * sw - pl + j * dw >= 0 and j * dw - pl < W]
+    if not cols:
+        return cols, 0, 1
+    first = cols[0] * dw - pl
+    return cols, first, (OW - 1) * sw + cols[len(cols) - 1] * dw - pl + 1 - first
+
+
+def column_phases(W, OW, KW, sw, dw, pl):
+    """The input gradient's columns, by phase. Input columns iw = p + t*sw (t < T = ceil((W - p) /
+    sw)) of phase p < min(sw, W) receive tap j exactly when (p + pl - j*dw) is a multiple of sw,
+    from output column ow = t + base_j. Taps whose ow never falls in [0, OW) are left out.
+
+    Returns (phases, first, width): phases[p] = [ntaps, j0, base0, j1, base1, ...] (an intp
+    array, zero-padded to 1 + 2*KW); staged rows of grad_out hold its columns
+    [first, first + width), every ow read.
+
+    >>> phases, first, width = column_phases(W=5, OW=3, KW=3, sw=2, dw=1, pl=1)
+    >>> phases.tolist()     # even columns get taps 1 (ow = t) ... odd ones taps 0 and 2
+    [[1, 1, 0, 0, 0, 0, 0], [2, 0, 1, 2, 0, 0, 0]]
+    >>> first, width
+    (0, 3)
+    """
+    phases = np.zeros((min(sw, W), 1 + 2 * KW), dtype=np.intp)
+    low, high = None, None
+    for p in range(min(sw, W)):
+        t_count = (W - p + sw - 1) // sw
+        taps = [(j, (p + pl - j * dw) // sw) for j in range(KW) if (p + pl - j * dw) % sw == 0]
+        taps = [(j, base) for j, base in taps if base + t_count > 0 and base < OW]
+        phases[p, 0] = len(taps)
+        for k, (j, base) in enumerate(taps):
+            phases[p, 1 + 2 * k: 3 + 2 * k] = (j, base)
+            low = base if low is None else min(low, base)
+            high = base + t_count if high is None else max(high, base + t_count)
+    if low is None:
+        return phases, 0, 1
+    return phases, low, high - low
+
+
+def slots(KH, span):
+    """(slots, by_row): rows ``span`` apart at most are read together; keep them all (the next
+    rows reuse them) unless a large dilation makes that many, then one slot per tap row.
+
+    >>> slots(3, 3), slots(3, 2001)
+    ((3, True), (3, False))
+    """
+    return (span, True) if span <= 2 * KH + 2 else (KH, False)
+
+
+def chunking(rows):
+    """(rows per chunk, number of chunks) for the kernel gradient's N*OH output rows: at most
+    MAX_CHUNKS chunks, a function of the shape only.
+
+    >>> chunking(8 * 14)     # 112 rows: 28 chunks of 4
+    (4, 28)
+    >>> chunking(63)         # 32 chunks of 2, the last one of 1 row
+    (2, 32)
+    """
+    per_chunk = -(-int(rows) // MAX_CHUNKS)
+    return per_chunk, -(-int(rows) // per_chunk)
+
+
+class Plan:
+    """What the loops of one call read (the ``Geo`` struct of depthwise.pyx): sizes N, H, W, C, M,
+    CM = C*M, KH, KW, OH, OW; geometry sh, sw, dh, dw, pt (pad_top), pl (pad_left); the array rows
+    are staged from (src_h rows, src_w columns, src_c channels: x, or grad_out for grad_input), the
+    span [first, first + width) of its columns a staged row holds, and how many staged rows a
+    thread keeps (slots; slot_by_row: slot = row % slots, else the tap row i).
+
+    Set by the plans that need them: ``cols`` (forward, grad_kernel: an intp array of the kernel
+    columns that meet the image) and ``ncols``;
+    ``phases`` (grad_input, :func:`column_phases`); ``per_chunk`` and ``nchunks`` (gradients)."""
+
+    def __init__(self, x_shape, kernel_shape, out_hw, geometry):
+        self.N, self.H, self.W, self.C = x_shape
+        self.KH, self.KW, self.M = kernel_shape[0], kernel_shape[1], kernel_shape[3]
+        self.CM = self.C * self.M
+        self.OH, self.OW = out_hw
+        self.sh, self.sw, self.dh, self.dw, self.pt, self.pl = geometry
+        self.src_h, self.src_w, self.src_c = self.H, self.W, self.C
+        self.slots, self.slot_by_row = slots(self.KH, (self.KH - 1) * self.dh + 1)
+        self.first, self.width = 0, 1
+        self.cols, self.ncols, self.phases = None, 0, None
+        self.per_chunk, self.nchunks = 0, 0
+
+
+def check_scratch(who, plan, itemsize):
+    """Refuse staging buffers too large to allocate per thread."""
+    nbytes = int(plan.slots) * int(plan.width) * int(plan.CM) * int(itemsize)
+    if nbytes > SCRATCH_LIMIT:
+        raise ValueError(f"{who}: staging {plan.slots} rows of {plan.width} columns x {plan.CM} "
+                         f"channels needs {nbytes} bytes per thread; refused (limit "
+                         f"{SCRATCH_LIMIT})")
+
+
+def _x_plan(x_shape, kernel_shape, out_hw, geometry, itemsize, who):
+    """Rows of x are staged (forward, grad_kernel), holding the columns that the kernel columns
+    meeting the image read."""
+    p = Plan(x_shape, kernel_shape, out_hw, geometry)
+    cols, p.first, p.width = x_columns(p.W, p.OW, p.KW, p.sw, p.dw, p.pl)
+    p.cols, p.ncols = np.array(cols, dtype=np.intp), len(cols)
+    p.cols.flags.writeable = False
+    check_scratch(who, p, itemsize)
+    return p
+
+
+@functools.lru_cache(maxsize=256)
+def forward_plan(x_shape, kernel_shape, out_hw, geometry, itemsize):
+    """The forward's plan: rows of x are staged (see :func:`x_columns`). ``geometry`` is
+    (sh, sw, dh, dw, pad_top, pad_left), ``itemsize`` the bytes of one float."""
+    return _x_plan(x_shape, kernel_shape, out_hw, geometry, itemsize, "depthwise_forward")
+
+
+@functools.lru_cache(maxsize=256)
+def grad_kernel_plan(x_shape, kernel_shape, out_hw, geometry, itemsize):
+    """grad_kernel: the forward's staging, and the N*OH output rows cut into chunks of
+    ``per_chunk`` rows (``nchunks`` of them), each summed into its own partial gradient.
+
+    >>> p = grad_kernel_plan((2, 14, 14, 8), (3, 3, 8, 1), (14, 14), (1, 1, 1, 1, 1, 1), 4)
+    >>> p.per_chunk, p.nchunks
+    (1, 28)
+    """
+    p = _x_plan(x_shape, kernel_shape, out_hw, geometry, itemsize, "depthwise_grad_kernel")
+    p.per_chunk, p.nchunks = chunking(p.N * p.OH)
+    return p
+
+
+@functools.lru_cache(maxsize=256)
+def grad_input_plan(x_shape, kernel_shape, out_hw, geometry, itemsize):
+    """grad_input: staged rows are rows of grad_out (already one value per output channel), by
+    column phase; an input row receives from output rows at most ((KH-1)*dh)//sh + 1 apart. The
+    N*H input rows are handed out in the kernel gradient's ``nchunks`` chunks (so that both
+    gradients can share one thread team).
+
+    >>> p = grad_input_plan((1, 5, 5, 2), (3, 3, 2, 1), (3, 3), (2, 2, 1, 1, 1, 1), 4)
+    >>> (p.src_h, p.src_w, p.src_c), (p.slots, p.slot_by_row), p.nchunks
+    ((3, 3, 2), (2, True), 3)
+    """
+    p = Plan(x_shape, kernel_shape, out_hw, geometry)
+    p.phases, p.first, p.width = column_phases(p.W, p.OW, p.KW, p.sw, p.dw, p.pl)
+    p.phases.flags.writeable = False
+    p.src_h, p.src_w, p.src_c = p.OH, p.OW, p.CM
+    p.slots, p.slot_by_row = slots(p.KH, ((p.KH - 1) * p.dh) // p.sh + 1)
+    check_scratch("depthwise_grad_input", p, itemsize)
+    p.nchunks = chunking(p.N * p.OH)[1]
+    return p
