@@ -68,8 +68,8 @@ class Node:
         self.inputs = inputs
         if not _grad_enabled:  # nothing will be differentiated: forward need not save anything
             self.needs_input_grad = (False,) * len(inputs)
-        # one or two inputs spelled out, for every op of every forward pass: 4.33 vs 4.56 us/op
-        # (a, b tensors) and 5.10 vs 5.35 (numbers) in bench_engine.py with a comprehension
+        # one or two inputs spelled out, for every op of every forward pass: 4.40 vs 4.66 us/op
+        # (a, b tensors) and 5.18 vs 5.34 (numbers) in bench_engine.py with a comprehension
         elif len(inputs) == 2:
             self.needs_input_grad = (inputs[0].requires_grad, inputs[1].requires_grad)
         elif len(inputs) == 1:

@@ -60,8 +60,8 @@ class Function:
                 inputs = _convert(inputs, cls)
                 break
         ctx = Node(cls, inputs)
-        # the usual one or two inputs spelled out, no list: 4.39 vs 4.65 us/op (a, b tensors)
-        # and 5.16 vs 5.41 (numbers) in bench_engine.py with the list for all
+        # the usual one or two inputs spelled out, no list: 4.40 vs 4.64 us/op (a, b tensors)
+        # and 5.18 vs 5.38 (numbers) in bench_engine.py with the list for all
         n = len(inputs)
         if n == 2:
             out = cls.forward(ctx, inputs[0].data, inputs[1].data, **attrs)

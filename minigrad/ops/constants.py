@@ -3,7 +3,7 @@
 In ``2 * x`` the 2 becomes a constant Tensor (``Function.constant``): a 0-d array and a Tensor
 around it, which cost about as much as the multiplication itself. A training loop meets the same
 few numbers at every step (a 0.5, a learning rate), so the arithmetic ops keep one Tensor per
-(value, dtype) instead: 5.15 vs 5.62 us/op in ``benchmarks/bench_engine.py`` (a, b numbers).
+(value, dtype) instead: 5.18 vs 5.68 us/op in ``benchmarks/bench_engine.py`` (a, b numbers).
 They are read-only, so sharing them between graphs is safe. The cache is bounded: cleared when
 it grows large.
 
