@@ -129,7 +129,9 @@ def run_backward(tensor, grad, retain_graph=False):
         if g is None:  # no path from this node to the root carried a gradient
             input_grads = (None,) * len(inputs)
         else:
-            input_grads = _as_grad_tuple(node.op, node.op.backward(node, g))
+            input_grads = node.op.backward(node, g)
+            if type(input_grads) is not tuple:  # a lone gradient or a list (checked there)
+                input_grads = _as_grad_tuple(node.op, input_grads)
             if len(input_grads) != len(inputs):
                 raise _count_error(node.op, inputs, len(input_grads))
         for t, ig, needed in zip(inputs, input_grads, node.needs_input_grad):
@@ -140,7 +142,7 @@ def run_backward(tensor, grad, retain_graph=False):
                     raise RuntimeError(
                         f"{node.op.__name__}.backward returned a gradient of shape {ig.shape} for "
                         f"an input of shape {data.shape}")
-                if ig.dtype != data.dtype:
+                if ig.dtype is not data.dtype:  # (`is not`: one pointer test in the usual case)
                     ig = _narrow(ig, data.dtype)
                 # gradients are never added in place: the same array may be held elsewhere
                 if parent is not None:    # made by an op: sum what reaches it, pass it on later
