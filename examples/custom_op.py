@@ -1,7 +1,7 @@
 """Your own op: f(x, beta) = x * sigmoid(beta * x), gradchecked, in a layer. docs/write_your_own_op.md"""
 import numpy as np
 import minigrad as mg
-from minigrad.function import unbroadcast
+from minigrad.engine import unbroadcast
 from minigrad.layers import Layer
 
 class SwishBeta(mg.Function):

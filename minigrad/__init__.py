@@ -8,9 +8,9 @@ Keras/TF.js-style Layers API on top.
 >>> (x @ mg.Tensor([[3.0], [4.0]])).sum().item()
 11.0
 """
-from . import _openmp_env  # noqa: F401  (first: sets OpenMP's wait policy before any kernel loads)
+from .backend import openmp_env  # noqa: F401  (first: OpenMP's settings, before any kernel loads)
 from ._version import __version__
-from ._threads import build_info, get_num_threads, set_num_threads
+from .backend.threads import build_info, get_num_threads, set_num_threads
 from .engine import Function, Tensor, is_grad_enabled, no_grad
 from . import ops
 from . import testing
@@ -20,5 +20,5 @@ from . import callbacks, datasets, layers, models, saving, training, utils, viz
 
 __all__ = ["Tensor", "Function", "no_grad", "is_grad_enabled", "build_info", "set_num_threads",
            "get_num_threads", "ops", "testing", "activations", "constraints", "initializers",
-           "regularizers", "losses", "metrics", "optimizers", "schedules", "callbacks", "datasets", "layers", "models", "saving", "training", "utils", "viz",
-           "__version__"]
+           "regularizers", "losses", "metrics", "optimizers", "schedules", "callbacks", "datasets",
+           "layers", "models", "saving", "training", "utils", "viz", "__version__"]

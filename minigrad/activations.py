@@ -20,7 +20,7 @@ import math
 
 from . import ops
 from ._checks import check_bool, check_number
-from .function import as_tensor
+from .engine.function import as_tensor
 from .serialization import Registry
 
 _registry = Registry("activation")

@@ -18,7 +18,7 @@ import numpy as np
 
 from ._checks import check_axis, check_number
 from .serialization import Configurable, Registry
-from .tensor import Tensor
+from .engine.tensor import Tensor
 
 _registry = Registry("constraint")
 

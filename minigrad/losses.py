@@ -24,9 +24,9 @@ import numpy as np
 
 from . import ops
 from ._checks import check_axis, check_bool, check_number, snake_case
-from .function import Function
+from .engine.function import Function
 from .serialization import Configurable, Registry
-from .tensor import Tensor
+from .engine.tensor import Tensor
 
 EPSILON = 1e-7  # Keras's backend.epsilon(): how close to 0 and 1 a probability may get
 REDUCTIONS = ("sum_over_batch_size", "sum", "none")

@@ -19,9 +19,9 @@ import numpy as np
 
 from . import ops
 from ._checks import check_number
-from .function import as_tensor
+from .engine.function import as_tensor
 from .serialization import Configurable, Registry
-from .tensor import Tensor
+from .engine.tensor import Tensor
 
 _registry = Registry("regularizer")
 

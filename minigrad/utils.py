@@ -14,9 +14,9 @@ with ``momentum=0.99`` (Keras's default), which still remembers its starting val
 import gc
 import math
 
-from . import data_adapter
+from .training import data_adapter
 from ._checks import check_bool, check_positive_int
-from .autograd import no_grad
+from .engine.autograd import no_grad
 from .layers.base import reset_names
 
 

@@ -1,6 +1,6 @@
 """``Variable``: a weight, the trainable Tensor that layers own and optimizers update.
 
-A Variable is a leaf :class:`~minigrad.tensor.Tensor` with a ``name`` (``"kernel"``), a ``path``
+A Variable is a leaf :class:`~minigrad.engine.tensor.Tensor` with a ``name`` (``"kernel"``), a ``path``
 (``"dense/kernel"``, unique in a model: what model files and optimizer state are keyed by), and
 optionally a ``constraint`` (a projection the optimizer applies after each update) and a
 ``regularizer`` (a penalty the layer adds to its ``losses``). Layers create them through
@@ -15,7 +15,7 @@ optionally a ``constraint`` (a projection the optimizer applies after each updat
 """
 import numpy as np
 
-from .tensor import Tensor
+from .engine.tensor import Tensor
 
 
 class Variable(Tensor):

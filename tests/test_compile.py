@@ -6,7 +6,7 @@ import pytest
 import minigrad as mg
 from minigrad import layers as L, losses, metrics, optimizers
 from minigrad.models import Model, Sequential, load_model
-from minigrad.tensor import Tensor
+from minigrad.engine import Tensor
 from minigrad.training import CompileLoss, CompileMetrics, data_adapter
 
 

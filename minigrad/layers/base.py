@@ -27,7 +27,7 @@ import numpy as np
 
 from .._checks import check_bool, check_number, check_positive_int, snake_case
 from ..serialization import Registry
-from ..tensor import Tensor
+from ..engine.tensor import Tensor
 from ..variable import Variable
 from .input_spec import InputSpec
 from .symbolic import CallRecord, SymbolicTensor, is_symbolic, shape_of

@@ -18,7 +18,7 @@ import numpy as np  # noqa: F401  (the doctest above uses it)
 from .. import layers as layers_module
 from ..layers import InputLayer, Layer, SymbolicTensor
 from ..layers.base import registry as layer_registry, shape_of
-from ..tensor import Tensor
+from ..engine.tensor import Tensor
 from ..training import Trainer
 from . import files, graph as graph_module
 from .plan import Plan

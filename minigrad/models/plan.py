@@ -58,7 +58,7 @@ ReLU layer is not called, and its ``losses`` stay empty.
 """
 from ..layers.core import ReLU
 from ..layers.normalization import BatchNormalization
-from ..tensor import Tensor
+from ..engine.tensor import Tensor
 from . import graph as graph_module
 
 

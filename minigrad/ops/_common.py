@@ -12,8 +12,8 @@ import numbers
 import numpy as np
 
 from ..backend import threads
-from ..function import as_tensor
-from ..tensor import Tensor
+from ..engine.function import as_tensor
+from ..engine.tensor import Tensor
 from .shape import transpose
 
 # Below this many elements one thread is faster: starting an OpenMP team costs microseconds.
@@ -51,7 +51,7 @@ def check_axis(axis, shape, who):
 
 
 def tensor_argument(value, name, who):
-    """:func:`minigrad.function.as_tensor` for an op's argument ``name``: the TypeError for a value
+    """:func:`minigrad.engine.function.as_tensor` for an op's argument ``name``: the TypeError for a value
     that is not a real numeric array names the argument too (an op may take several)."""
     if isinstance(value, Tensor):
         return value

@@ -6,7 +6,7 @@ import numpy as np
 
 from ..backend import kernels
 from ..backend.buffers import buffers
-from ..function import Function, as_tensor
+from ..engine.function import Function, as_tensor
 from ._common import check_axis, threads_for
 
 _ew = kernels.get("elementwise")   # chosen once, at import

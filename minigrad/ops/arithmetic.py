@@ -1,13 +1,13 @@
 """Elementwise arithmetic and math: f and its partials, forward and backward side by side.
 
 All binary ops broadcast like NumPy; their backward sums the gradient back to each input's shape
-with :func:`~minigrad.function.unbroadcast`. A number among their inputs (the 2 in ``2 * x``)
+with :func:`~minigrad.engine.function.unbroadcast`. A number among their inputs (the 2 in ``2 * x``)
 becomes a constant Tensor reused from call to call (``constant = ...``: see ops/constants.py).
 """
 import numpy as np
 
-from ..function import Function, unbroadcast
-from ..tensor import Tensor
+from ..engine.function import Function, unbroadcast
+from ..engine.tensor import Tensor
 from .constants import reused_constant
 
 

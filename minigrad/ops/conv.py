@@ -27,7 +27,7 @@ import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
 from ..backend.buffers import buffers
-from ..function import Function
+from ..engine.function import Function
 from ._common import channel_axis, check_image, from_channels_last, shape_of, to_channels_last
 from .geometry import conv_geometry, normalize_data_format, normalize_padding, normalize_tuple
 

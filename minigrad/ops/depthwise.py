@@ -15,7 +15,7 @@ import numpy as np
 
 from ..backend import kernels
 from ..backend.buffers import buffers
-from ..function import Function
+from ..engine.function import Function
 from ._common import (channel_axis, from_channels_last, tensor_argument, threads_for,
                       to_channels_last)
 from .geometry import conv_geometry, normalize_data_format, normalize_padding, normalize_tuple

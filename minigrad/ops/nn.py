@@ -4,8 +4,8 @@ import numbers
 import numpy as np
 
 from ..backend.buffers import buffers
-from ..function import Function
-from ..tensor import Tensor
+from ..engine.function import Function
+from ..engine.tensor import Tensor
 from ._common import channel_axis, shape_of, to_channels_last
 from .geometry import normalize_data_format
 from .shape import reshape

@@ -28,7 +28,7 @@ import numpy as np
 
 from ..backend import kernels
 from ..backend.buffers import buffers
-from ..function import Function
+from ..engine.function import Function
 from ._common import check_axis, from_channels_last, shape_of, threads_for, to_channels_last
 
 _bn = kernels.get("batchnorm")   # chosen once, at import

@@ -13,7 +13,7 @@ import numpy as np
 
 from ..backend import kernels
 from ..backend.buffers import buffers
-from ..function import Function
+from ..engine.function import Function
 from ._common import channel_axis, check_image, from_channels_last, threads_for, to_channels_last
 from .geometry import conv_geometry, normalize_data_format, normalize_padding, normalize_tuple
 

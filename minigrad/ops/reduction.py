@@ -6,7 +6,7 @@ import builtins
 
 import numpy as np
 
-from ..function import Function, as_tensors, as_tensor, unbroadcast
+from ..engine.function import Function, as_tensors, as_tensor, unbroadcast
 
 
 def _normalize_axis(axis, ndim, who):

@@ -2,8 +2,8 @@
 stack and pad. Their backward moves the gradient back to where each element came from."""
 import numpy as np
 
-from ..function import Function, as_tensors, as_tensor
-from ..tensor import Tensor
+from ..engine.function import Function, as_tensors, as_tensor
+from ..engine.tensor import Tensor
 
 
 def _contiguous(a):

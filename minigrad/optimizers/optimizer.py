@@ -21,9 +21,9 @@ import numpy as np
 
 from .. import schedules
 from .._checks import check_number, snake_case
-from ..autograd import no_grad
+from ..engine.autograd import no_grad
 from ..serialization import Registry
-from ..tensor import Tensor
+from ..engine.tensor import Tensor
 
 registry = Registry("optimizer")
 

@@ -23,8 +23,8 @@ import numpy as np
 
 from .. import losses as losses_module
 from .. import metrics as metrics_module
-from ..autograd import no_grad
-from ..tensor import Tensor
+from ..engine.autograd import no_grad
+from ..engine.tensor import Tensor
 from .data_adapter import per_output
 
 

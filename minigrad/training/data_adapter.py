@@ -9,7 +9,7 @@ import numbers
 
 import numpy as np
 
-from ..tensor import Tensor
+from ..engine.tensor import Tensor
 
 
 def check_int(value, name, who, minimum):

@@ -23,7 +23,7 @@ import numpy as np
 from .. import losses as losses_module
 from .. import metrics as metrics_module
 from .. import optimizers as optimizers_module
-from ..autograd import no_grad
+from ..engine.autograd import no_grad
 from . import callbacks as callbacks_module
 from . import data_adapter
 from .compile import CompileLoss, CompileMetrics, serialize_metrics

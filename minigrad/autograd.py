@@ -1,2 +1,0 @@
-"""Moved to :mod:`minigrad.engine.autograd`; kept so that old imports work."""
-from .engine.autograd import *  # noqa: F401,F403
