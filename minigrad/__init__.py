@@ -16,9 +16,9 @@ from . import ops
 from . import testing
 from . import activations, constraints, initializers, regularizers
 from . import losses, metrics, optimizers, schedules
-from . import callbacks, datasets, layers, models, saving, training, utils, viz
+from . import callbacks, datasets, io, layers, models, training, utils, viz
 
 __all__ = ["Tensor", "Function", "no_grad", "is_grad_enabled", "build_info", "set_num_threads",
            "get_num_threads", "ops", "testing", "activations", "constraints", "initializers",
            "regularizers", "losses", "metrics", "optimizers", "schedules", "callbacks", "datasets",
-           "layers", "models", "saving", "training", "utils", "viz", "__version__"]
+           "io", "layers", "models", "training", "utils", "viz", "__version__"]

@@ -6,7 +6,8 @@ import shutil
 import numpy as np
 import pytest
 
-from minigrad import constraints, layers as L, losses, optimizers, saving
+from minigrad import constraints, layers as L, losses, optimizers
+from minigrad.io import ModelFileError, tfjs
 from minigrad.models import Model, Sequential, load_model
 
 FIXTURES = os.path.join(os.path.dirname(__file__), "fixtures", "tfjs")
@@ -104,7 +105,7 @@ def test_save_overwrites_atomically_and_leaves_no_temporary_files(tmp_path):
 def test_a_save_interrupted_before_model_json_is_detected(tmp_path, monkeypatch):
     model = _mlp()
     model.save(tmp_path / "m")
-    real = saving._atomic_write
+    real = tfjs.atomic_write
 
     def crash_on_model_json(path, data):
         if path.endswith("model.json"):
@@ -112,12 +113,12 @@ def test_a_save_interrupted_before_model_json_is_detected(tmp_path, monkeypatch)
         real(path, data)
 
     model.layers[0].kernel.assign(np.full((4, 6), 3.0))
-    monkeypatch.setattr(saving, "_atomic_write", crash_on_model_json)
+    monkeypatch.setattr(tfjs, "atomic_write", crash_on_model_json)
     with pytest.raises(OSError, match="disk full"):
         model.save(tmp_path / "m")
     monkeypatch.undo()
     # the old model.json now sits next to the new weights.bin: refused, not silently mixed
-    with pytest.raises(saving.ModelFileError, match="weights.bin' is not the file"):
+    with pytest.raises(ModelFileError, match="weights.bin' is not the file"):
         load_model(tmp_path / "m")
 
 
@@ -220,7 +221,7 @@ def test_load_weights_checks_everything_first(tmp_path):
         np.testing.assert_array_equal(a, b)
     other = Sequential([L.Dense(6, input_shape=(5,), name="hidden"), L.Dense(2, name="out")])
     before = other.get_weights()
-    with pytest.raises(saving.ModelFileError, match=r"'hidden/kernel' has shape \(4, 6\)"):
+    with pytest.raises(ModelFileError, match=r"'hidden/kernel' has shape \(4, 6\)"):
         other.load_weights(tmp_path / "m")
     assert all(np.array_equal(a, b) for a, b in zip(other.get_weights(), before))
 
@@ -250,10 +251,10 @@ def test_missing_folder_and_model_json(tmp_path, saved):
 def test_corrupt_json(saved):
     text = (saved / "model.json").read_text()
     (saved / "model.json").write_text(text[: len(text) // 2])
-    with pytest.raises(saving.ModelFileError, match=r"model.json: not valid JSON .*truncated"):
+    with pytest.raises(ModelFileError, match=r"model.json: not valid JSON .*truncated"):
         load_model(saved)
     (saved / "model.json").write_text("[1, 2]")
-    with pytest.raises(saving.ModelFileError, match="expected a JSON object"):
+    with pytest.raises(ModelFileError, match="expected a JSON object"):
         load_model(saved)
 
 
@@ -280,7 +281,7 @@ def test_bad_manifests_and_topologies(saved, edit, match):
     doc = _strip_digests(saved)
     edit(doc)
     _write_json(saved, doc)
-    with pytest.raises((saving.ModelFileError, FileNotFoundError), match=match) as info:
+    with pytest.raises((ModelFileError, FileNotFoundError), match=match) as info:
         load_model(saved)
     assert "model.json" in str(info.value)
 
@@ -288,10 +289,10 @@ def test_bad_manifests_and_topologies(saved, edit, match):
 def test_truncated_weights(saved):
     data = (saved / "weights.bin").read_bytes()
     (saved / "weights.bin").write_bytes(data[:-4])
-    with pytest.raises(saving.ModelFileError, match="weights.bin' is not the file"):
+    with pytest.raises(ModelFileError, match="weights.bin' is not the file"):
         load_model(saved)
     _strip_digests(saved)
-    with pytest.raises(saving.ModelFileError, match="describes 176 bytes .* 172 bytes"):
+    with pytest.raises(ModelFileError, match="describes 176 bytes .* 172 bytes"):
         load_model(saved)
 
 
@@ -376,7 +377,7 @@ def test_loading_an_unregistered_layer_says_how_to_register_it(tmp_path, layer_r
     doc = _read_json(tmp_path / "m")
     doc["modelTopology"]["config"]["layers"][1]["class_name"] = "Slope2"  # a class never registered
     _write_json(tmp_path / "m", doc)
-    with pytest.raises(saving.ModelFileError, match=r"unknown layer 'Slope2'; known layers: .*"
+    with pytest.raises(ModelFileError, match=r"unknown layer 'Slope2'; known layers: .*"
                                                     r"register it: put @minigrad.layers.registry."
                                                     r"register\(\) on the line above `class Slope2`"):
         load_model(tmp_path / "m")

@@ -7,8 +7,8 @@
 >>> round(model.evaluate(np.zeros((4, 3)), np.zeros((4, 2)), verbose=0), 6)
 0.0
 """
-from .files import load_model
 from .functional import Model
+from .saving import load_model
 from .sequential import Sequential
 
 __all__ = ["Model", "Sequential", "load_model"]

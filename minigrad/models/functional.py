@@ -11,7 +11,7 @@
 A model is also a layer: ``model(x, training=False)`` runs the graph on Tensors (differentiably,
 through its execution plan: :mod:`minigrad.models.plan`), and calling it on SymbolicTensors nests
 it in a bigger model. Training (``compile``, ``fit``...)
-comes from :class:`~minigrad.training.Trainer`; files from :mod:`minigrad.models.files`.
+comes from :class:`~minigrad.training.Trainer`; files from :mod:`minigrad.models.saving`.
 """
 import numpy as np  # noqa: F401  (the doctest above uses it)
 
@@ -20,7 +20,7 @@ from ..layers import InputLayer, Layer, SymbolicTensor
 from ..layers.base import registry as layer_registry, shape_of
 from ..engine.tensor import Tensor
 from ..training import Trainer
-from . import files, graph as graph_module
+from . import graph as graph_module, saving
 from .plan import Plan
 from .summary import print_summary
 
@@ -240,16 +240,16 @@ class Model(Trainer, Layer):
     # -- files -----------------------------------------------------------------------------------
     def save(self, filepath, overwrite=True, include_optimizer=True):
         """Write the TF.js layers-model folder ``filepath`` (model.json + weights.bin, and the
-        optimizer's state when compiled). See :mod:`minigrad.models.files`."""
-        files.save_model(self, filepath, overwrite=overwrite, include_optimizer=include_optimizer)
+        optimizer's state when compiled). See :mod:`minigrad.models.saving`."""
+        saving.save_model(self, filepath, overwrite=overwrite, include_optimizer=include_optimizer)
 
     def save_weights(self, filepath, overwrite=True):
         """Write only the weights (same folder format; its topology is kept for checking)."""
-        files.save_model(self, filepath, overwrite=overwrite, include_optimizer=False)
+        saving.save_weights(self, filepath, overwrite=overwrite)
 
     def load_weights(self, filepath):
         """Read weights by name from a layers-model folder; nothing changes if anything is wrong."""
-        files.load_weights(self, filepath)
+        saving.load_weights(self, filepath)
 
     def __repr__(self):
         return f"<{type(self).__name__} '{self.name}' layers={len(self.layers)}>"
