@@ -286,6 +286,21 @@ def test_bad_manifests_and_topologies(saved, edit, match):
     assert "model.json" in str(info.value)
 
 
+@pytest.mark.parametrize("edit, where", [
+    (lambda d: d.update(userDefinedMetadata=[1]), "'userDefinedMetadata'"),
+    (lambda d: d["userDefinedMetadata"].update(minigrad="v1"), "'userDefinedMetadata.minigrad'"),
+    (lambda d: d["userDefinedMetadata"]["minigrad"].update(files=["weights.bin"]),
+     "'userDefinedMetadata.minigrad.files'"),
+])
+def test_malformed_metadata_is_a_model_file_error(saved, edit, where):
+    doc = _read_json(saved)
+    edit(doc)
+    _write_json(saved, doc)
+    for call in (load_model, _mlp().load_weights):
+        with pytest.raises(ModelFileError, match=f"model.json: {where} must be a JSON object"):
+            call(saved)
+
+
 def test_truncated_weights(saved):
     data = (saved / "weights.bin").read_bytes()
     (saved / "weights.bin").write_bytes(data[:-4])

@@ -237,12 +237,21 @@ class LayersModelFolder:
 
     def __init__(self, filepath):
         self.folder, self.path, self.document = read_model_json(filepath)
-        self._meta = (self.document.get("userDefinedMetadata") or {}).get("minigrad") or {}
-        self._digests = self._meta.get("files") if isinstance(self._meta, dict) else None
+        user = self._object(self.document, "userDefinedMetadata")
+        self._meta = self._object(user, "minigrad", "userDefinedMetadata.")  # minigrad's own
+        self._digests = self._object(self._meta, "files", "userDefinedMetadata.minigrad.")
         entries = decode(self.folder, self.document.get("weightsManifest") or [], self.path,
                          digests=self._digests)
         self.weights = {name: array for name, array, group in entries if group != "optimizer"}
         self.tfjs_optimizer_weights = [(n, a) for n, a, group in entries if group == "optimizer"]
+
+    def _object(self, parent, key, where=""):
+        """``parent[key]`` if it is a JSON object, ``{}`` if absent, else a ModelFileError."""
+        value = parent.get(key)
+        if value is not None and not isinstance(value, dict):
+            raise ModelFileError(f"{self.path}: '{where}{key}' must be a JSON object, got "
+                                 f"{str(value)[:100]}")
+        return value or {}
 
     @property
     def training_config(self):
