@@ -27,7 +27,7 @@ import numpy as np  # noqa: E402
 import minigrad as mg  # noqa: E402
 from minigrad.ops.activation import gelu, relu6  # noqa: E402
 from minigrad.ops.conv import conv2d  # noqa: E402
-from minigrad.ops.nn import bias_add  # noqa: E402
+from minigrad.ops.linalg import bias_add  # noqa: E402
 from minigrad.ops.normalization import batch_norm, batch_norm_train  # noqa: E402
 from minigrad.ops.pooling import avg_pool2d, global_avg_pool2d, max_pool2d  # noqa: E402
 

@@ -39,8 +39,8 @@ def test_buffer_pool_lets_go_of_least_recently_used_shapes():
 
 
 def test_every_op_module_uses_the_one_engine_pool():
-    from minigrad.ops import activation, conv, depthwise, nn, normalization, pooling
-    for module in (activation, conv, depthwise, nn, normalization, pooling):
+    from minigrad.ops import activation, conv, depthwise, linalg, noise, normalization, pooling
+    for module in (activation, conv, depthwise, linalg, noise, normalization, pooling):
         assert module.buffers is _buffers.buffers
         assert not hasattr(module, "BufferPool")
 

@@ -1,5 +1,5 @@
-"""Reductions and matmul (minigrad/ops/reduction.py): forward against NumPy, gradients against
-central differences, every kind of axis argument, vector and batched matmul, and errors."""
+"""Reductions (minigrad/ops/reduction.py): forward against NumPy, gradients against central
+differences, every kind of axis argument, and errors (matmul: tests/test_ops_linalg.py)."""
 import numpy as np
 import pytest
 from hypothesis import given, settings

@@ -19,7 +19,7 @@ from ..ops.conv import conv2d
 from ..ops.depthwise import depthwise_conv2d
 from ..ops.geometry import (normalize_data_format, normalize_padding, normalize_tuple,
                             window_geometry)
-from ..ops.nn import bias_add
+from ..ops.linalg import bias_add
 from .._checks import check_bool, check_positive_int
 from .base import Layer, registry, resolve
 from .input_spec import InputSpec

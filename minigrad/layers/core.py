@@ -13,7 +13,9 @@ import numpy as np
 
 from .. import activations, constraints, initializers, ops, regularizers
 from ..ops.geometry import normalize_data_format
-from ..ops.nn import bias_add, dropout, flatten
+from ..ops.layout import flatten
+from ..ops.linalg import bias_add
+from ..ops.noise import dropout
 from .._checks import (check_bool, check_number, check_positive_int, check_seed,
                        check_shape)
 from .base import Layer, registry, resolve

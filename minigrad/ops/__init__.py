@@ -9,10 +9,12 @@ from .activation import (elu, gelu, hard_sigmoid, leaky_relu, log_softmax, relu,
                          sigmoid, softmax, softplus, softsign, swish, tanh)
 from .arithmetic import (abs, add, cast, clip, div, exp, log, maximum, minimum, mul, neg, power,
                          sqrt, square, sub, where)
-from .reduction import matmul, max, mean, sum
+from .reduction import max, mean, sum
+from .linalg import bias_add, matmul
 from .shape import concatenate, getitem, pad, reshape, stack, transpose
 from .conv import conv2d
 from .depthwise import depthwise_conv2d
-from .nn import bias_add, dropout, flatten
+from .layout import flatten
+from .noise import dropout
 from .normalization import batch_norm, batch_norm_train
 from .pooling import avg_pool2d, global_avg_pool2d, max_pool2d

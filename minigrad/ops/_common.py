@@ -1,12 +1,5 @@
 """Helpers every op module shares: the thread count for a kernel call, shapes and axes of inputs,
-a named tensor argument, and the one way channels-first data reaches the channels-last kernels.
-
->>> x = np.zeros((2, 3, 4, 5))                 # (N, C, H, W)
->>> to_channels_last(x, 1).shape               # (N, H, W, C): what the kernels compute on
-(2, 4, 5, 3)
->>> from_channels_last(to_channels_last(x, 1), 1).shape
-(2, 3, 4, 5)
-"""
+a named tensor argument, and the check of an image batch."""
 import numbers
 
 import numpy as np
@@ -14,7 +7,6 @@ import numpy as np
 from ..backend import threads
 from ..engine.function import as_tensor
 from ..engine.tensor import Tensor
-from .shape import transpose
 
 # Below this many elements one thread is faster: starting an OpenMP team costs microseconds.
 PARALLEL_MIN = 1 << 15
@@ -73,34 +65,3 @@ def check_image(x, name, who, data_format):
         raise ValueError(f"{who}: {name} must be a 4-D tensor {layout} for "
                          f"data_format={data_format!r}, got shape {shape}")
     return shape
-
-
-# -- layout: kernels compute channels-last (NHWC); other layouts are a transpose around them ------
-
-def channel_axis(data_format):
-    """Where the channels are: axis 1 for ``"channels_first"``, the last axis (-1) otherwise."""
-    return 1 if data_format == "channels_first" else -1
-
-
-def to_channels_last(x, axis):
-    """``x`` with its channel ``axis`` moved last, a differentiable transpose (``x`` itself when
-    it is last already): NCHW -> NHWC for ``axis=1``. Ops keep their Functions channels-last
-    and call this around them, so each kernel exists in one layout only."""
-    if axis == -1:   # the common case, checked first: nothing to move
-        return x
-    ndim = len(shape_of(x))
-    axis %= ndim
-    if axis == ndim - 1:
-        return x
-    return transpose(x, tuple(a for a in range(ndim) if a != axis) + (axis,))
-
-
-def from_channels_last(y, axis):
-    """The inverse of :func:`to_channels_last`: the last axis of ``y`` moved back to ``axis``."""
-    if axis == -1:
-        return y
-    ndim = len(shape_of(y))
-    axis %= ndim
-    if axis == ndim - 1:
-        return y
-    return transpose(y, tuple(range(axis)) + (ndim - 1,) + tuple(range(axis, ndim - 1)))

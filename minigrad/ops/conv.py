@@ -28,7 +28,8 @@ from numpy.lib.stride_tricks import as_strided
 
 from ..backend.buffers import buffers
 from ..engine.function import Function
-from ._common import channel_axis, check_image, from_channels_last, shape_of, to_channels_last
+from ._common import check_image, shape_of
+from .layout import channel_axis, from_channels_last, to_channels_last
 from .geometry import conv_geometry, normalize_data_format, normalize_padding, normalize_tuple
 
 

@@ -16,8 +16,8 @@ import numpy as np
 from ..backend import kernels
 from ..backend.buffers import buffers
 from ..engine.function import Function
-from ._common import (channel_axis, from_channels_last, tensor_argument, threads_for,
-                      to_channels_last)
+from ._common import tensor_argument, threads_for
+from .layout import channel_axis, from_channels_last, to_channels_last
 from .geometry import conv_geometry, normalize_data_format, normalize_padding, normalize_tuple
 
 _kernels = kernels.get("depthwise")   # chosen once, at import

@@ -29,8 +29,8 @@ import numpy as np
 from ..backend import kernels
 from ..backend.buffers import buffers
 from ..engine.function import Function
-from ._common import check_axis, from_channels_last, shape_of, threads_for, to_channels_last
-
+from ._common import check_axis, shape_of, threads_for
+from .layout import from_channels_last, to_channels_last
 _bn = kernels.get("batchnorm")   # chosen once, at import
 
 

@@ -14,7 +14,8 @@ import numpy as np
 from ..backend import kernels
 from ..backend.buffers import buffers
 from ..engine.function import Function
-from ._common import channel_axis, check_image, from_channels_last, threads_for, to_channels_last
+from ._common import check_image, threads_for
+from .layout import channel_axis, from_channels_last, to_channels_last
 from .geometry import conv_geometry, normalize_data_format, normalize_padding, normalize_tuple
 
 _pool = kernels.get("pooling")   # chosen once, at import

@@ -1,4 +1,4 @@
-"""Reductions (sum, mean, max) and matrix products.
+"""Reductions: sum, mean and max over axes (the matrix product is in :mod:`.linalg`).
 
 This module defines ``sum``, ``mean`` and ``max`` ops, so Python's own are reached as ``builtins.*``.
 """
@@ -6,7 +6,7 @@ import builtins
 
 import numpy as np
 
-from ..engine.function import Function, as_tensors, as_tensor, unbroadcast
+from ..engine.function import Function, as_tensor
 
 
 def _normalize_axis(axis, ndim, who):
@@ -97,53 +97,3 @@ def max(x, axis=None, keepdims=False):
         raise ValueError(f"max: cannot take the maximum over an empty axis (shape {x.shape}, "
                          f"axis {axis!r})")
     return Max.apply(x, axes=axes, keepdims=keepdims)
-
-
-class MatMul(Function):
-    """f(A, B) = A @ B (batch dimensions broadcast);  df/dA = G @ B^T,  df/dB = A^T @ G.
-
-    A vector operand is treated as a 1-row (left) or 1-column (right) matrix, as in NumPy.
-    """
-
-    @staticmethod
-    def forward(ctx, a, b):
-        ctx.a, ctx.b = a, b
-        return np.matmul(a, b)
-
-    @staticmethod
-    def backward(ctx, grad):
-        a, b = ctx.a, ctx.b
-        a2 = a[None, :] if a.ndim == 1 else a
-        b2 = b[:, None] if b.ndim == 1 else b
-        # put back the axes NumPy dropped for vector operands (b's first: 1-D @ 1-D is 0-d)
-        g2 = grad
-        if b.ndim == 1:
-            g2 = np.expand_dims(g2, -1)
-        if a.ndim == 1:
-            g2 = np.expand_dims(g2, -2)
-        ga = gb = None
-        if ctx.needs_input_grad[0]:
-            ga = unbroadcast(np.matmul(g2, np.swapaxes(b2, -1, -2)), a2.shape).reshape(a.shape)
-        if ctx.needs_input_grad[1]:
-            gb = unbroadcast(np.matmul(np.swapaxes(a2, -1, -2), g2), b2.shape).reshape(b.shape)
-        return ga, gb
-
-
-def matmul(a, b):
-    """Matrix product with NumPy's rules (batch dimensions broadcast; vectors allowed)."""
-    a, b = as_tensors((a, b), "matmul")
-    sa, sb = a.shape, b.shape
-    if len(sa) == 0 or len(sb) == 0:
-        raise ValueError(f"matmul: both operands need at least one dimension, got shapes {sa} and {sb}")
-    inner_a = sa[-1]
-    inner_b = sb[-2] if len(sb) > 1 else sb[0]
-    if inner_a != inner_b:
-        raise ValueError(f"matmul: a has shape {sa} and b has shape {sb}; the last dimension of a "
-                         f"({inner_a}) must equal the {'second-to-last' if len(sb) > 1 else 'only'} "
-                         f"dimension of b ({inner_b})")
-    try:
-        np.broadcast_shapes(sa[:-2], sb[:-2])
-    except ValueError:
-        raise ValueError(f"matmul: the batch dimensions of a {sa[:-2]} and b {sb[:-2]} do not "
-                         f"broadcast") from None
-    return MatMul.apply(a, b)

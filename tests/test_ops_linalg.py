@@ -1,11 +1,70 @@
-"""bias_add, dropout and flatten: values, finite differences and argument checks."""
+"""The matrix product and bias_add (minigrad/ops/linalg.py): forward against NumPy, gradients
+against central differences, vector and batched matmul, and errors."""
 import numpy as np
 import pytest
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import minigrad as mg
-from minigrad.ops.nn import bias_add, dropout, flatten
+from minigrad import ops
+from minigrad.ops.linalg import bias_add
 from minigrad.testing import gradcheck
+from conftest import MAX_SIDE, broadcastable_shapes, seeds, uniform
+
+
+@st.composite
+def matmul_shapes(draw):
+    """Shapes (a, b) that np.matmul accepts: vectors, matrices, broadcast batch dimensions."""
+    n, k, m = (draw(st.integers(1, MAX_SIDE)) for _ in range(3))
+    batch_a, batch_b = draw(broadcastable_shapes(max_dims=2))
+    a = draw(st.sampled_from([(k,), batch_a + (n, k)]))
+    b = draw(st.sampled_from([(k,), batch_b + (k, m)]))
+    return a, b
+
+
+@settings(max_examples=50, deadline=None)
+@given(ab=matmul_shapes(), seed=seeds)
+def test_matmul_matches_numpy_and_gradcheck(ab, seed):
+    rng = np.random.default_rng(seed)
+    a, b = uniform(rng, ab[0]), uniform(rng, ab[1])
+    out = ops.matmul(mg.Tensor(a), mg.Tensor(b))
+    expected = np.matmul(a, b)
+    assert out.shape == expected.shape
+    np.testing.assert_allclose(out.data, expected, rtol=1e-12)
+    assert gradcheck(ops.matmul, [a, b])
+    assert gradcheck(lambda a, b: a @ b, [a, b])
+
+
+def test_matmul_with_zero_sized_dimensions():
+    a, b = np.ones((0, 3)), np.ones((3, 2))
+    out = ops.matmul(a, b)
+    assert out.shape == (0, 2)
+    ta, tb = mg.Tensor(np.ones((2, 0)), requires_grad=True), mg.Tensor(np.ones((0, 3)), requires_grad=True)
+    y = ta @ tb  # an empty inner dimension: the product is all zeros
+    np.testing.assert_array_equal(y.data, np.zeros((2, 3)))
+    y.sum().backward()
+    assert ta.grad.shape == (2, 0) and tb.grad.shape == (0, 3)
+
+
+def test_matmul_with_an_ndarray_on_either_side():
+    t = mg.Tensor(np.eye(2), requires_grad=True)
+    m = np.array([[1.0, 2.0], [3.0, 4.0]])
+    np.testing.assert_array_equal((m @ t).data, m)
+    np.testing.assert_array_equal((t @ m).data, m)
+
+
+@pytest.mark.parametrize("sa, sb, message", [
+    ((2, 3), (4, 5), r"matmul: a has shape \(2, 3\) and b has shape \(4, 5\).*\(3\).*\(4\)"),
+    ((3,), (2,), r"matmul: a has shape \(3,\) and b has shape \(2,\)"),
+    ((2, 2, 3), (3, 3, 1), r"matmul: the batch dimensions of a \(2,\) and b \(3,\) do not broadcast"),
+    ((), (3,), r"matmul: both operands need at least one dimension, got shapes \(\) and \(3,\)"),
+])
+def test_matmul_shape_errors_name_both_shapes(sa, sb, message):
+    with pytest.raises(ValueError, match=message):
+        ops.matmul(mg.Tensor(np.ones(sa)), mg.Tensor(np.ones(sb)))
+    with pytest.raises(ValueError, match=message):
+        mg.Tensor(np.ones(sa)) @ mg.Tensor(np.ones(sb))
+
 
 
 @settings(max_examples=30, deadline=None)
@@ -59,58 +118,6 @@ def test_bias_add_bad_arguments():
         bias_add(np.ones((2, 3)), np.ones(3), "NHWC")
 
 
-def test_dropout_is_inverted_and_its_gradient_is_the_mask():
-    x = mg.Tensor(np.ones((200, 50)), requires_grad=True)
-    y = dropout(x, 0.3, np.random.default_rng(0))
-    kept = y.numpy() != 0
-    assert np.allclose(y.numpy()[kept], 1 / 0.7)
-    assert abs(kept.mean() - 0.7) < 0.02
-    y.backward(np.full(y.shape, 2.0))
-    np.testing.assert_allclose(x.grad, 2.0 * y.numpy())
-
-
-def test_dropout_seeds_rate_zero_and_one():
-    x = np.random.default_rng(1).standard_normal((10, 10))
-    a, b = dropout(x, 0.5, 42).numpy(), dropout(x, 0.5, 42).numpy()
-    np.testing.assert_array_equal(a, b)
-    np.testing.assert_array_equal(dropout(x, 0.0, 0).numpy(), x)
-    assert not dropout(x, 1.0, 0).numpy().any()
-    assert dropout(x.astype(np.float32), 0.5).dtype == np.float32
-    assert gradcheck(lambda t: dropout(t, 0.5, 3), [x[:3, :3]])
-
-
-def test_dropout_noise_shape_drops_whole_channels():
-    x = np.ones((4, 3, 3, 8))
-    y = dropout(x, 0.5, 0, noise_shape=(None, 1, 1, None)).numpy()
-    assert (y == y[:, :1, :1, :]).all()          # one decision per (sample, channel)
-    assert 0 < (y[:, 0, 0, :] == 0).mean() < 1
-
-
-def test_dropout_bad_arguments():
-    with pytest.raises(ValueError, match=r"dropout: rate must be a number in \[0, 1\], got 1.5"):
-        dropout(np.ones(3), 1.5)
-    with pytest.raises(ValueError, match=r"dropout: rate must be .*got True"):
-        dropout(np.ones(3), True)
-    with pytest.raises(ValueError, match=r"dropout: noise_shape \(1,\) must have one entry per axis "
-                                         r"of x \(shape \(2, 3\)\)"):
-        dropout(np.ones((2, 3)), 0.5, noise_shape=(1,))
-    with pytest.raises(ValueError, match=r"dropout: noise_shape \(2, 2\) does not broadcast to the "
-                                         r"shape of x \(2, 3\)"):
-        dropout(np.ones((2, 3)), 0.5, noise_shape=(2, 2))
-
-
-def test_flatten_orders_like_keras():
-    x = np.arange(24.0).reshape(2, 3, 2, 2)          # channels_first: (N, C, H, W)
-    last = flatten(x.transpose(0, 2, 3, 1)).numpy()
-    np.testing.assert_array_equal(flatten(x, "channels_first").numpy(), last)
-    assert flatten(np.ones((5,))).shape == (5, 1)
-    assert gradcheck(lambda t: flatten(t, "channels_first") * np.arange(12.0), [x[:1]])
-    with pytest.raises(ValueError, match=r"flatten: data_format must be"):
-        flatten(x, "first")
-    with pytest.raises(ValueError, match=r"flatten: x must have a batch axis, got a scalar"):
-        flatten(np.float64(3.0))
-
-
 def test_op_outputs_in_use_are_not_overwritten_by_later_calls():
     from minigrad.ops.conv import conv2d
     from minigrad.ops.normalization import batch_norm_train
@@ -133,3 +140,4 @@ def test_op_outputs_in_use_are_not_overwritten_by_later_calls():
         grad = x1.grad.copy()
         op(x2).sum().backward()
         np.testing.assert_array_equal(x1.grad, grad)
+
