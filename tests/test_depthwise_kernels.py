@@ -341,3 +341,148 @@ def test_arbitrary_pads_and_output_sizes_stay_in_bounds():
             getattr(fast, name)(*args, got, 1, 2, 2, 1, *pads, 2)
             getattr(ref, name)(*args, want, 1, 2, 2, 1, *pads, 1)
             np.testing.assert_allclose(got, want, atol=1e-12, err_msg=f"{name} {pads}")
+
+
+# ---- the micro-kernels alone: include/depthwise_simd.h's vectorised spans (dw_corr_span_f32,
+# ---- dw_wgrad_span_f32) against the plain loops they must equal (dw_*_span_plain) ------------
+
+def exact_product_floats(rng, size):
+    """float32 values with 12 significant bits (an integer below 4096 times 2**-24 .. 2**0).
+    The product of two is exact in float32's 24 bits, so a fused multiply-add (one rounding) and
+    a multiply then an add (two) give the same sum; sums of products that far apart in size
+    still round, so the order of every sum shows in the bits."""
+    mantissa = rng.integers(1, 4096, size) * rng.choice([-1, 1], size)
+    return np.ldexp(mantissa, rng.integers(-24, 1, size)).astype(np.float32)
+
+
+def span_case(rng, floats, ntaps, count, channels, src_step, dst_step):
+    """Offsets and arrays for one span: taps read anywhere in src and w (overlaps allowed), while
+    the gk ranges of different taps are disjoint, as in the kernels, so every element of gk is
+    added to once."""
+    src_off = rng.integers(0, 40, ntaps).astype(np.intp)
+    w_off = rng.integers(0, 30, ntaps).astype(np.intp)
+    gk_off = (rng.permutation(ntaps) * (channels + 3)).astype(np.intp)
+    reach = (count - 1) * src_step + channels
+    return dict(src=floats(rng, int(src_off.max(initial=0)) + max(reach, 0) + 1), src_off=src_off,
+                w=floats(rng, 30 + channels), w_off=w_off, gk0=floats(rng, ntaps * (channels + 3)),
+                gk_off=gk_off, g=floats(rng, count * channels), count=count, channels=channels,
+                src_step=src_step, dst_step=dst_step)
+
+
+def corr_span(case, plain):
+    dst = np.full(max((case["count"] - 1) * case["dst_step"] + case["channels"], 0), np.nan,
+                  np.float32)
+    fast._corr_span_float32(case["src"], case["src_off"], case["w"], case["w_off"], dst,
+                            case["count"], case["src_step"], case["dst_step"], case["channels"],
+                            plain)
+    return dst
+
+
+def wgrad_span(case, plain):
+    gk = case["gk0"].copy()
+    fast._wgrad_span_float32(case["src"], case["src_off"], gk, case["gk_off"], case["g"],
+                             case["count"], case["src_step"], case["channels"], plain)
+    return gk
+
+
+def pixels(case):
+    """Index arrays t (count, 1) and c (channels,): element (t, c) of a span."""
+    return np.arange(case["count"])[:, None], np.arange(case["channels"])
+
+
+def corr_span_numpy(case, taps):
+    """dw_corr_span_plain's sums in NumPy float32, the taps added in the order ``taps``."""
+    t, c = pixels(case)
+    acc = np.zeros((case["count"], case["channels"]), np.float32)
+    for q in taps:
+        acc = acc + case["src"][case["src_off"][q] + t * case["src_step"] + c] * \
+            case["w"][case["w_off"][q] + c]
+    return acc
+
+
+def span_shapes():
+    """Channels up to three 16-float vectors (AVX-512; 8 with AVX2) with every half-vector and
+    scalar tail, pixel counts with every leftover block of dw_corr_span, and tap counts across
+    dw_wgrad_span's groups of 9 (AVX-512) or 4 (AVX2); steps of stride 1 to 3."""
+    return st.tuples(st.integers(0, 13), st.integers(0, 11), st.integers(0, 50),
+                     st.integers(1, 3), st.integers(1, 3), st.integers(0, 2**16))
+
+
+@settings(max_examples=150, deadline=None)
+@given(shape=span_shapes())
+def test_vectorised_spans_are_the_plain_loops_bit_for_bit_when_products_are_exact(shape):
+    ntaps, count, channels, src_stride, dst_stride, seed = shape
+    case = span_case(np.random.default_rng(seed), exact_product_floats, ntaps, count, channels,
+                     src_stride * channels, dst_stride * channels)
+    vectorised, plain = corr_span(case, plain=False), corr_span(case, plain=True)
+    assert np.array_equal(vectorised, plain, equal_nan=True)
+    t, c = pixels(case)   # the (t, c) elements are the formula's, in the plain loop's order ...
+    assert np.array_equal(vectorised[t * case["dst_step"] + c], corr_span_numpy(case, range(ntaps)))
+    assert np.isnan(vectorised).sum() == vectorised.size - count * channels   # ... the rest: NaN
+    assert np.array_equal(wgrad_span(case, plain=False), wgrad_span(case, plain=True))
+
+
+def test_the_bit_for_bit_span_test_sees_the_order_of_the_taps():
+    """The exact-product inputs are not so tame that any order gives the same bits: adding the
+    taps in reverse changes them (so the test above would catch a reordered sum)."""
+    case = span_case(np.random.default_rng(5), exact_product_floats, 9, 8, 40, 40, 40)
+    kernel = corr_span(case, plain=False).reshape(8, 40)    # dst_step = channels: no gaps
+    assert np.array_equal(kernel, corr_span_numpy(case, range(9)))
+    assert not np.array_equal(kernel, corr_span_numpy(case, reversed(range(9))))
+
+
+@settings(max_examples=60, deadline=None)
+@given(shape=span_shapes())
+def test_vectorised_spans_are_the_plain_loops_up_to_one_rounding_per_product(shape):
+    """Any floats: the compiler may fuse a multiply and an add in one loop and not in the other,
+    so each term may be rounded once or twice. Both then stay within the recursive-summation
+    bound gamma_n * sum |terms| of the exact sum (n terms, unit roundoff u = 2**-24)."""
+    ntaps, count, channels, src_stride, dst_stride, seed = shape
+    normal = lambda rng, size: rng.standard_normal(size).astype(np.float32)
+    case = span_case(np.random.default_rng(seed), normal, ntaps, count, channels,
+                     src_stride * channels, dst_stride * channels)
+    gamma = lambda n: n * 2.0**-24 / (1 - n * 2.0**-24)
+    t, c = pixels(case)
+    x = [case["src"][case["src_off"][q] + t * case["src_step"] + c].astype(np.float64)
+         for q in range(ntaps)]                  # (count, channels): what tap q reads
+    w = [case["w"][case["w_off"][q] + c] for q in range(ntaps)]
+    bound = 2 * gamma(ntaps + 1) * sum((np.abs(x[q] * w[q]) for q in range(ntaps)),
+                                       np.zeros((count, channels)))
+    fused_or_not = [corr_span(case, plain)[t * case["dst_step"] + c] for plain in (False, True)]
+    assert np.all(np.abs(fused_or_not[0].astype(np.float64) - fused_or_not[1]) <= bound)
+    g = case["g"].reshape(count, channels).astype(np.float64)
+    fused_or_not = [wgrad_span(case, plain) for plain in (False, True)]
+    for q in range(ntaps):
+        at = case["gk_off"][q] + c
+        bound = 2 * gamma(count + 1) * (np.abs(x[q] * g).sum(axis=0) + np.abs(case["gk0"][at]))
+        assert np.all(np.abs(fused_or_not[0][at].astype(np.float64) - fused_or_not[1][at]) <= bound)
+
+
+@pytest.mark.parametrize("change, match", [
+    (dict(src_off=np.array([200], np.intp)), "src has 50 elements"),
+    (dict(src_off=np.array([-1], np.intp)), "src has 50 elements"),
+    (dict(w_off=np.array([0, 1], np.intp)), "w has 2 offsets for 1 taps"),
+    (dict(count=-1), "must be >= 0"),
+    (dict(dst=np.zeros(10, np.float32)), "dst has 10 elements"),
+])
+def test_a_span_alone_refuses_what_would_leave_its_arrays(change, match):
+    args = dict(src=np.zeros(50, np.float32), src_off=np.array([0], np.intp),
+                w=np.zeros(8, np.float32), w_off=np.array([0], np.intp),
+                dst=np.zeros(20, np.float32), count=3, src_step=8, dst_step=6, channels=4)
+    args.update(change)
+    for plain in (False, True):
+        with pytest.raises(ValueError, match=match):
+            fast._corr_span_float32(*args.values(), plain)
+
+
+@pytest.mark.parametrize("gk_size, gk_off, g_size, match", [
+    (4, [1], 12, "gk has 4 elements"), (8, [0, 4], 12, "gk has 2 offsets for 1 taps"),
+    (8, [4], 11, "g has 11 elements"),
+])
+def test_a_kernel_gradient_span_alone_refuses_what_would_leave_its_arrays(gk_size, gk_off,
+                                                                          g_size, match):
+    for plain in (False, True):
+        with pytest.raises(ValueError, match=match):
+            fast._wgrad_span_float32(np.zeros(50, np.float32), np.array([0], np.intp),
+                                     np.zeros(gk_size, np.float32), np.array(gk_off, np.intp),
+                                     np.zeros(g_size, np.float32), 3, 8, 4, plain)

@@ -40,15 +40,17 @@ its plan, copies it into a ``Geo`` struct, and only then enters ``nogil`` code.
 """
 import numpy as np
 
-from .depthwise_plan import check_arguments, forward_plan, grad_input_plan, grad_kernel_plan
+from .depthwise_plan import (check_arguments, check_span, forward_plan, grad_input_plan,
+                             grad_kernel_plan)
 
 from cython.parallel cimport parallel, prange
 from libc.stddef cimport ptrdiff_t
 from libc.stdlib cimport free, malloc
 from libc.string cimport memcpy, memset
 
-from .depthwise_simd cimport (corr_span, dw_prefetch, dw_prefetch_write, real, repeat, sum_groups,
-                              wgrad_span)
+from .depthwise_simd cimport (corr_span, dw_corr_span_f32, dw_corr_span_plain, dw_prefetch,
+                              dw_prefetch_write, dw_wgrad_span_f32, dw_wgrad_span_plain, real,
+                              repeat, sum_groups, wgrad_span)
 
 cdef extern from "stdlib.h" nogil:
     int posix_memalign(void **memptr, size_t alignment, size_t size)
@@ -429,3 +431,28 @@ def depthwise_backward(const real[:, :, :, ::1] x, const real[:, :, :, ::1] kern
                       &grad_x[0, 0, 0, 0], &grad_kernel[0, 0, 0, 0], &partials[0, 0],
                       partials.shape[0], &phases[0, 0], phases.shape[0], num_threads) < 0:
         raise MemoryError("depthwise_backward: could not allocate per-thread scratch memory")
+
+
+# ---- one span alone, float32: the vectorised micro-kernel, or the plain loop it must equal
+# (include/depthwise_simd.h; tests/test_depthwise_kernels.py and docs/02 compare the two)
+
+def _corr_span_float32(const float[::1] src, const ptrdiff_t[::1] src_off, const float[::1] w,
+                       const ptrdiff_t[::1] w_off, float[::1] dst, Py_ssize_t count,
+                       Py_ssize_t src_step, Py_ssize_t dst_step, Py_ssize_t channels, bint plain):
+    """dw_corr_span_f32 on 1-D arrays, or dw_corr_span_plain when ``plain``."""
+    cdef Py_ssize_t ntaps = len(src_off)
+    check_span("_corr_span_float32", ntaps, count, channels, ("src", len(src), src_off, src_step),
+               ("w", len(w), w_off, 0), ("dst", len(dst), None, dst_step))
+    (dw_corr_span_plain if plain else dw_corr_span_f32)(
+        &src[0], &src_off[0], &w[0], &w_off[0], ntaps, &dst[0], count, src_step, dst_step, channels)
+
+
+def _wgrad_span_float32(const float[::1] src, const ptrdiff_t[::1] src_off, float[::1] gk,
+                        const ptrdiff_t[::1] gk_off, const float[::1] g, Py_ssize_t count,
+                        Py_ssize_t src_step, Py_ssize_t channels, bint plain):
+    """dw_wgrad_span_f32 on 1-D arrays (adds into gk), or dw_wgrad_span_plain when ``plain``."""
+    cdef Py_ssize_t ntaps = len(src_off)
+    check_span("_wgrad_span_float32", ntaps, count, channels, ("src", len(src), src_off, src_step),
+               ("gk", len(gk), gk_off, 0), ("g", len(g), None, channels))
+    (dw_wgrad_span_plain if plain else dw_wgrad_span_f32)(
+        &src[0], &src_off[0], &gk[0], &gk_off[0], ntaps, &g[0], count, src_step, channels)

@@ -10,7 +10,7 @@ needs to know, from the shapes and the geometry alone:
 * how the kernel gradient's output rows are cut into chunks (:func:`chunking`): a function of the
   shape only, which is what makes the gradient the same, bit for bit, for any thread count;
 * that no argument can make the C code read or write out of bounds (:func:`check_arguments`,
-  :func:`check_scratch`).
+  :func:`check_scratch`; :func:`check_span` for a micro-kernel called alone).
 
 :func:`forward_plan`, :func:`grad_input_plan` and :func:`grad_kernel_plan` put it together in a
 :class:`Plan`, whose fields are those of the ``Geo`` struct the loops read. Python ints throughout:
@@ -69,6 +69,31 @@ def check_arguments(who, x_shape, kernel_shape, out_shape, strides, dilations, p
         if size + out * s + k * d + p + s >= INDEX_LIMIT:
             raise ValueError(f"{who}: geometry too large for 64-bit indices (size {size}, output "
                              f"{out}, kernel {k}, stride {s}, dilation {d}, pad {p})")
+
+
+def check_span(who, ntaps, count, channels, *arrays):
+    """Refuse a call of one micro-kernel alone (``depthwise._corr_span_float32``,
+    ``_wgrad_span_float32``, for the tests) that would leave one of its arrays. Each of ``arrays``
+    is (name, size, offsets, step): the span uses elements o + t*step + c of it for t < count,
+    c < channels and each o of ``offsets`` (one per tap; None: the single offset 0).
+
+    >>> check_span("f", 2, 3, 4, ("src", 13, [0, 1], 4))    # elements 0 .. 12: inside
+    >>> check_span("f", 2, 3, 4, ("src", 12, [0, 1], 4))
+    Traceback (most recent call last):
+    ...
+    ValueError: f: src has 12 elements, but offsets 0 .. 1 + t*4 + c (t < 3, c < 4) reach element 12
+    """
+    if min(ntaps, count, channels) < 0:
+        raise ValueError(f"{who}: ntaps {ntaps}, count {count} and channels {channels} must be >= 0")
+    for name, size, offsets, step in arrays:
+        if offsets is not None and len(offsets) != ntaps:
+            raise ValueError(f"{who}: {name} has {len(offsets)} offsets for {ntaps} taps")
+        starts = [0] if offsets is None else [int(o) for o in offsets]
+        last = max(starts, default=0) + (count - 1) * step + channels - 1
+        if count and channels and starts and (step < 0 or min(starts) < 0 or last >= size):
+            raise ValueError(f"{who}: {name} has {size} elements, but offsets {min(starts)} .. "
+                             f"{max(starts)} + t*{step} + c (t < {count}, c < {channels}) reach "
+                             f"element {last}")
 
 
 def x_columns(W, OW, KW, sw, dw, pl):

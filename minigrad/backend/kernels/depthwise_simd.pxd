@@ -9,6 +9,11 @@
 # * ``sum_groups``: dst[i] = sum of src[i*M .. i*M + M - 1] (the M channels back onto one);
 # * ``dw_prefetch``, ``dw_prefetch_write``: ask the processor for memory that will be read (written)
 #   soon.
+#
+# The header generates dw_corr_span_f32 / _f64 and the others below with macros; its plain loops
+# dw_corr_span_plain and dw_wgrad_span_plain (float) say in ordinary C what the first two compute,
+# in the same order. Only the tests call the plain loops, through depthwise.pyx's
+# _corr_span_float32 and _wgrad_span_float32.
 from libc.stddef cimport ptrdiff_t
 
 ctypedef fused real:
@@ -18,6 +23,12 @@ ctypedef fused real:
 cdef extern from "depthwise_simd.h" nogil:
     void dw_prefetch(const void *p, size_t nbytes)
     void dw_prefetch_write(void *p, size_t nbytes)
+    void dw_corr_span_plain(const float *src, const ptrdiff_t *src_off, const float *w,
+                            const ptrdiff_t *w_off, ptrdiff_t ntaps, float *dst, ptrdiff_t count,
+                            ptrdiff_t src_step, ptrdiff_t dst_step, ptrdiff_t channels)
+    void dw_wgrad_span_plain(const float *src, const ptrdiff_t *src_off, float *gk,
+                             const ptrdiff_t *gk_off, ptrdiff_t ntaps, const float *g,
+                             ptrdiff_t count, ptrdiff_t src_step, ptrdiff_t channels)
     void dw_corr_span_f32(const float *src, const ptrdiff_t *src_off, const float *w,
                           const ptrdiff_t *w_off, ptrdiff_t ntaps, float *dst, ptrdiff_t count,
                           ptrdiff_t src_step, ptrdiff_t dst_step, ptrdiff_t channels)

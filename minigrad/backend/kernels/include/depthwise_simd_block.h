@@ -1,7 +1,10 @@
 /* depthwise_simd_block.h: register blocks for one scalar type DW_T and one vector width DW_WIDTH
  * (bytes). Included four times by depthwise_simd.h, which documents what they compute; do not
  * include it directly. Each *_channels function covers channels [c, ...) with vectors of this
- * width, two at a time then one, and returns the first channel it left for a narrower width. */
+ * width, two at a time then one, and returns the first channel it left for a narrower width.
+ * Every name here is written DW_WNAME(x), which expands to x, the type's suffix and the width:
+ * DW_WNAME(dw_corr_block) is dw_corr_block_f32_64, dw_corr_block_f32_32, dw_corr_block_f64_64
+ * and dw_corr_block_f64_32 under AVX-512 (widths 32 and 16 under AVX2). */
 
 typedef DW_T DW_WNAME(dw_vec) __attribute__((vector_size(DW_WIDTH)));
 #define DW_VEC DW_WNAME(dw_vec)
@@ -24,7 +27,9 @@ static inline void DW_WNAME(dw_store)(DW_T *p, DW_VEC v)
 /* ---- dw_corr_span's blocks ---------------------------------------------------------------- */
 
 /* P pixels x V vectors of channels; src, w and dst already point at this block's first pixel and
- * channel. P and V are constants at every call site, so the loops unroll into registers. */
+ * channel. P and V are constants at every call site, so the loops unroll into registers.
+ * dw_corr_span_plain's loops with t and c in blocks: each vector lane is one (t, c) of it,
+ * summed over the taps q in the same order. */
 static inline __attribute__((always_inline)) void DW_WNAME(dw_corr_block)(
     const DW_T *src, const ptrdiff_t *src_off, const DW_T *w, const ptrdiff_t *w_off,
     ptrdiff_t ntaps, DW_T *dst, ptrdiff_t src_step, ptrdiff_t dst_step, const int P, const int V)
@@ -65,7 +70,8 @@ static inline __attribute__((always_inline)) ptrdiff_t DW_WNAME(dw_corr_channels
 
 /* ---- dw_wgrad_span's blocks --------------------------------------------------------------- */
 
-/* Q taps x V vectors of channels, summed over `count` pixels, then added to gk. */
+/* Q taps x V vectors of channels, summed over `count` pixels, then added to gk:
+ * dw_wgrad_span_plain's loops with q and c in blocks; each lane sums its pixels t in order. */
 static inline __attribute__((always_inline)) void DW_WNAME(dw_wgrad_block)(
     const DW_T *src, const ptrdiff_t *src_off, DW_T *gk, const ptrdiff_t *gk_off, const DW_T *g,
     ptrdiff_t count, ptrdiff_t src_step, ptrdiff_t g_step, const int Q, const int V)

@@ -1,14 +1,16 @@
 /* depthwise_simd_impl.h: the span functions for one scalar type DW_T (float or double), built on
  * the blocks of depthwise_simd_block.h at full (DW_VBYTES) and half (DW_HALF) width. Included
  * twice by depthwise_simd.h, which documents what the functions compute; do not include it
- * directly. */
+ * directly. Every name here is written DW_NAME(x), which expands to x_f32 in the float copy and
+ * x_f64 in the double one: DW_NAME(dw_corr_span) is dw_corr_span_f32 / dw_corr_span_f64. */
 
 #define DW_FULL(name) DW_CAT(DW_NAME(name), DW_VBYTES)
 #define DW_HALFW(name) DW_CAT(DW_NAME(name), DW_HALF)
 
 /* ---- dw_corr_span ------------------------------------------------------------------------- */
 
-/* The last channels (fewer than a half vector), one at a time. */
+/* The last channels (fewer than a half vector), one at a time: dw_corr_span_plain's loop for
+ * those channels. Expands to dw_corr_scalar_f32 and dw_corr_scalar_f64. */
 static inline void DW_NAME(dw_corr_scalar)(
     const DW_T *src, const ptrdiff_t *src_off, const DW_T *w, const ptrdiff_t *w_off,
     ptrdiff_t ntaps, DW_T *dst, ptrdiff_t src_step, ptrdiff_t dst_step, ptrdiff_t pixels,
@@ -23,7 +25,8 @@ static inline void DW_NAME(dw_corr_scalar)(
         }
 }
 
-/* P pixels starting at pixel t: full vectors, at most one half vector, then scalars. */
+/* P pixels starting at pixel t: full vectors, at most one half vector, then scalars. Expands to
+ * dw_corr_pixels_f32 and dw_corr_pixels_f64. */
 static inline __attribute__((always_inline)) void DW_NAME(dw_corr_pixels)(
     const DW_T *src, const ptrdiff_t *src_off, const DW_T *w, const ptrdiff_t *w_off,
     ptrdiff_t ntaps, DW_T *dst, ptrdiff_t src_step, ptrdiff_t dst_step, ptrdiff_t channels,
@@ -38,6 +41,11 @@ static inline __attribute__((always_inline)) void DW_NAME(dw_corr_pixels)(
                                 P, channels - c);
 }
 
+/* DW_NAME(dw_corr_span) expands to dw_corr_span_f32 and dw_corr_span_f64, the functions the
+ * kernels call (through corr_span in depthwise_simd.pxd). They must compute what
+ * dw_corr_span_plain (depthwise_simd.h) computes, in its order: every dst element is 0 plus the
+ * taps q = 0, 1, ... one by one; the blocks only decide which elements are computed side by
+ * side in registers. (Bit for bit when the products are exact: see depthwise_simd.h.) */
 static void DW_NAME(dw_corr_span)(
     const DW_T *src, const ptrdiff_t *src_off, const DW_T *w, const ptrdiff_t *w_off,
     ptrdiff_t ntaps, DW_T *dst, ptrdiff_t count, ptrdiff_t src_step, ptrdiff_t dst_step,
@@ -67,6 +75,11 @@ static void DW_NAME(dw_corr_span)(
 
 /* ---- dw_wgrad_span ------------------------------------------------------------------------ */
 
+/* DW_NAME(dw_wgrad_span) expands to dw_wgrad_span_f32 and dw_wgrad_span_f64 (called through
+ * wgrad_span in depthwise_simd.pxd). They must compute what dw_wgrad_span_plain
+ * (depthwise_simd.h) computes, in its order: each gk element gets its sum over the pixels
+ * t = 0, 1, ..., started at 0, added once. The loop at the end is that plain loop itself (its
+ * two outer loops swapped), for the channels no vector covers. */
 static void DW_NAME(dw_wgrad_span)(
     const DW_T *src, const ptrdiff_t *src_off, DW_T *gk, const ptrdiff_t *gk_off, ptrdiff_t ntaps,
     const DW_T *g, ptrdiff_t count, ptrdiff_t src_step, ptrdiff_t channels)
@@ -89,7 +102,8 @@ static void DW_NAME(dw_wgrad_span)(
 /* ---- depth multiplier M > 1 --------------------------------------------------------------- */
 
 /* dst[i*M + m] = src[i] for i < n, m < M: each input channel repeated M times, so that a staged
- * row has one value per output channel. Inlined with a constant M, GCC vectorises the loop. */
+ * row has one value per output channel. Inlined with a constant M, GCC vectorises the loop.
+ * A plain loop already; expands to dw_repeat_m_f32 and dw_repeat_m_f64. */
 static inline __attribute__((always_inline)) void DW_NAME(dw_repeat_m)(
     const DW_T *src, DW_T *dst, ptrdiff_t n, ptrdiff_t M)
 {
@@ -99,7 +113,8 @@ static inline __attribute__((always_inline)) void DW_NAME(dw_repeat_m)(
 }
 
 /* dst[i] = 0 + src[i*M] + src[i*M + 1] + ... + src[i*M + M-1], added in that order: the M
- * output channels of input channel i summed back onto it (the input gradient). */
+ * output channels of input channel i summed back onto it (the input gradient). A plain loop
+ * already; expands to dw_sum_groups_m_f32 and dw_sum_groups_m_f64. */
 static inline __attribute__((always_inline)) void DW_NAME(dw_sum_groups_m)(
     const DW_T *src, DW_T *dst, ptrdiff_t n, ptrdiff_t M)
 {
@@ -111,7 +126,10 @@ static inline __attribute__((always_inline)) void DW_NAME(dw_sum_groups_m)(
     }
 }
 
-/* The common depth multipliers 2, 3, 4 as constants (vectorised), any other M as it comes. */
+/* The common depth multipliers 2, 3, 4 as constants (vectorised), any other M as it comes: the
+ * same loops as above, so the same results. DW_NAME(dw_repeat) expands to dw_repeat_f32 and
+ * dw_repeat_f64, DW_NAME(dw_sum_groups) to dw_sum_groups_f32 and dw_sum_groups_f64: the
+ * functions depthwise_simd.pxd declares. */
 #define DW_BY_M(fn)                                                                               \
     switch (M) {                                                                                  \
     case 2: fn(src, dst, n, 2); break;                                                            \
