@@ -243,24 +243,70 @@ def test_chapter_runs(name, tmp_path):
     assert result.returncode == 0, f"{name} failed:\n{result.stdout[-3000:]}\n{result.stderr[-6000:]}"
 
 
-def test_cython_excerpts_are_still_in_the_kernel():
+KERNELS = ROOT / "minigrad" / "backend" / "kernels"
+CHAPTER_2 = DOCS / "02_convolution_to_cython.md"
+
+
+def _kernel_sources():
+    """depthwise.pyx, depthwise_simd.pxd and the C headers they include: {name: text}."""
+    paths = [KERNELS / "depthwise.pyx", KERNELS / "depthwise_simd.pxd",
+             *sorted((KERNELS / "include").glob("*.h"))]
+    return {path.name: path.read_text() for path in paths}
+
+
+@pytest.mark.parametrize("lang, files", [
+    ("cython", ("depthwise.pyx", "depthwise_simd.pxd")),
+    ("c", ("depthwise_simd.h",)),
+])
+def test_cython_and_c_excerpts_are_still_in_the_kernel(lang, files):
     """Chapter 2 quotes depthwise.pyx (and depthwise_simd.pxd, which it cimports) in ```cython
-    blocks: every quoted line must still be there, up to a trailing comment (``...`` lines and ``name(...)`` calls stand for what is left out)."""
-    chapter = DOCS / "02_convolution_to_cython.md"
-    kernels = ROOT / "minigrad" / "backend" / "kernels"
-    kernel = [line for name in ("depthwise.pyx", "depthwise_simd.pxd")
-              for line in (kernels / name).read_text().splitlines()]
-    source = {line.strip() for line in kernel}
-    lines = chapter.read_text().splitlines()
-    quoted = [(n, lines[n - 1].strip()) for lang, first, last in code_blocks(chapter)
-              if lang == "cython" for n in range(first, last + 1)]
-    assert quoted, "chapter 2 quotes no kernel lines"
+    blocks and include/depthwise_simd.h in ```c blocks: every quoted line must still be there, up
+    to a trailing comment (``...`` lines and ``name(...)`` calls stand for what is left out)."""
+    sources = _kernel_sources()
+    source = {line.strip() for name in files for line in sources[name].splitlines()}
+    lines = CHAPTER_2.read_text().splitlines()
+    quoted = [(n, lines[n - 1].strip()) for block, first, last in code_blocks(CHAPTER_2)
+              if block == lang for n in range(first, last + 1)]
+    assert quoted, f"chapter 2 quotes no {lang} lines"
     for n, line in quoted:
-        code = line.split("  #")[0].rstrip()
+        code = line.split("  #")[0].rstrip() if lang == "cython" else line
         if not code or code == "..." or code.endswith("(...)"):
             continue
         assert code in source or any(s.startswith(code) for s in source), \
-            f"{chapter.name}:{n} quotes a line not in depthwise.pyx/.pxd: {line}"
+            f"{CHAPTER_2.name}:{n} quotes a line not in {' or '.join(files)}: {line}"
+
+
+DW_NAME = re.compile(r"(?<![\w])(?:dw|DW)_\w+")
+
+
+def test_every_dw_name_chapter_2_mentions_is_in_the_kernel_sources():
+    """A name like dw_corr_span_f32 that the chapter mentions must occur in depthwise.pyx, .pxd or
+    the headers: as written (dw_corr_span_plain), or in the comment that says which macro makes
+    it (dw_corr_span_f32 exists only as DW_NAME(dw_corr_span), see the next test)."""
+    text = "\n".join(_kernel_sources().values())
+    names = set(DW_NAME.findall(CHAPTER_2.read_text()))
+    assert {"dw_corr_span_plain", "dw_corr_span_f32", "dw_wgrad_span"} <= names
+    missing = sorted(name for name in names if not re.search(rf"(?<![\w]){name}(?![\w])", text))
+    assert not missing, f"chapter 2 names {missing}, which no kernel source contains"
+
+
+def test_every_c_function_the_kernels_declare_is_written_out_or_its_expansion_explained():
+    """depthwise_simd.pxd declares the C functions depthwise.pyx calls. Each is defined in the
+    headers under its own name, or made by a macro (DW_NAME(dw_corr_span) -> dw_corr_span_f32):
+    then a header comment must name it, beside the words "expands to", so that a reader who
+    searches for the name finds where it comes from."""
+    sources = _kernel_sources()
+    extern = sources["depthwise_simd.pxd"].split("cdef extern from", 1)[1].split("\ncdef ", 1)[0]
+    declared = re.findall(r"^\s+\w+\s+(dw_\w+)\(", extern, flags=re.M)
+    assert "dw_corr_span_f32" in declared and "dw_corr_span_plain" in declared
+    headers = "\n".join(text for name, text in sources.items() if name.endswith(".h"))
+    explaining = [comment for comment in re.findall(r"/\*.*?\*/", headers, flags=re.S)
+                  if "expands to" in comment.lower()]
+    for name in declared:
+        written = re.search(rf"^(static\s+)?(inline\s+)?\w+\s+\*?{name}\(", headers, flags=re.M)
+        explained = any(re.search(rf"(?<!\w){name}(?!\w)", comment) for comment in explaining)
+        assert written or explained, f"{name}: not written in include/*.h, and no comment there " \
+                                     f"says which macro expands to it"
 
 
 def _svg_texts(svg):
