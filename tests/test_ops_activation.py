@@ -107,7 +107,7 @@ def test_gelu_kernel_on_large_and_0d_inputs(dtype):
      r"^leaky_relu: alpha must be a finite number, got 'a'$"),
     (lambda x: ops.leaky_relu(x, alpha=None), TypeError,
      r"^leaky_relu: alpha must be a finite number, got None$"),
-    (lambda x: ops.leaky_relu(x, alpha=float("nan")), TypeError,
+    (lambda x: ops.leaky_relu(x, alpha=float("nan")), ValueError,   # a number, but not finite
      r"^leaky_relu: alpha must be a finite number, got nan$"),
     (lambda x: ops.leaky_relu(x, alpha=True), TypeError,
      r"^leaky_relu: alpha must be a finite number, got True$"),

@@ -74,7 +74,8 @@ def test_fit_before_compile_and_without_loss():
     (lambda x, y: {"x": x, "y": y, "batch_size": -4}, "batch_size must be a positive integer"),
     (lambda x, y: {"x": x, "y": y, "batch_size": True}, "batch_size"),
     (lambda x, y: {"x": x, "y": y, "epochs": -1}, "epochs must be a non-negative integer"),
-    (lambda x, y: {"x": x, "y": y, "validation_split": 1.0}, r"validation_split must be a number in \[0, 1\)"),
+    (lambda x, y: {"x": x, "y": y, "validation_split": 1.0},
+     r"validation_split must be a finite number in \[0, 1\), got 1.0"),
     (lambda x, y: {"x": x, "y": y, "validation_split": -0.1}, "validation_split"),
     (lambda x, y: {"x": x, "y": y, "verbose": 3}, "verbose must be"),
     (lambda x, y: {"x": x, "y": np.zeros((32, 4))}, r"y of shape \(32, 4\) does not fit the output"),
@@ -83,7 +84,7 @@ def test_fit_before_compile_and_without_loss():
     (lambda x, y: {"x": x, "y": y, "validation_data": x}, "validation_data must be"),
     (lambda x, y: {"x": x, "y": y, "sample_weight": np.ones(3)}, "sample_weight"),
     (lambda x, y: {"x": np.array([["a"] * 3] * 32), "y": y}, "numeric"),
-    (lambda x, y: {"x": x, "y": y, "seed": -1}, "seed must be a non-negative integer"),
+    (lambda x, y: {"x": x, "y": y, "seed": -1}, "seed must be None or a non-negative integer, got -1"),
 ])
 def test_fit_checks_arguments_before_training(change, match):
     x, y = _data()

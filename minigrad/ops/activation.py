@@ -1,26 +1,15 @@
 """Activation functions and softmax: f and its derivative, forward and backward side by side."""
 import math
-import numbers
 
 import numpy as np
 
+from .._checks import check_number
 from ..backend import kernels
 from ..backend.buffers import buffers
 from ..engine.function import Function, as_tensor
 from ._common import check_axis, threads_for
 
 _ew = kernels.get("elementwise")   # chosen once, at import
-
-
-def _number(who, arg, value, minimum=None):
-    """``value`` as a float, or a TypeError/ValueError naming ``who``, ``arg`` and the value: a
-    string or None would otherwise reach NumPy and fail there, far from the call that was wrong.
-    (``minigrad.activations`` checks its arguments with this one too.)"""
-    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not math.isfinite(value):
-        raise TypeError(f"{who}: {arg} must be a finite number, got {value!r}")
-    if minimum is not None and value < minimum:
-        raise ValueError(f"{who}: {arg} must be >= {minimum}, got {value!r}")
-    return float(value)
 
 
 class ReLU(Function):
@@ -243,12 +232,12 @@ _SELU_SCALE = 1.0507009873554804934193349852946
 
 def leaky_relu(x, alpha=0.2):
     """x for x > 0, alpha x otherwise (Keras default 0.2); max(x, alpha x) if 0 <= alpha <= 1."""
-    return LeakyReLU.apply(x, alpha=_number("leaky_relu", "alpha", alpha))
+    return LeakyReLU.apply(x, alpha=check_number(alpha, "alpha", "leaky_relu"))
 
 
 def elu(x, alpha=1.0):
     """Exponential linear unit."""
-    return ELU.apply(x, alpha=_number("elu", "alpha", alpha), scale=1.0)
+    return ELU.apply(x, alpha=check_number(alpha, "alpha", "elu"), scale=1.0)
 
 
 def selu(x):

@@ -5,18 +5,10 @@ y, x's shapes against the model's inputs, y's arrays against the outputs, sample
 This module only shapes data; whether y fits each output's loss is checked by the compiled
 loss (:meth:`minigrad.training.compile.CompileLoss.check_targets`).
 """
-import numbers
 
 import numpy as np
 
 from ..engine.tensor import Tensor
-
-
-def check_int(value, name, who, minimum):
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < minimum:
-        kind = "a positive integer" if minimum == 1 else "a non-negative integer"
-        raise ValueError(f"{who}: {name} must be {kind}, got {value!r}")
-    return int(value)
 
 
 def as_array(value, who, name):

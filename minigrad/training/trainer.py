@@ -16,24 +16,18 @@ What ``compile`` makes lives in :mod:`minigrad.training.compile` (the compiled l
 compiled metrics); :meth:`Trainer.get_compile_config` is what a model file saves of it.
 """
 import math
-import numbers
 
 import numpy as np
 
 from .. import losses as losses_module
 from .. import metrics as metrics_module
 from .. import optimizers as optimizers_module
+from .._checks import check_bool, check_int, check_number, check_seed
 from ..engine.autograd import no_grad
 from . import callbacks as callbacks_module
 from . import data_adapter
 from .compile import CompileLoss, CompileMetrics, serialize_metrics
 from .progbar import resolve_verbose
-
-
-def _check_seed(seed, who):
-    if isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or seed < 0:
-        raise ValueError(f"{who}: seed must be a non-negative integer or None, got {seed!r}")
-    return int(seed)
 
 
 class Trainer:
@@ -256,19 +250,16 @@ class Trainer:
         """
         who = f"{type(self).__name__} '{self.name}'.fit"
         self._assert_compiled(who)
-        batch_size = data_adapter.check_int(batch_size, "batch_size", who, 1)
-        epochs = data_adapter.check_int(epochs, "epochs", who, 0)
-        initial_epoch = data_adapter.check_int(initial_epoch, "initial_epoch", who, 0)
-        validation_freq = data_adapter.check_int(validation_freq, "validation_freq", who, 1)
-        val_batch = data_adapter.check_int(validation_batch_size or batch_size,
-                                           "validation_batch_size", who, 1)
+        batch_size = check_int(batch_size, "batch_size", who, low=1)
+        epochs = check_int(epochs, "epochs", who, low=0)
+        initial_epoch = check_int(initial_epoch, "initial_epoch", who, low=0)
+        validation_freq = check_int(validation_freq, "validation_freq", who, low=1)
+        val_batch = check_int(validation_batch_size or batch_size, "validation_batch_size", who,
+                              low=1)
         verbose = resolve_verbose(verbose, who)
-        if isinstance(validation_split, bool) or not isinstance(validation_split, numbers.Real) \
-                or not 0.0 <= validation_split < 1.0:
-            raise ValueError(f"{who}: validation_split must be a number in [0, 1), got "
-                             f"{validation_split!r}")
-        if not isinstance(shuffle, (bool, np.bool_)):
-            raise ValueError(f"{who}: shuffle must be True or False, got {shuffle!r}")
+        validation_split = check_number(validation_split, "validation_split", who, low=0,
+                                        high=1, high_open=True)
+        shuffle = check_bool(shuffle, "shuffle", who)
         xs, ys, sw = self._prepare(x, y, sample_weight, who)
         n, val = len(xs[0]), None
         if validation_data is not None:
@@ -295,7 +286,7 @@ class Trainer:
                                   who, history)
         # seed None: drawn from NumPy's global generator, so np.random.seed(...) fixes the order
         base_seed = int(np.random.randint(0, 2**63 - 1, dtype=np.int64)) if seed is None \
-            else _check_seed(seed, who)
+            else check_seed(seed, who)
         self.stop_training = False
         self.history = history
         cbs.on_train_begin({})
@@ -343,7 +334,7 @@ class Trainer:
         (a dict with ``return_dict=True``)."""
         who = f"{type(self).__name__} '{self.name}'.evaluate"
         self._assert_compiled(who)
-        batch_size = data_adapter.check_int(batch_size, "batch_size", who, 1)
+        batch_size = check_int(batch_size, "batch_size", who, low=1)
         verbose = resolve_verbose(verbose, who)
         xs, ys, sw = self._prepare(x, y, sample_weight, who)
         steps = math.ceil(len(xs[0]) / batch_size)
@@ -354,7 +345,7 @@ class Trainer:
     def predict(self, x, batch_size=32, verbose=0, callbacks=None):
         """The model's outputs for every sample of ``x``, batch by batch, as NumPy arrays."""
         who = f"{type(self).__name__} '{self.name}'.predict"
-        batch_size = data_adapter.check_int(batch_size, "batch_size", who, 1)
+        batch_size = check_int(batch_size, "batch_size", who, low=1)
         verbose = resolve_verbose(verbose, who)
         xs, _, _ = data_adapter.prepare(self, x, None, None, who, need_y=False)
         steps = math.ceil(len(xs[0]) / batch_size)
