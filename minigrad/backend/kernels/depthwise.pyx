@@ -13,9 +13,9 @@ channel c repeated M times, so that there is one input value per output channel)
 below the image are not staged: their taps are simply left out, and so are the taps of a window
 column that never meets the image (huge dilations). So the vectorised micro-kernels of
 ``include/depthwise_simd.h`` always run over whole output rows with no bounds checks, and read
-memory that sits in L1/L2. A staged row stays in its slot while the next output rows of the same
-thread use it again. (An interior/border split that reads the interior straight from x was
-measured too: the single-pixel border blocks cost more than the copy saves, on 7x7 to 112x112.)
+memory that sits in L1/L2. A staged row stays in its slot while the thread's next output rows
+use it. (Reading the interior straight from x was measured too: the single-pixel border blocks
+cost more than the copy saves, on 7x7 to 112x112.)
 
 How the work is split, and why no result depends on the thread count:
 
@@ -23,20 +23,18 @@ How the work is split, and why no result depends on the thread count:
 * grad_kernel: the N*OH output rows are cut into a fixed list of chunks that depends on the shape
   only. Each chunk sums into its own partial gradient, whichever thread runs it; the partials are
   then added in chunk order. Same chunks, same order, same bits for 1 or 64 threads.
-* grad_input: input rows (n, ih), each written by one thread, reading staged rows of grad_out.
-  They are handed out with the same chunks (a proportional share of the N*H rows per chunk), so
-  that depthwise_backward can run both gradients in one thread team, chunk by chunk: one loop,
-  _gradient_team, serves all three entry points. With a stride s, input column iw only receives
-  taps j with (iw + pad_left - j*dw) divisible by s, so a row splits in s "phases" (iw = p, p+s,
-  p+2s, ...), each a stride-1 correlation with a fixed subset of the taps (the stride-2 path: no
-  tap is tried and thrown away).
+* grad_input: input rows (n, ih), each written by one thread, reading staged rows of grad_out,
+  handed out with the same chunks, so that depthwise_backward runs both gradients in one thread
+  team (one loop, _gradient_team, serves all three entry points). With a stride s a row splits in
+  s "phases", each a stride-1 correlation with a fixed subset of the taps
+  (``depthwise_plan.column_phases``): no tap is tried and thrown away.
 
 Each thread prefetches the row it will stage two rows later and the output row it writes next:
 inside a network the arrays come from memory, and the kernels would otherwise wait for them.
 
-What can be worked out before the loops (which columns and rows to stage, the column phases, the
-chunks, the argument checks) is plain Python in ``depthwise_plan.py``; each entry point asks for
-its plan, copies it into a ``Geo`` struct, and only then enters ``nogil`` code.
+What can be worked out before the loops (columns and rows to stage, phases, chunks, checks) is
+plain Python in ``depthwise_plan.py``; each entry point copies its plan into a ``Geo`` struct,
+and only then enters ``nogil`` code.
 """
 import numpy as np
 
@@ -49,35 +47,8 @@ from libc.stdlib cimport free, malloc
 from libc.string cimport memcpy, memset
 
 from .depthwise_simd cimport (corr_span, dw_corr_span_f32, dw_corr_span_plain, dw_prefetch,
-                              dw_prefetch_write, dw_wgrad_span_f32, dw_wgrad_span_plain, real,
-                              repeat, sum_groups, wgrad_span)
-
-cdef extern from "stdlib.h" nogil:
-    int posix_memalign(void **memptr, size_t alignment, size_t size)
-
-cdef struct Geo:
-    Py_ssize_t N, H, W, C, M, CM, KH, KW, OH, OW
-    Py_ssize_t sh, sw, dh, dw, pt, pl
-    Py_ssize_t src_h, src_w, src_c  # rows, columns, channels of the array rows are staged from
-    Py_ssize_t first, width         # a staged row holds source columns [first, first + width)
-    Py_ssize_t slots                # staged rows kept per thread
-    bint slot_by_row                # slot = row % slots (reused by the next rows), else tap row i
-    const Py_ssize_t *cols          # forward, grad_kernel: the kernel columns j that meet the
-    Py_ssize_t ncols                #   image for some output column, ncols of them
-    Py_ssize_t per_chunk            # grad_kernel: output rows per chunk (a function of the shape)
-    # (the fields of depthwise_plan.Plan, which explains them)
-
-
-cdef struct Work:
-    # per-thread scratch; ``rows`` and ``expanded`` hold float or double
-    ptrdiff_t *src_off
-    ptrdiff_t *w_off
-    ptrdiff_t *row_off
-    ptrdiff_t *row_tap
-    Py_ssize_t *tags      # which source row (n*src_h + row) each slot holds, -1 for none
-    void *rows            # slots x width x CM staged rows
-    void *expanded        # W x CM: grad_input's row before summing over m (M > 1)
-
+                              dw_prefetch_write, dw_wgrad_span_f32, dw_wgrad_span_plain,
+                              posix_memalign, real, repeat, sum_groups, wgrad_span)
 
 # ---- the plan (depthwise_plan.py) as the struct the loops read ---------------------------------
 
@@ -433,8 +404,7 @@ def depthwise_backward(const real[:, :, :, ::1] x, const real[:, :, :, ::1] kern
         raise MemoryError("depthwise_backward: could not allocate per-thread scratch memory")
 
 
-# ---- one span alone, float32: the vectorised micro-kernel, or the plain loop it must equal
-# (include/depthwise_simd.h; tests/test_depthwise_kernels.py and docs/02 compare the two)
+# ---- one span, float32, vectorised or the plain loop it must equal (tests and docs/02 compare)
 
 def _corr_span_float32(const float[::1] src, const ptrdiff_t[::1] src_off, const float[::1] w,
                        const ptrdiff_t[::1] w_off, float[::1] dst, Py_ssize_t count,

@@ -80,3 +80,7 @@ cdef inline void sum_groups(const real *src, real *dst, Py_ssize_t n,
         dw_sum_groups_f32(src, dst, n, M)
     else:
         dw_sum_groups_f64(src, dst, n, M)
+
+
+cdef extern from "stdlib.h" nogil:
+    int posix_memalign(void **memptr, size_t alignment, size_t size)   # 64-byte aligned rows
