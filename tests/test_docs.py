@@ -26,7 +26,8 @@ rendered page does not show::
     <!-- doctest: rtol=0.1 -->
 
 (then a number also matches within 10% of its value). The text around the numbers, and every
-integer, must match exactly.
+integer, must match exactly. A chapter that needs an optional package says so the same way,
+``<!-- doctest: requires=h5py -->``: without it, the test skips that chapter, saying why.
 
 pytest's own ``--doctest-glob='*.md'`` does not collect docs/*.md (docs/conftest.py ignores them):
 their pycon examples use names that the python blocks define, which only this runner provides.
@@ -52,6 +53,7 @@ TESTS = Path(__file__).resolve().parent
 CHAPTERS = sorted(p.name for p in DOCS.glob("*.md"))
 FENCE = re.compile(r"^```\s*([\w-]*)\s*$")
 TOLERANCE = re.compile(r"^<!--\s*doctest:\s*rtol=([0-9.eE+-]+)\s*-->\s*$")
+REQUIRES = re.compile(r"^<!--\s*doctest:\s*requires=([\w.,\s]+?)\s*-->\s*$", re.M)
 # a number with a fraction or an exponent (not a name, not an integer, not a version "1.2.3")
 FLOAT = re.compile(r"(?<![\w.])[-+]?(?:\d+\.\d*|\.\d+|\d+(?=[eE]))(?:[eE][-+]?\d+)?(?![\w.])")
 RUN_LANGS = ("python", "pycon")
@@ -237,8 +239,29 @@ def test_every_picture_and_page_the_docs_link_to_exists():
                 assert head.startswith(b"\x89PNG") or head.lstrip().startswith((b"<?xml", b"<svg")), target
 
 
+def missing_requirements(path):
+    """The optional packages that a ``<!-- doctest: requires=h5py, keras -->`` line of the chapter
+    names and this Python lacks: such a chapter is skipped, not failed, without them."""
+    import importlib.util
+
+    names = [n.strip() for m in REQUIRES.finditer(Path(path).read_text())
+             for n in m.group(1).split(",") if n.strip()]
+    return [n for n in names if importlib.util.find_spec(n) is None]
+
+
+def test_a_chapter_names_the_optional_packages_it_needs(tmp_path):
+    page = tmp_path / "page.md"
+    page.write_text("# A page\n\n<!-- doctest: requires=numpy, no_such_package_here -->\n")
+    assert missing_requirements(page) == ["no_such_package_here"]
+    page.write_text("# A page\n\n<!-- doctest: requires=numpy -->\n")
+    assert missing_requirements(page) == []
+
+
 @pytest.mark.parametrize("name", CHAPTERS)
 def test_chapter_runs(name, tmp_path):
+    missing = missing_requirements(DOCS / name)
+    if missing:
+        pytest.skip(f"{name} needs the optional package(s) {', '.join(missing)}")
     result = run_chapter(DOCS / name, tmp_path)
     assert result.returncode == 0, f"{name} failed:\n{result.stdout[-3000:]}\n{result.stderr[-6000:]}"
 
