@@ -25,6 +25,7 @@ field rf = prod(window), fan_in = c_in * rf, fan_out = c_out * rf. A depthwise k
 ``(kh, kw, C, M)`` goes through the same formula (fan_in = C kh kw, fan_out = M kh kw), as in Keras.
 """
 import math
+import numbers
 
 import numpy as np
 
@@ -45,19 +46,38 @@ def set_random_seed(seed):
     _rng = np.random.default_rng(check_seed(seed, "set_random_seed"))
 
 
-def compute_fans(shape):
+def compute_fans(shape, input_axes=None, output_axes=None):
     """``(fan_in, fan_out)`` of a weight shape, as Keras computes them.
+
+    With both ``input_axes`` and ``output_axes`` given (Keras 3.15's VarianceScaling arguments),
+    the fans are the products of those axes' sizes; otherwise (as in Keras, also when only one of
+    them is given) they follow from the layout of a dense or convolution kernel.
 
     >>> compute_fans((3, 3, 8, 2))     # a depthwise kernel (kh, kw, C, M)
     (72, 18)
+    >>> compute_fans((4, 5, 6), input_axes=[0], output_axes=[1, 2])
+    (4, 30)
     """
     shape = tuple(int(d) for d in shape)
+    if input_axes is not None and output_axes is not None:
+        return (math.prod(shape[a] for a in input_axes),
+                math.prod(shape[a] for a in output_axes))
     if len(shape) == 0:
         return 1, 1
     if len(shape) == 1:
         return shape[0], shape[0]
     receptive_field = math.prod(shape[:-2])
     return shape[-2] * receptive_field, shape[-1] * receptive_field
+
+
+def _check_axes(who, arg, axes):
+    """None or a list of integer axes (``input_axes`` / ``output_axes``), as a tuple."""
+    if axes is None:
+        return None
+    if isinstance(axes, (str, bytes)) or not hasattr(axes, "__iter__") or any(
+            isinstance(a, bool) or not isinstance(a, numbers.Integral) for a in axes):
+        raise ValueError(f"{who}: {arg} must be None or a list of integer axes, got {axes!r}")
+    return tuple(int(a) for a in axes)
 
 
 # -- the dtype an initializer fills (the other checks are minigrad._checks') -----------------
@@ -224,8 +244,12 @@ class VarianceScaling(_Random):
     (TF.js itself truncates without the 0.88 correction, so its "normal" draws are ~12% narrower.)
     """
 
-    def __init__(self, scale=1.0, mode="fan_in", distribution="truncated_normal", seed=None):
+    def __init__(self, scale=1.0, mode="fan_in", distribution="truncated_normal", seed=None,
+                 input_axes=None, output_axes=None):
         who = type(self).__name__
+        # which axes count as fan-in and fan-out (Keras 3.15); None: a kernel's usual layout
+        self.input_axes = _check_axes(who, "input_axes", input_axes)
+        self.output_axes = _check_axes(who, "output_axes", output_axes)
         self.scale = check_number(scale, "scale", who, low=0, low_open=True)
         self.mode = _choice(who, "mode", mode, _MODES, "'fan_in', 'fan_out', 'fan_avg'")
         self.distribution = _choice(who, "distribution", distribution, _DISTRIBUTIONS,
@@ -234,7 +258,12 @@ class VarianceScaling(_Random):
 
     def __call__(self, shape, dtype="float32"):
         shape, dtype, rng = self._prepare(shape, dtype)
-        fan_in, fan_out = compute_fans(shape)
+        if self.input_axes is not None and self.output_axes is not None:
+            for axis in self.input_axes + self.output_axes:
+                if not -len(shape) <= axis < len(shape):
+                    raise ValueError(f"{type(self).__name__}: axis {axis} of input_axes / "
+                                     f"output_axes is out of range for the shape {shape}")
+        fan_in, fan_out = compute_fans(shape, self.input_axes, self.output_axes)
         n = {"fan_in": fan_in, "fan_out": fan_out, "fan_avg": (fan_in + fan_out) / 2}[self.mode]
         variance = self.scale / max(1.0, n)
         if self.distribution == "truncated_normal":
@@ -248,62 +277,74 @@ class VarianceScaling(_Random):
 
     def get_config(self):
         return {"scale": self.scale, "mode": self.mode, "distribution": self.distribution,
-                **super().get_config()}
+                **super().get_config(), **self._axes_config()}
+
+    def _axes_config(self):
+        # written only when set: Keras before 3.15 refuses these keys, and None is the default
+        return {k: list(v) for k, v in (("input_axes", self.input_axes),
+                                         ("output_axes", self.output_axes)) if v is not None}
 
 
 class _VarianceScalingPreset(VarianceScaling):
-    """A VarianceScaling with fixed arguments: its config holds only the seed (as in Keras)."""
+    """A VarianceScaling with fixed arguments: its config holds only the seed and, when set,
+    ``input_axes`` / ``output_axes`` (as in Keras)."""
 
     def get_config(self):
-        return {"seed": self.seed}
+        return {"seed": self.seed, **self._axes_config()}
 
 
 @_registry.register()
 class GlorotNormal(_VarianceScalingPreset):
     """Glorot & Bengio (2010): truncated normal with variance 2 / (fan_in + fan_out)."""
 
-    def __init__(self, seed=None):
-        super().__init__(scale=1.0, mode="fan_avg", distribution="truncated_normal", seed=seed)
+    def __init__(self, seed=None, input_axes=None, output_axes=None):
+        super().__init__(scale=1.0, mode="fan_avg", distribution="truncated_normal", seed=seed,
+                         input_axes=input_axes, output_axes=output_axes)
 
 
 @_registry.register()
 class GlorotUniform(_VarianceScalingPreset):
     """Glorot & Bengio (2010): U(-limit, limit), limit = sqrt(6 / (fan_in + fan_out))."""
 
-    def __init__(self, seed=None):
-        super().__init__(scale=1.0, mode="fan_avg", distribution="uniform", seed=seed)
+    def __init__(self, seed=None, input_axes=None, output_axes=None):
+        super().__init__(scale=1.0, mode="fan_avg", distribution="uniform", seed=seed,
+                         input_axes=input_axes, output_axes=output_axes)
 
 
 @_registry.register()
 class HeNormal(_VarianceScalingPreset):
     """He et al. (2015), for ReLU networks: truncated normal with variance 2 / fan_in."""
 
-    def __init__(self, seed=None):
-        super().__init__(scale=2.0, mode="fan_in", distribution="truncated_normal", seed=seed)
+    def __init__(self, seed=None, input_axes=None, output_axes=None):
+        super().__init__(scale=2.0, mode="fan_in", distribution="truncated_normal", seed=seed,
+                         input_axes=input_axes, output_axes=output_axes)
 
 
 @_registry.register()
 class HeUniform(_VarianceScalingPreset):
     """He et al. (2015): U(-limit, limit), limit = sqrt(6 / fan_in)."""
 
-    def __init__(self, seed=None):
-        super().__init__(scale=2.0, mode="fan_in", distribution="uniform", seed=seed)
+    def __init__(self, seed=None, input_axes=None, output_axes=None):
+        super().__init__(scale=2.0, mode="fan_in", distribution="uniform", seed=seed,
+                         input_axes=input_axes, output_axes=output_axes)
 
 
 @_registry.register()
 class LecunNormal(_VarianceScalingPreset):
     """LeCun et al. (1998), used with selu: truncated normal with variance 1 / fan_in."""
 
-    def __init__(self, seed=None):
-        super().__init__(scale=1.0, mode="fan_in", distribution="truncated_normal", seed=seed)
+    def __init__(self, seed=None, input_axes=None, output_axes=None):
+        super().__init__(scale=1.0, mode="fan_in", distribution="truncated_normal", seed=seed,
+                         input_axes=input_axes, output_axes=output_axes)
 
 
 @_registry.register()
 class LecunUniform(_VarianceScalingPreset):
     """LeCun et al. (1998): U(-limit, limit), limit = sqrt(3 / fan_in)."""
 
-    def __init__(self, seed=None):
-        super().__init__(scale=1.0, mode="fan_in", distribution="uniform", seed=seed)
+    def __init__(self, seed=None, input_axes=None, output_axes=None):
+        super().__init__(scale=1.0, mode="fan_in", distribution="uniform", seed=seed,
+                         input_axes=input_axes, output_axes=output_axes)
 
 
 @_registry.register("OrthogonalInitializer")

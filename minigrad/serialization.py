@@ -7,7 +7,10 @@ and gives the three functions Keras has for every kind of object:
 * ``get(identifier)``: a name (``"glorot_uniform"``, ``"GlorotUniform"``, TF.js's
   ``"glorotUniform"``), a ``{"class_name", "config"}`` dict, an object, or None -> an object.
 * ``serialize(obj)`` -> ``{"class_name": ..., "config": {...}}`` (JSON-ready).
-* ``deserialize(entry)`` -> the object again.
+* ``deserialize(entry)`` -> the object again. Keras 3's entries (``{"module", "class_name",
+  "config", "registered_name"}``) are read by their ``class_name`` alone: the ``module`` is
+  never imported. A plain function written as ``{"class_name": "function", "config": "relu"}``
+  is looked up by its name.
 
 Names are matched without case and underscores, so Keras's ``l1_l2``, TF.js's ``L1L2`` and
 ``l1l2`` are one name. Loading a file resolves class names only through these tables: a file can
@@ -124,8 +127,16 @@ class Registry:
         if not isinstance(entry, dict) or "class_name" not in entry:
             raise ValueError(f"cannot deserialize {self.kind} from {entry!r}: expected a name or a "
                              f'{{"class_name": ..., "config": {{...}}}} dict')
+        if entry["class_name"] == "function" and isinstance(entry.get("config"), str):
+            # Keras 3 writes a plain function (an activation, a loss) as {"class_name":
+            # "function", "config": "<its name>"}: the name goes through this registry too
+            return self.deserialize(entry["config"], **overrides)
         target = self.lookup(entry["class_name"])
-        config = dict(entry.get("config") or {})
+        config = entry.get("config") or {}
+        if not isinstance(config, dict):
+            raise ValueError(f"cannot deserialize {self.kind} {entry['class_name']!r}: its "
+                             f"'config' must be a dict, got {config!r}")
+        config = dict(config)
         config.update(overrides)
         if not isinstance(target, type):  # a registered function, e.g. an activation
             return target

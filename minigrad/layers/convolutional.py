@@ -214,7 +214,7 @@ class DepthwiseConv2D(BaseConv):
                  data_format=None, dilation_rate=(1, 1), activation=None, use_bias=True,
                  depthwise_initializer="glorot_uniform", bias_initializer="zeros",
                  depthwise_regularizer=None, bias_regularizer=None, activity_regularizer=None,
-                 depthwise_constraint=None, bias_constraint=None, **kwargs):
+                 depthwise_constraint=None, bias_constraint=None, groups=1, **kwargs):
         if "filters" in kwargs:  # would collide with BaseConv's own argument
             raise TypeError(f"{type(self).__name__}: unexpected keyword argument(s) filters (the "
                             f"output has channels * depth_multiplier channels)")
@@ -222,6 +222,9 @@ class DepthwiseConv2D(BaseConv):
                          activation, use_bias, bias_initializer, bias_regularizer,
                          activity_regularizer, bias_constraint, **kwargs)
         who = type(self).__name__
+        # Keras 2 writes ``groups: 1`` (inherited from its Conv base, unused); Keras 3 has no such
+        # key, so get_config leaves it out
+        _refuse_keras_extras(who, groups=groups)
         self.depth_multiplier = check_positive_int(depth_multiplier, "depth_multiplier", who)
         self.depthwise_initializer = resolve(initializers, depthwise_initializer,
                                              "depthwise_initializer", who)
@@ -300,13 +303,20 @@ class SeparableConv2D(BaseConv):
                  depthwise_initializer="glorot_uniform", pointwise_initializer="glorot_uniform",
                  bias_initializer="zeros", depthwise_regularizer=None, pointwise_regularizer=None,
                  bias_regularizer=None, activity_regularizer=None, depthwise_constraint=None,
-                 pointwise_constraint=None, bias_constraint=None, **kwargs):
+                 pointwise_constraint=None, bias_constraint=None, groups=1,
+                 kernel_initializer=None, kernel_regularizer=None, kernel_constraint=None,
+                 **kwargs):
         if filters is None:
             raise TypeError(f"{type(self).__name__}: filters must be a positive integer, got None")
         super().__init__(2, filters, kernel_size, strides, padding, data_format, dilation_rate,
                          activation, use_bias, bias_initializer, bias_regularizer,
                          activity_regularizer, bias_constraint, **kwargs)
         who = type(self).__name__
+        # Keras 2 writes ``groups: 1`` and its Conv base's kernel_initializer / _regularizer /
+        # _constraint, which no separable weight uses (Keras 2 ignores them too): accepted and
+        # dropped. Keras 3 writes none of them, nor does get_config.
+        _refuse_keras_extras(who, groups=groups)
+        del kernel_initializer, kernel_regularizer, kernel_constraint
         self.depth_multiplier = check_positive_int(depth_multiplier, "depth_multiplier", who)
         self.depthwise_initializer = resolve(initializers, depthwise_initializer,
                                              "depthwise_initializer", who)

@@ -29,7 +29,8 @@ class BatchNormalization(Layer):
 
     ``synchronized`` (Keras 3: statistics across devices) is accepted with either value and has no
     effect on one device; ``renorm`` must be False (then Keras ignores ``renorm_clipping`` and
-    ``renorm_momentum`` too).
+    ``renorm_momentum`` too). Keras 2's dialect is read too: ``axis`` as a one-item list,
+    ``fused`` (any value), ``virtual_batch_size`` (None only).
     """
 
     def __init__(self, axis=-1, momentum=0.99, epsilon=1e-3, center=True, scale=True,
@@ -37,12 +38,25 @@ class BatchNormalization(Layer):
                  moving_mean_initializer="zeros", moving_variance_initializer="ones",
                  beta_regularizer=None, gamma_regularizer=None, beta_constraint=None,
                  gamma_constraint=None, synchronized=False, renorm=False, renorm_clipping=None,
-                 renorm_momentum=0.99, **kwargs):
+                 renorm_momentum=0.99, fused=None, virtual_batch_size=None, **kwargs):
         super().__init__(**kwargs)
         who = type(self).__name__
+        if isinstance(axis, (list, tuple)) and len(axis) == 1:
+            axis = axis[0]  # Keras 2 (and so the TF.js converter) writes the axis as a list: [3]
         if isinstance(axis, bool) or not isinstance(axis, numbers.Integral):
-            raise TypeError(f"{who}: axis must be an integer (the channel axis), got {axis!r}")
+            several = isinstance(axis, (list, tuple)) and len(axis) > 1
+            raise TypeError(f"{who}: axis must be an integer (the channel axis), got {axis!r}"
+                            + (" (normalizing over several axes is not supported)" if several
+                               else ""))
         self.axis = int(axis)
+        # Keras 2 keys: ``fused`` picks a kernel, not the inference math (accepted, dropped; the
+        # training statistics follow Keras 3, see the module docstring); ``virtual_batch_size``
+        # (Ghost Batch Normalization) changes the math and is refused
+        if fused not in (None, True, False):
+            raise ValueError(f"{who}: fused must be None, True or False, got {fused!r}")
+        if virtual_batch_size is not None:
+            raise ValueError(f"{who}: virtual_batch_size must be None (ghost batch normalization "
+                             f"is not supported), got {virtual_batch_size!r}")
         self.momentum = check_number(momentum, "momentum", who, low=0, high=1)
         self.epsilon = check_number(epsilon, "epsilon", who, low=0, low_open=True)
         self.center = check_bool(center, "center", who)

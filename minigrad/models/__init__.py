@@ -8,7 +8,8 @@
 0.0
 """
 from .functional import Model
+from .keras_json import model_from_config, model_from_json
 from .saving import load_model
 from .sequential import Sequential
 
-__all__ = ["Model", "Sequential", "load_model"]
+__all__ = ["Model", "Sequential", "load_model", "model_from_json", "model_from_config"]

@@ -237,6 +237,13 @@ class Model(Trainer, Layer):
         return cls(inputs[0] if single_in else inputs, outputs[0] if single_out else outputs,
                    name=config.get("name"), trainable=config.get("trainable", True))
 
+    def to_json(self, **kwargs):
+        """The architecture (no weights) as Keras 3's ``model.to_json()`` writes it, which
+        ``keras.models.model_from_json`` and :func:`minigrad.models.model_from_json` read;
+        ``kwargs`` go to ``json.dumps`` (e.g. ``indent=2``)."""
+        from .keras_json import to_json
+        return to_json(self, **kwargs)
+
     # -- files -----------------------------------------------------------------------------------
     def save(self, filepath, overwrite=True, include_optimizer=True):
         """Write the TF.js layers-model folder ``filepath`` (model.json + weights.bin, and the
