@@ -9,8 +9,11 @@ The format (what ``tf.loadLayersModel`` reads and ``model.save`` writes in TF.js
                          "trainingConfig": {...}?, "userDefinedMetadata": {...}?}
     folder/weights.bin  every weight's bytes, in manifest order, no padding
 
-(the manifest and its bytes: :mod:`minigrad.io.weights_manifest`). What minigrad writes in it
-(:func:`write_model`):
+(the manifest and its bytes: :mod:`minigrad.io.weights_manifest`). minigrad reads what TF.js
+reads: converter-written folders with several groups of shards (``group1-shard1of3.bin``, ...),
+uint8 / uint16 / float16-quantized weights (dequantized to float32 as TF.js does), and weight
+names matched as TF.js's ``loadWeights`` matches them (:meth:`LayersModelFolder.weights_for`).
+What minigrad writes in it (:func:`write_model`): float32, one ``weights.bin``, and
 
 * ``modelTopology``: ``{"class_name": "Sequential" | "Model", "config": ...}``, with L1 / L2
   regularizers written as TF.js's ``L1L2``, the one regularizer class TF.js reads;
@@ -21,7 +24,8 @@ The format (what ``tf.loadLayersModel`` reads and ``model.save`` writes in TF.js
   count and the slots), and each binary file's size and SHA-256.
 
 This module knows the format, not models: :mod:`minigrad.models.saving` hands it a topology,
-named arrays and a compile config, and rebuilds models from what :func:`read_model` returns.
+named arrays and a compile config, and rebuilds models from what :func:`read_model` returns
+(``weights_for`` looks only at a model's layers and their weights' paths).
 
 Safety: files are JSON and raw numbers only (no pickle, nothing evaluated), weight files must lie
 inside the folder (no absolute paths, no ``..``), and each file is written to a temporary name
@@ -32,6 +36,7 @@ save's weights detected instead of loaded.
 import hashlib
 import json
 import os
+import re
 import warnings
 
 from .. import losses as losses_module
@@ -41,6 +46,8 @@ from .weights_manifest import decode, encode
 
 MODEL_JSON, WEIGHTS_BIN, OPTIMIZER_BIN = "model.json", "weights.bin", "optimizer.bin"
 MODEL_CLASSES = ("Sequential", "Model", "Functional")  # the topologies a layers-model can hold
+# what makes JavaScript's parseInt give a number: TF.js's test for Keras 3's positional names
+_JS_PARSEINT = re.compile(r"\s*[+-]?\d")
 _TFJS_LOSSES = {losses_module.MeanSquaredError: "mean_squared_error",
                 losses_module.MeanAbsoluteError: "mean_absolute_error",
                 losses_module.CategoricalCrossentropy: "categorical_crossentropy",
@@ -229,7 +236,8 @@ class LayersModelFolder:
     """A layers-model folder, read and checked: what a model is rebuilt from.
 
     Made by :func:`read_model`. ``path`` is the ``model.json`` (errors name it); ``weights`` the
-    model's weights, ``{path: array}`` in file order; ``training_config`` minigrad's saved
+    model's weights, ``{name in the file: array}`` in file order, dequantized
+    (:meth:`weights_for` matches them to a model's weights); ``training_config`` minigrad's saved
     training configuration (Keras's form) or None; ``tfjs_training_config`` TF.js's
     ``trainingConfig`` or None; ``tfjs_optimizer_weights`` TF.js's optimizer weights
     (``[(name, array)]``, e.g. its ``iter``).
@@ -244,6 +252,47 @@ class LayersModelFolder:
                          digests=self._digests)
         self.weights = {name: array for name, array, group in entries if group != "optimizer"}
         self.tfjs_optimizer_weights = [(n, a) for n, a, group in entries if group == "optimizer"]
+
+    def weights_for(self, model):
+        """The file's weights as ``{model weight path: array}``, matched by name as TF.js's
+        ``loadWeights`` matches them (the manifest's order plays no part):
+
+        * a name equal to a weight's path (``"conv1/kernel"``);
+        * else the name without its next-to-last part (``"lstm/lstm_cell/kernel"`` is
+          ``"lstm/kernel"``: TF 2.2+ puts an RNN cell's name there);
+        * Keras 3's names by position (``"conv1/0"``, ``"conv1/1"``: the layer, then the index
+          of the weight in ``layer.weights``), when the manifest's first name ends in a number.
+
+        A name that matches no weight of the model, or a model weight that no name matches, is a
+        ModelFileError naming them (the caller has changed nothing yet).
+        """
+        names = list(self.weights)
+        by_position = bool(names) and _JS_PARSEINT.match(names[0].rsplit("/", 1)[-1]) is not None
+        targets = {}
+        for layer in model.layers:
+            for index, w in enumerate(layer.weights):
+                key = f"{w.path.rsplit('/', 1)[0]}/{index}" if by_position else w.path
+                if key in targets:
+                    raise ModelFileError(f"{self.path}: two weights of the model are both named "
+                                         f"'{key}', so the file's weights cannot be matched")
+                targets[key] = w.path
+        out, unmatched = {}, []
+        for name in names:
+            key = name
+            if key not in targets:
+                parts = name.split("/")
+                key = "/".join(parts[:-2] + parts[-1:])
+            if key in targets:
+                out[targets.pop(key)] = self.weights[name]
+            else:
+                unmatched.append(name)
+        if unmatched or targets:
+            raise ModelFileError(
+                f"{self.path}: the weights do not match the model: "
+                + (f"missing from the file: {sorted(targets.values())}" if targets else "")
+                + ("; " if targets and unmatched else "")
+                + (f"in the file but not in the model: {unmatched}" if unmatched else ""))
+        return out
 
     def _object(self, parent, key, where=""):
         """``parent[key]`` if it is a JSON object, ``{}`` if absent, else a ModelFileError."""

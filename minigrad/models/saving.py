@@ -93,7 +93,9 @@ def _read(filepath):
 
 def _weight_table(model, file):
     """Check the file's weights against the model's (names, shapes); (variable, array) pairs."""
-    mine, theirs = {w.path: w for w in model.weights}, file.weights
+    mine = {w.path: w for w in model.weights}
+    # a format that matches names its own way (TF.js: see LayersModelFolder.weights_for) says so
+    theirs = file.weights_for(model) if hasattr(file, "weights_for") else file.weights
     missing, unexpected = sorted(set(mine) - set(theirs)), sorted(set(theirs) - set(mine))
     if missing or unexpected:
         raise ModelFileError(

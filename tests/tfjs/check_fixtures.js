@@ -127,6 +127,13 @@ async function main() {
   for (const want of ['mobilenet_v1_tiny', 'depthwise_variants', 'mlp']) {
     if (!names.includes(want)) bad(`${want}: fixture missing (run node make_fixtures.js)`);
   }
+  // make_quantized_fixtures.js's quantized / sharded folders, one level down
+  const manifests = path.join(FIXTURES, 'manifests');
+  if (fs.existsSync(manifests)) {
+    names.push(...fs.readdirSync(manifests).sort()
+        .filter((d) => fs.existsSync(path.join(manifests, d, 'io.json')))
+        .map((d) => `manifests/${d}`));
+  }
   for (const name of names) checkIoFixture(name);
   await checkTrainStep();
   if (failures) {
