@@ -302,3 +302,26 @@ def test_two_names_for_one_weight_are_refused(folder):
     _edit(folder, change)
     _refused_untouched(folder, r"missing from the file: \['conv1/bias'\]; in the file but not in "
                                r"the model: \['conv1/kernel'\]")
+
+
+def test_a_name_without_its_layer_is_refused_as_tfjs_refuses_it(folder):
+    """TF.js 4.22 refuses ``gamma`` for ``bn1/gamma`` ("Provided weight data has no target
+    variable: gamma"); only the forms in LayersModelFolder.weights_for are accepted."""
+    def change(manifest):
+        assert manifest[0]["weights"][0]["name"] == "bn1/gamma"
+        manifest[0]["weights"][0]["name"] = "gamma"
+    _edit(folder, change)
+    _refused_untouched(folder, r"missing from the file: \['bn1/gamma'\]; in the file but not in "
+                               r"the model: \['gamma'\]")
+
+
+def test_each_group_holds_exactly_its_own_weights(folder):
+    """One byte moved from group 1's file to group 2's: the total is right, but each group is
+    read from its own files (TF.js's weights loader does so), so the file is refused."""
+    doc = json.loads((folder / "model.json").read_text())
+    first = folder / doc["weightsManifest"][0]["paths"][-1]
+    second = folder / doc["weightsManifest"][1]["paths"][0]
+    data = first.read_bytes()
+    first.write_bytes(data[:-1])
+    second.write_bytes(data[-1:] + second.read_bytes())
+    _refused_untouched(folder, rf"group 0 of 'weightsManifest' .*'{first.name}'.* runs past")
