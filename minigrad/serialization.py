@@ -17,6 +17,7 @@ Names are matched without case and underscores, so Keras's ``l1_l2``, TF.js's ``
 never make minigrad import a module or call an arbitrary function.
 """
 import inspect
+import re
 
 
 
@@ -36,6 +37,7 @@ class Configurable:
         if any(p.kind is p.VAR_KEYWORD for p in parameters):  # takes any key: let it decide
             return cls(**config)
         accepted = {p.name for p in parameters} - {"self"}
+        config = _snake_case_keys(config, accepted)
         unknown = sorted(set(config) - accepted)
         if unknown:
             raise TypeError(f"{cls.__name__}.from_config: unknown config key(s) {unknown}; "
@@ -45,6 +47,20 @@ class Configurable:
     def __repr__(self):
         args = ", ".join(f"{k}={v!r}" for k, v in self.get_config().items())
         return f"{type(self).__name__}({args})"
+
+
+def _snake_case_keys(config, accepted):
+    """``config`` with TF.js's camelCase keys (``maxValue``) renamed to the accepted snake_case
+    ones (``max_value``); a key that is accepted as it is, or whose snake_case form is not, stays
+    (and is named in the error about unknown keys)."""
+    renamed = {}
+    for key, value in config.items():
+        snake = re.sub(r"(?<=[a-z0-9])([A-Z])", r"_\1", key).lower() if isinstance(key, str) \
+            else key
+        if key not in accepted and snake in accepted and snake not in config:
+            key = snake
+        renamed[key] = value
+    return renamed
 
 
 def _key(name):

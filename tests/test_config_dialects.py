@@ -380,3 +380,53 @@ def test_oracle_keras_reads_a_model_made_in_minigrad(keras):
     x = np.random.default_rng(3).standard_normal((2, 6, 6, 3)).astype(np.float32)
     np.testing.assert_allclose(model.predict(x), np.asarray(rebuilt.predict(x, verbose=0)),
                                rtol=1e-5, atol=1e-6)
+
+
+# -- optimizers, regularizers, constraints, losses, metrics: Keras 3 and Keras 2 / TF.js forms ----
+def test_keras2_optimizer_keys_that_change_nothing_are_accepted():
+    adam = mg.optimizers.deserialize({"class_name": "Adam", "config": {
+        "name": "Adam", "weight_decay": None, "clipnorm": None, "global_clipnorm": None,
+        "clipvalue": None, "use_ema": False, "ema_momentum": 0.99,
+        "ema_overwrite_frequency": None, "jit_compile": True, "is_legacy_optimizer": False,
+        "learning_rate": 0.002, "beta_1": 0.8, "beta_2": 0.999, "epsilon": 1e-07,
+        "amsgrad": False}})
+    config = adam.get_config()
+    assert (config["learning_rate"], config["beta_1"]) == (0.002, 0.8)
+    assert "jit_compile" not in config
+    with pytest.raises(ValueError, match="got decay=0.1"):
+        mg.optimizers.deserialize({"class_name": "SGD", "config": {"learning_rate": 0.01,
+                                                                  "decay": 0.1}})
+
+
+def test_keras3_optimizer_loss_and_metric_entries_are_read():
+    sgd = mg.optimizers.deserialize({
+        "module": "keras.optimizers", "class_name": "SGD", "registered_name": None,
+        "config": {"name": "SGD", "learning_rate": {
+            "module": "keras.optimizers.schedules", "class_name": "ExponentialDecay",
+            "config": {"initial_learning_rate": 0.1, "decay_steps": 100, "decay_rate": 0.9,
+                       "staircase": False, "name": "ExponentialDecay"},
+            "registered_name": None}, "momentum": 0.9, "nesterov": True,
+            "loss_scale_factor": None, "gradient_accumulation_steps": None}})
+    assert sgd.get_config()["momentum"] == 0.9 and sgd.get_config()["nesterov"] is True
+    loss = mg.losses.get({"module": "keras.losses", "class_name": "BinaryCrossentropy",
+                          "registered_name": None,
+                          "config": {"name": "binary_crossentropy", "from_logits": True,
+                                     "label_smoothing": 0.1, "axis": -1,
+                                     "reduction": "sum_over_batch_size"}})
+    assert (loss.get_config()["from_logits"], loss.get_config()["label_smoothing"]) == (True, 0.1)
+    assert isinstance(mg.losses.get({"module": "keras.losses", "class_name": "function",
+                                     "config": "mean_squared_error",
+                                     "registered_name": "mean_squared_error"}),
+                      mg.losses.MeanSquaredError)
+    metric = mg.metrics.deserialize({"module": "keras.metrics", "registered_name": None,
+                                     "class_name": "SparseTopKCategoricalAccuracy",
+                                     "config": {"name": "top3", "dtype": "float32", "k": 3}})
+    assert metric.get_config()["k"] == 3
+
+
+def test_camel_case_keys_of_tfjs_configs_are_read():
+    norm = mg.constraints.deserialize({"class_name": "MinMaxNorm", "config": {
+        "minValue": 0.5, "maxValue": 2.0, "rate": 1.0, "axis": 0}})
+    assert (norm.min_value, norm.max_value) == (0.5, 2.0)
+    with pytest.raises(TypeError, match=r"unknown config key\(s\) \['maxValu'\]"):
+        mg.constraints.deserialize({"class_name": "MaxNorm", "config": {"maxValu": 2}})

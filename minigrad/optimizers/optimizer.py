@@ -30,6 +30,8 @@ registry = Registry("optimizer")
 # Keras 3 config keys that minigrad accepts only at their default values
 _FIXED_KERAS_ARGS = {"use_ema": False, "ema_momentum": 0.99, "ema_overwrite_frequency": None,
                      "loss_scale_factor": None, "gradient_accumulation_steps": None}
+# Keras 2 (tf.keras 2.11+) config keys that do not change the math, accepted and dropped
+_KERAS2_NO_OP_KEYS = ("jit_compile", "is_legacy_optimizer")
 # TF.js writes optimizer configs with camelCase keys
 _TFJS_KEYS = {"learningRate": "learning_rate", "beta1": "beta_1", "beta2": "beta_2",
               "initialAccumulatorValue": "initial_accumulator_value", "useNesterov": "nesterov"}
@@ -59,9 +61,11 @@ class Optimizer:
             if value != default:
                 raise ValueError(f"{who}: {key}={value!r} is not supported by minigrad "
                                  f"(only {key}={default!r})")
-        if kwargs.pop("decay", None) not in (None, 0, 0.0):
+        decay = kwargs.pop("decay", None)
+        if decay not in (None, 0, 0.0):
             raise ValueError(f"{who}: decay (learning-rate decay of old Keras/TF.js optimizers) is "
-                             f"not supported; use a schedule from minigrad.schedules")
+                             f"not supported, got decay={decay!r}; use a schedule from "
+                             f"minigrad.schedules")
         if kwargs:
             raise TypeError(f"{who}: unexpected argument(s) {', '.join(sorted(kwargs))}")
         self.name = name if name is not None else snake_case(who)
@@ -309,6 +313,10 @@ class Optimizer:
     def from_config(cls, config):
         """The optimizer from a Keras config, or a TF.js one (camelCase keys); no state."""
         config = dict(config)
+        # Keras 2.11+ writes how it compiled the step and which optimizer family it was: neither
+        # changes the update
+        for key in _KERAS2_NO_OP_KEYS:
+            config.pop(key, None)
         for old, new in {**_TFJS_KEYS, **cls._config_aliases}.items():
             if old in config:
                 config[new] = config.pop(old)
