@@ -303,6 +303,10 @@ def test_model_from_json_reads_a_tfjs_model_json_and_refuses_what_is_no_model():
     model = _same_model_by_hand()
     tfjs_json = json.dumps({"format": "layers-model", "modelTopology": _keras2_model()})
     assert len(mg.models.model_from_json(tfjs_json).layers) == len(model.layers)
+    # the converter nests the entry once more: {"keras_version", "backend", "model_config"}
+    converter_json = json.dumps({"format": "layers-model", "modelTopology": {
+        "keras_version": "2.21.0", "backend": "tensorflow", "model_config": _keras2_model()}})
+    assert len(mg.models.model_from_json(converter_json).layers) == len(model.layers)
     with pytest.raises(ValueError, match="expected a model .* got class_name 'Dense'"):
         mg.models.model_from_json(json.dumps(mg.layers.serialize(mg.layers.Dense(2))))
     with pytest.raises(ValueError, match="not valid JSON"):

@@ -137,13 +137,17 @@ def to_json(model, **kwargs):
 def model_from_config(config):
     """A new model (fresh weights) from an architecture in any dialect minigrad reads: a Keras 3
     entry (``.keras`` ``config.json``, ``to_json``), Keras 2's ``{"class_name": "Functional" |
-    "Model" | "Sequential", "config"}`` (also as the ``model_config`` of an ``.h5`` file or the
-    ``modelTopology`` of a TF.js ``model.json``). Anything but a model is refused."""
-    if isinstance(config, dict) and "class_name" not in config:
-        for key in ("modelTopology", "model_config"):   # a whole model.json / .h5 attribute
-            if isinstance(config.get(key), dict):
-                config = config[key]
-                break
+    "Model" | "Sequential", "config"}`` (also inside the ``model_config`` of an ``.h5`` file or the
+    ``modelTopology`` of a TF.js ``model.json``, the converter's included). Anything but a model
+    is refused."""
+    # a whole TF.js model.json ("modelTopology"), whose converter-written topology wraps the
+    # entry once more ({"keras_version", "backend", "model_config"}), as an .h5 attribute does
+    while isinstance(config, dict) and "class_name" not in config:
+        inner = next((config[key] for key in ("modelTopology", "model_config")
+                      if isinstance(config.get(key), dict)), None)
+        if inner is None:
+            break
+        config = inner
     if not isinstance(config, dict) or "class_name" not in config:
         raise ValueError(f"model_from_config: expected a {{\"class_name\": ..., \"config\": "
                          f"{{...}}}} model entry, got {str(config)[:200]}")
