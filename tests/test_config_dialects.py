@@ -472,3 +472,12 @@ def test_oracle_keras_reads_several_inputs_outputs_shared_and_nested_models(kera
         np.testing.assert_allclose(got, np.asarray(expected), rtol=1e-5, atol=1e-6)
     back = mg.models.model_from_json(rebuilt.to_json())   # and Keras's text of it, back
     assert [layer.name for layer in back.layers] == [layer.name for layer in model.layers]
+
+
+@pytest.mark.parametrize("entry", LAYER_ENTRIES, ids=[e["config"]["name"] for e in LAYER_ENTRIES])
+def test_oracle_keras_reads_every_layer_option_back_from_to_json(keras, entry):
+    layer = mg.layers.deserialize(entry)
+    model = mg.models.Sequential([mg.layers.Input(shape=tuple(entry["test_input_shape"])), layer])
+    rebuilt = keras.models.model_from_json(model.to_json()).layers[0]
+    theirs = _normalized(keras.saving.serialize_keras_object(rebuilt)["config"])
+    assert theirs == _normalized(entry["config"])
