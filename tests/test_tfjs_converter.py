@@ -7,12 +7,15 @@ statistics, and small models using every DepthwiseConv2D / SeparableConv2D optio
 ``io.json`` holds a fixed input and what Keras predicted on it. These are the files people
 actually have, in the dialect the converter copies from Keras 2 (``axis: [3]``, ``groups: 1``,
 the ``kernel_*`` keys Keras 2 writes on SeparableConv2D, ``model_config`` around the topology).
-No TensorFlow is needed here.
+No TensorFlow is needed here, except for the optional round trip back into Keras 2 at the end,
+which runs when ``MINIGRAD_TFJS_PYTHON`` names a Python with ``tensorflowjs`` and ``tf_keras``
+(the recipe in ``tests/make_converter_fixtures.py``) and skips, saying so, otherwise.
 """
 import json
 import math
 import os
 import shutil
+import subprocess
 
 import numpy as np
 import pytest
@@ -173,3 +176,59 @@ def test_groups_other_than_1_in_a_converter_file_is_refused_by_name(class_name, 
         json.dump(spec, f)
     with pytest.raises(ValueError, match=rf"{class_name}: groups must be 1.*got 2"):
         load_model(folder)
+
+
+# -- back into the writer's framework: minigrad's folder read by tensorflowjs's Keras loader -------
+# Runs in the converter's own Python (TensorFlow is far too heavy for the project's venv), given by
+# the environment; tensorflow_decision_forests, imported by tensorflowjs for SavedModels only, is
+# replaced by an empty module.
+KERAS_READ = r"""
+import os, sys
+os.environ["TF_USE_LEGACY_KERAS"] = "1"
+import numpy as np
+from tensorflowjs.converters import keras_tfjs_loader
+models, inputs, outputs = sys.argv[1:]
+for name in sorted(os.listdir(models)):
+    model = keras_tfjs_loader.load_keras_model(os.path.join(models, name, "model.json"))
+    x = np.load(os.path.join(inputs, name + ".npy"))
+    np.save(os.path.join(outputs, name + ".npy"), model.predict(x, verbose=0))
+"""
+
+
+@pytest.fixture(scope="module")
+def tfjs_python():
+    python = os.environ.get("MINIGRAD_TFJS_PYTHON")
+    if not python or not os.path.isfile(python):
+        pytest.skip("set MINIGRAD_TFJS_PYTHON to a Python with tensorflowjs 4.22 and tf_keras "
+                    "(recipe: tests/make_converter_fixtures.py) to check that Keras 2 reads "
+                    "minigrad's folders")
+    return python
+
+
+def test_fine_tuned_folders_open_in_keras_2_and_predict_the_same(tfjs_python, tmp_path):
+    """Each folder, fine-tuned one step in minigrad and saved, is read by tensorflowjs's own
+    loader into tf.keras 2, which predicts what minigrad predicts."""
+    dirs = {d: tmp_path / d for d in ("models", "inputs", "outputs", "stub")}
+    for d in dirs.values():
+        d.mkdir()
+    rng = np.random.default_rng(2)
+    expected = {}
+    for name in FOLDERS:
+        x, y = _io(name)
+        model = load_model(os.path.join(FIXTURES, name))
+        model.compile(optimizers.Adam(1e-3), LOSS.get(name, "categorical_crossentropy"))
+        targets = np.eye(y.shape[-1], dtype=np.float32)[rng.integers(0, y.shape[-1], len(x))]
+        model.fit(x, targets, epochs=1, batch_size=len(x), verbose=0)
+        model.save(dirs["models"] / name)
+        np.save(dirs["inputs"] / (name + ".npy"), x)
+        expected[name] = model.predict(x)
+    (dirs["stub"] / "tensorflow_decision_forests").mkdir()
+    (dirs["stub"] / "tensorflow_decision_forests" / "__init__.py").write_text("")
+    env = dict(os.environ, PYTHONPATH=str(dirs["stub"]), TF_CPP_MIN_LOG_LEVEL="3")
+    done = subprocess.run([tfjs_python, "-c", KERAS_READ, str(dirs["models"]),
+                           str(dirs["inputs"]), str(dirs["outputs"])],
+                          env=env, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr[-3000:]
+    for name in FOLDERS:
+        got = np.load(dirs["outputs"] / (name + ".npy"))
+        np.testing.assert_allclose(got, expected[name], rtol=1e-4, atol=1e-5, err_msg=name)
