@@ -25,6 +25,8 @@ Folders:
 * ``depthwise_options_uint8``, ``separable_options_uint16``: the option models converted with
   ``--quantize_uint8`` / ``--quantize_uint16``; their ``io.json`` holds Keras's prediction with the
   weights as TF.js reads them back from the folder, i.e. what TF.js predicts on it.
+* ``depthwise_options_sharded``: converted with ``--split_weights_by_layer
+  --weight_shard_size_bytes 8192`` (one weight group per layer, each in shards of 8 kB at most).
 
 Recipe (its own virtualenv, never the project's; tensorflow_decision_forests, which the converter
 imports only for SavedModels, is replaced by an empty module on a private path)::
@@ -194,6 +196,9 @@ BUILDERS = {
     # back from the folder (see dequantized_weights), i.e. what TF.js predicts on it.
     "depthwise_options_uint8": (depthwise_options, ["--quantize_uint8"]),
     "separable_options_uint16": (separable_options, ["--quantize_uint16"]),
+    # One weight group per layer, shards of at most 8 kB: several groups and several shards.
+    "depthwise_options_sharded": (depthwise_options,
+                                  ["--split_weights_by_layer", "--weight_shard_size_bytes", "8192"]),
 }
 
 

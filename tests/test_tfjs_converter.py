@@ -28,7 +28,9 @@ FIXTURES = os.path.join(HERE, "fixtures", "tfjs_converter")
 FOLDERS = sorted(d for d in os.listdir(FIXTURES)
                  if os.path.isfile(os.path.join(FIXTURES, d, "io.json")))
 # The loss to fine-tune with: what each model's output is.
-LOSS = {"depthwise_options": "mse", "depthwise_options_uint8": "mse"}  # logits; others: softmax
+# logits; every other model ends in a softmax
+LOSS = {name: "mse" for name in ("depthwise_options", "depthwise_options_uint8",
+                                 "depthwise_options_sharded")}
 
 
 def _array(entry):
@@ -51,14 +53,14 @@ def test_the_fixtures_are_what_the_issue_asks_for():
     """The folders exist, were written by the converter, and stay small (issue 14: <5 MB in all)."""
     assert {"mobilenet_v1_a025", "mobilenet_v2_a035", "depthwise_options",
             "separable_options", "separable_sequential", "depthwise_options_uint8",
-            "separable_options_uint16"} <= set(FOLDERS)
+            "separable_options_uint16", "depthwise_options_sharded"} <= set(FOLDERS)
     total = 0
     for name in FOLDERS:
         folder = os.path.join(FIXTURES, name)
         with open(os.path.join(folder, "model.json")) as f:
             assert json.load(f)["convertedBy"] == "TensorFlow.js Converter v4.22.0"
         total += sum(os.path.getsize(os.path.join(folder, p)) for p in os.listdir(folder))
-    assert total < 2.5e6
+    assert total < 2.5e6  # 2.2 MB today
 
 
 @pytest.mark.parametrize("name", FOLDERS)
@@ -78,6 +80,12 @@ def test_some_folders_are_quantized_so_prediction_covers_dequantization(name, ki
     with open(os.path.join(FIXTURES, name, "model.json")) as f:
         weights = json.load(f)["weightsManifest"][0]["weights"]
     assert {w["quantization"]["dtype"] for w in weights} == {kind}
+
+
+def test_the_sharded_folder_has_several_groups_and_a_weight_across_shards():
+    with open(os.path.join(FIXTURES, "depthwise_options_sharded", "model.json")) as f:
+        groups = json.load(f)["weightsManifest"]
+    assert len(groups) > 10 and max(len(g["paths"]) for g in groups) == 6
 
 
 def _plain(entry):
