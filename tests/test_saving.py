@@ -1,6 +1,7 @@
 """Model files: the TF.js layers-model folder, exact round trips, resuming training, bad files."""
 import json
 import os
+import sys
 import shutil
 
 import numpy as np
@@ -409,11 +410,28 @@ def test_a_registered_layer_of_ones_own_saves_and_loads(tmp_path, layer_registry
     assert np.array_equal(reloaded.predict(x), model.predict(x))
 
 
-@pytest.mark.parametrize("name", ["m.keras", "m.h5", "M.HDF5", "m.keras/"])
-def test_keras_file_names_are_refused_not_made_into_folders(tmp_path, name):
+@pytest.mark.parametrize("name", ["m.keras", "m.h5", "M.HDF5", "m.keras/", "m.weights.h5"])
+def test_keras_file_names_need_h5py_and_are_never_made_into_folders(tmp_path, name, monkeypatch):
+    """Keras's names choose Keras's formats: without h5py an ImportError naming the extra,
+    nothing written; with it, a file (never a folder named like one)."""
     model = Sequential([L.Dense(2, input_shape=(3,))])
     path = os.path.join(tmp_path, name)
-    for call in (model.save, model.save_weights, load_model):
-        with pytest.raises(ValueError, match=r"names a Keras \.(keras|h5|hdf5) file.*folder name"):
-            call(path)
+    with monkeypatch.context() as m:
+        m.setitem(sys.modules, "h5py", None)  # what a Python without h5py sees
+        for call in (model.save, model.save_weights, load_model):
+            if call == model.save_weights and not name.endswith(".weights.h5"):
+                continue  # refused for its name: see the next test
+            with pytest.raises(ImportError, match=r'pip install "minigrad\[keras\]"'):
+                call(path)
+        assert os.listdir(tmp_path) == []
+    pytest.importorskip("h5py")
+    model.save(path)
+    assert os.path.isfile(path.rstrip("/"))
+
+
+@pytest.mark.parametrize("name", ["m.keras", "m.h5", "m.hdf5"])
+def test_save_weights_wants_a_weights_h5_name_as_keras(tmp_path, name):
+    model = Sequential([L.Dense(2, input_shape=(3,))])
+    with pytest.raises(ValueError, match=r"save_weights: filepath .* ends in '\.weights\.h5'"):
+        model.save_weights(os.path.join(tmp_path, name))
     assert os.listdir(tmp_path) == []

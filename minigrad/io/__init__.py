@@ -3,8 +3,11 @@
 * :mod:`~minigrad.io.tfjs`: TF.js "layers-model" folders (``model.json`` + ``weights.bin``, and
   minigrad's ``optimizer.bin``), what ``model.save(folder)`` writes and ``tf.loadLayersModel``
   reads; its weights manifest is :mod:`~minigrad.io.weights_manifest`.
-* Keras 3 ``.keras`` archives, legacy Keras ``.h5`` files and ONNX export will join them, one
-  module each.
+* :mod:`~minigrad.io.keras_v3`: Keras 3 ``.keras`` archives (a zip of ``config.json``,
+  ``metadata.json`` and ``model.weights.h5``) and ``.weights.h5`` files.
+* :mod:`~minigrad.io.keras_h5`: legacy Keras ``.h5`` / ``.hdf5`` full-model files.
+* :mod:`~minigrad.io.keras_common`: what those two share; HDF5 needs the optional h5py
+  (``pip install "minigrad[keras]"``), imported only when such a file is read or written.
 
 :mod:`minigrad.models.saving` turns models into what these modules write and back
 (``model.save``, ``mg.models.load_model``, ``save_weights``, ``load_weights``), choosing the
@@ -22,6 +25,6 @@ The rules every format follows:
   and what is wrong, before any model is built.
 """
 from .safe_files import ModelFileError
-from . import tfjs, weights_manifest
+from . import keras_common, keras_h5, keras_v3, tfjs, weights_manifest
 
-__all__ = ["ModelFileError", "tfjs", "weights_manifest"]
+__all__ = ["ModelFileError", "tfjs", "weights_manifest", "keras_v3", "keras_h5", "keras_common"]

@@ -1,44 +1,56 @@
 """Saving and loading models: ``model.save``, ``mg.models.load_model``, ``save_weights``,
 ``load_weights``.
 
-The format is chosen from the path, as Keras 3 does: ``….keras`` names a Keras 3 archive,
-``….h5`` / ``….hdf5`` a legacy Keras HDF5 file, anything else a TF.js layers-model folder
-(:mod:`minigrad.io.tfjs`: ``model.json`` + ``weights.bin``, plus ``optimizer.bin`` when the model
-is compiled). Only the folder is implemented yet, so Keras's names are refused rather than made
-into folders that would fool the next reader.
+The format is chosen from the path, as Keras 3 does: ``….keras`` names a Keras 3 archive
+(:mod:`minigrad.io.keras_v3`), ``….weights.h5`` a Keras 3 weights file (``save_weights`` /
+``load_weights``), ``….h5`` / ``….hdf5`` a legacy Keras HDF5 file (:mod:`minigrad.io.keras_h5`),
+anything else a TF.js layers-model folder (:mod:`minigrad.io.tfjs`: ``model.json`` +
+``weights.bin``, plus ``optimizer.bin`` when the model is compiled). The Keras files need the
+optional h5py (``pip install "minigrad[keras]"``).
 
 This module knows models, the :mod:`minigrad.io` modules know formats: saving checks the model
 (built, unique float32 weights) and hands the format its topology, weights and compile state;
-loading rebuilds the model through the layer registry, sets the weights by name (without applying
+loading rebuilds the model through the layer registry, sets the weights (without applying
 constraints, as Keras, so a round trip is exact), and compiles the model and restores the
 optimizer when the file says how.
 """
 import os
 import warnings
 
+import numpy as np
+
 from .. import layers as layers_module
-from ..io import tfjs
+from ..io import keras_h5, keras_v3, tfjs
+from ..io.keras_common import MODEL_CLASSES, h5py_module, keras3_entry, keras3_model
 from ..io.safe_files import ModelFileError
 
 # Keras's own file formats, told apart by the name's extension as Keras does
 KERAS_EXTENSIONS = (".keras", ".h5", ".hdf5")
 
 
+def _kind(filepath):
+    """"keras", "weights.h5", "h5" or "tfjs" for ``filepath``, by its name as Keras 3 tells."""
+    name = os.fspath(filepath).rstrip("/\\").lower()
+    if name.endswith(".weights.h5"):
+        return "weights.h5"
+    ext = os.path.splitext(name)[1]
+    return {".keras": "keras", ".h5": "h5", ".hdf5": "h5"}.get(ext, "tfjs")
+
+
 def format_for(filepath, who):
-    """The :mod:`minigrad.io` module for ``filepath``, chosen by its name: a ValueError for a
-    Keras ``.keras`` / ``.h5`` / ``.hdf5`` name (formats not written yet), else the TF.js folder
-    format, :mod:`minigrad.io.tfjs`.
+    """The :mod:`minigrad.io` module for ``filepath``, chosen by its name as Keras 3 does:
+    ``.keras`` and ``.weights.h5`` :mod:`~minigrad.io.keras_v3`, ``.h5`` / ``.hdf5``
+    :mod:`~minigrad.io.keras_h5`, else the TF.js folder format :mod:`~minigrad.io.tfjs`. The
+    Keras formats need h5py: without it, an ImportError naming ``minigrad[keras]``.
 
     >>> format_for("my_model", "save").__name__
     'minigrad.io.tfjs'
     """
-    ext = os.path.splitext(os.fspath(filepath).rstrip("/\\"))[1].lower()
-    if ext in KERAS_EXTENSIONS:
-        raise ValueError(f"{who}: filepath {os.fspath(filepath)!r} names a Keras {ext} file, a "
-                         f"format minigrad cannot read or write yet; minigrad uses TF.js "
-                         f"layers-model folders (model.json + weights.bin): give a folder name "
-                         f"without {ext!r}")
-    return tfjs
+    kind = _kind(filepath)
+    if kind == "tfjs":
+        return tfjs
+    h5py_module(who)  # fail before anything is computed or written
+    return keras_h5 if kind == "h5" else keras_v3
 
 
 # -- save ----------------------------------------------------------------------------------------
@@ -49,14 +61,19 @@ def save_model(model, filepath, overwrite=True, include_optimizer=True):
 
 
 def save_weights(model, filepath, overwrite=True):
-    """Write ``model``'s weights to ``filepath`` (the same folder format; its topology is kept
-    for checking; no optimizer state)."""
-    _save(model, filepath, overwrite, include_optimizer=False)
+    """Write ``model``'s weights to ``filepath``: a Keras 3 weights file for a name ending in
+    ``.weights.h5``, else the folder format (its topology kept for checking); no optimizer
+    state."""
+    if _kind(filepath) in ("keras", "h5"):  # Keras 3 refuses these names too
+        raise ValueError(f"{type(model).__name__} '{model.name}'.save_weights: filepath "
+                         f"{os.fspath(filepath)!r} names a full-model Keras file; a Keras weights "
+                         f"file's name ends in '.weights.h5' (or give a folder name)")
+    _save(model, filepath, overwrite, include_optimizer=False, weights_only=True)
 
 
-def _save(model, filepath, overwrite, include_optimizer):
+def _save(model, filepath, overwrite, include_optimizer, weights_only=False):
     # warnings point at the line that called model.save: _save < save_model < Model.save < it
-    who = f"{type(model).__name__} '{model.name}'.save"
+    who = f"{type(model).__name__} '{model.name}'.save" + ("_weights" if weights_only else "")
     file_format = format_for(filepath, who)
     if not model.built:
         raise ValueError(f"{who}: the model is not built yet (no input shape): build it or call it "
@@ -81,9 +98,163 @@ def _save(model, filepath, overwrite, include_optimizer):
                           f"holds the model without it", stacklevel=4)
         else:
             optimizer_state = model.optimizer.get_state()
+    if file_format is not tfjs:
+        _save_keras(model, os.fspath(filepath).rstrip("/\\"), weights_only, compile_config,
+                    optimizer_state, overwrite, who)
+        return
     file_format.write_model(filepath, topology, [(w.path, w.data) for w in weights],
                             compile_config=compile_config, optimizer_state=optimizer_state,
                             overwrite=overwrite, who=who, stacklevel=5)
+
+
+# -- Keras files: the model as a layer tree ------------------------------------------------------
+def _tree(layers, value):
+    """The layer tree the Keras 3 formats lay weights out by: each layer's class (Keras's name
+    for it), name and own weights (``(path, value(w))``), a nested model's layers below it."""
+    tree = []
+    for layer in layers:
+        nested = getattr(layer, "file_class_name", None) is not None
+        tree.append({"class_name": MODEL_CLASSES[layer.file_class_name] if nested
+                     else type(layer).__name__, "name": layer.name,
+                     "weights": [] if nested else [(w.path, value(w)) for w in layer.weights],
+                     "layers": _tree(layer.layers, value) if nested else None})
+    return tree
+
+
+def _legacy_tree(layers, value):
+    """The legacy ``.h5`` layout: each top-level layer with all its weights, trainable first
+    (as Keras's legacy writer lists them)."""
+    return [{"class_name": type(layer).__name__, "name": layer.name,
+             "weights": [(w.path, value(w))
+                         for w in list(layer.trainable_weights) + list(layer.non_trainable_weights)]}
+            for layer in layers]
+
+
+def _keras3_topology(model):
+    return keras3_model({"class_name": model.file_class_name, "config": model.get_config()})
+
+
+def _keras3_compile_config(config):
+    """A compile config as Keras 3 writes it in config.json (module names on the objects)."""
+    loss = config["loss"]
+    loss = [keras3_entry(entry, "loss") for entry in loss] if isinstance(loss, list) \
+        else keras3_entry(loss, "loss")
+    return {"optimizer": keras3_entry(config["optimizer"], "optimizer"), "loss": loss,
+            "loss_weights": config["loss_weights"], "metrics": config["metrics"]}
+
+
+def _save_keras(model, path, weights_only, compile_config, optimizer_state, overwrite, who):
+    data = lambda w: w.data  # noqa: E731
+    kind = _kind(path)
+    if kind == "weights.h5" and weights_only:
+        keras_v3.write_weights_file(path, _tree(model.layers, data), model.name,
+                                    overwrite=overwrite, who=who)
+    elif kind == "keras":
+        config = {"module": "keras.src.models.functional" if model.file_class_name == "Model"
+                  else "keras", **_keras3_topology(model), "registered_name": None}
+        optimizer_vars = None
+        if compile_config is not None:
+            config["compile_config"] = _keras3_compile_config(compile_config)
+            optimizer_vars = _keras_optimizer_vars(model, optimizer_state)
+        keras_v3.write_archive(path, config, _tree(model.layers, data), optimizer_vars,
+                               overwrite=overwrite, who=who)
+    else:  # .h5 / .hdf5 (and model.save("x.weights.h5"), which Keras 3 also writes so)
+        keras_h5.write_model(path, _keras3_topology(model), _legacy_tree(model.layers, data),
+                             None if compile_config is None else
+                             tfjs.training_config(_keras3_compile_config(compile_config)),
+                             overwrite=overwrite, who=who)
+
+
+def _keras_optimizer_vars(model, state):
+    """Keras 3's optimizer variables: the iteration count (int32), the learning rate (when it is
+    a number, not a schedule), then each variable's slots, as minigrad's state orders them."""
+    if not state:
+        return None
+    out = [np.asarray(state[0][1], dtype=np.int32)]
+    lr = model.optimizer.get_config().get("learning_rate")
+    if isinstance(lr, float):
+        out.append(np.asarray(lr, dtype=np.float32))
+    return out + [array for _, array in state[1:]]
+
+
+def _read_keras(filepath, who):
+    """The Keras file ``filepath`` opened by its kind: ``(kind, file)``."""
+    path = os.fspath(filepath).rstrip("/\\")
+    format_for(path, who)
+    kind = _kind(path)
+    if kind == "keras":
+        return kind, keras_v3.read_archive(path)
+    if kind == "weights.h5":
+        h5 = keras_h5.read_model(path)
+        # a Keras 3 weights file has layers/..., a legacy one layer_names
+        if "layers" in h5.h5 or "vars" in h5.h5:
+            return kind, keras_v3.WeightsFile(None, path, h5=h5.h5)
+        return "h5", h5
+    return kind, keras_h5.read_model(path)
+
+
+def _keras_pairs(model, kind, file):
+    """(variable, array) for every weight of ``model`` from a Keras file, all checked first."""
+    shape = lambda w: w.data.shape  # noqa: E731
+    if kind == "h5":
+        arrays = file.layer_weights(_legacy_tree(model.layers, shape))
+    else:
+        weights_file = file.weights_file if kind == "keras" else file
+        arrays = weights_file.layer_weights(_tree(model.layers, shape))
+    return [(w, arrays[w.path].astype(w.data.dtype)) for w in model.weights]
+
+
+def _load_keras(filepath, compile):
+    kind, file = _read_keras(filepath, "load_model")
+    if kind == "weights.h5":
+        raise ModelFileError(f"{file.path}: a weights file holds no model: build the model and "
+                             f"call model.load_weights")
+    topology = file.topology()
+    if topology.get("class_name") not in MODEL_CLASSES:
+        raise ModelFileError(f"{file.path}: the file's model has class_name "
+                             f"{topology.get('class_name')!r}; known model classes: "
+                             f"{', '.join(MODEL_CLASSES)}")
+    try:
+        model = layers_module.deserialize({"class_name": topology["class_name"],
+                                           "config": topology["config"]})
+    except (ValueError, TypeError, KeyError) as e:
+        raise ModelFileError(f"{file.path}: cannot rebuild the model from its config: "
+                             f"{e}") from None
+    for variable, value in _keras_pairs(model, kind, file):
+        variable.assign(value)
+    if not compile:
+        return model
+    config = file.compile_config if kind == "keras" else file.training_config
+    if config:
+        try:
+            model.compile_from_config(config if kind == "keras"
+                                      else tfjs.compile_config_from(config))
+        except (ValueError, TypeError, KeyError) as e:
+            warnings.warn(f"{file.path}: the model was loaded uncompiled: its training "
+                          f"configuration could not be used ({e})", stacklevel=3)
+            return model
+        if kind == "keras":
+            _restore_keras_optimizer(model, file.weights_file.optimizer_vars(), file.path)
+    return model
+
+
+def _restore_keras_optimizer(model, saved, path):
+    """Put Keras 3's optimizer variables back when they fit minigrad's state (same count of
+    slots, same shapes); else warn: training then continues with fresh slots."""
+    if not saved:
+        return
+    model.optimizer.build(model.trainable_weights)
+    state = model.optimizer.get_state()
+    if len(saved) == len(state) + 1:  # the learning rate, which the config already gives
+        saved = saved[:1] + saved[2:]
+    if len(saved) != len(state) or any(np.shape(a) != np.shape(b)
+                                       for a, (_, b) in zip(saved[1:], state[1:])):
+        warnings.warn(f"{path}: the optimizer's saved variables do not fit minigrad's "
+                      f"{type(model.optimizer).__name__} ({len(saved)} for {len(state)}); training "
+                      f"continues with fresh optimizer slots", stacklevel=4)
+        return
+    model.optimizer.set_state([(name, np.asarray(a, dtype=b.dtype))
+                               for a, (name, b) in zip(saved, state)])
 
 
 # -- load ----------------------------------------------------------------------------------------
@@ -113,20 +284,28 @@ def _weight_table(model, file):
 
 
 def load_weights(model, filepath):
-    """Set ``model``'s weights by name from ``filepath`` (all checked first: nothing changes if
-    anything is wrong)."""
-    for variable, value in _weight_table(model, _read(filepath)):
+    """Set ``model``'s weights from ``filepath`` (all checked first: nothing changes if anything
+    is wrong): by name from a folder, by layer as Keras does from a ``.keras``, ``.weights.h5``
+    or legacy ``.h5`` file."""
+    if _kind(filepath) != "tfjs":
+        pairs = _keras_pairs(model, *_read_keras(filepath, "load_weights"))
+    else:
+        pairs = _weight_table(model, _read(filepath))
+    for variable, value in pairs:
         variable.assign(value)
 
 
 def load_model(filepath, compile=True):
-    """The model saved in ``filepath`` (a folder, or its model.json), by minigrad or TF.js.
+    """The model saved in ``filepath``: a folder (or its model.json) by minigrad or TF.js, a
+    Keras 3 ``.keras`` archive or a legacy Keras ``.h5`` file (by Keras or minigrad).
 
     Checked before any model is built: the JSON, the manifest, the weight files' sizes (and the
     digests minigrad records). The weights are set exactly as stored (constraints are not
     applied). With ``compile=True`` a saved training configuration compiles the model, and a
     saved optimizer state is restored so that training resumes exactly.
     """
+    if _kind(filepath) != "tfjs":
+        return _load_keras(filepath, compile)
     file = _read(filepath)
     topology = file.topology()
     try:

@@ -1,0 +1,307 @@
+"""Keras 3 ``.keras`` archives, legacy ``.h5`` files and ``.weights.h5`` files: read, write, refuse.
+
+The fixtures in tests/fixtures/keras/ were written by real Keras 3.15.1 (tests/make_keras_files.py);
+reading them needs h5py only. The tests that open minigrad's files in Keras skip without Keras
+(run them with ``pip install keras==3.15.1 torch``; Keras runs on the PyTorch backend).
+"""
+import importlib.util
+import io
+import json
+import os
+import shutil
+import subprocess
+import sys
+import textwrap
+import zipfile
+
+import numpy as np
+import pytest
+
+h5py = pytest.importorskip("h5py")
+
+from minigrad import constraints, layers as L, optimizers, regularizers  # noqa: E402
+from minigrad.io import ModelFileError  # noqa: E402
+from minigrad.models import Model, Sequential, load_model  # noqa: E402
+
+FIXTURES = os.path.join(os.path.dirname(os.path.abspath(__file__)), "fixtures", "keras")
+NAMES = ("cnn", "sequential")
+
+
+def _fixture(name):
+    data = np.load(os.path.join(FIXTURES, name + ".npz"), allow_pickle=False)
+    return data["x"], data["y"]
+
+
+def _close(got, want, rtol=1e-5):
+    scale = np.maximum(np.abs(want), 1e-3)
+    assert np.max(np.abs(got - want) / scale) <= rtol
+
+
+# -- files Keras wrote ---------------------------------------------------------------------------
+@pytest.mark.parametrize("ext", [".keras", ".h5"])
+@pytest.mark.parametrize("name", NAMES)
+def test_keras_written_files_load_and_predict_as_keras(name, ext):
+    x, y = _fixture(name)
+    model = load_model(os.path.join(FIXTURES, name + ext))
+    _close(model.predict(x), y)
+    assert model.compiled
+    assert type(model.optimizer).__name__ == ("Adam" if name == "cnn" else "SGD")
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_a_keras_archive_restores_the_optimizer_state(name):
+    model = load_model(os.path.join(FIXTURES, name + ".keras"))
+    assert model.optimizer.iterations == 1  # the generator trained one step
+    slots = [a for n, a in model.optimizer.get_state()[1:]]
+    assert slots and any(np.any(a != 0) for a in slots)
+
+
+@pytest.mark.parametrize("weights", [".weights.h5", ".h5", ".keras"])
+@pytest.mark.parametrize("name", NAMES)
+def test_load_weights_reads_each_keras_file_kind(name, weights):
+    x, y = _fixture(name)
+    model = load_model(os.path.join(FIXTURES, name + ".keras"), compile=False)
+    for w in model.weights:
+        w.assign(np.zeros_like(w.data))
+    model.load_weights(os.path.join(FIXTURES, name + weights))
+    _close(model.predict(x), y)
+
+
+def test_a_tf_keras_2_h5_is_matched_by_order_not_by_weight_names(tmp_path):
+    """tf.keras 2 names weights 'depthwise_kernel:0' where Keras 3 says 'kernel': Keras matches
+    by order, and so does minigrad."""
+    path = tmp_path / "old.h5"
+    shutil.copy(os.path.join(FIXTURES, "cnn.h5"), path)
+    with h5py.File(path, "r+") as f:
+        group = f["model_weights"]
+        for layer in group.attrs["layer_names"]:
+            node = group[layer.decode() if isinstance(layer, bytes) else layer]
+            names = [n.decode() if isinstance(n, bytes) else n
+                     for n in node.attrs["weight_names"] if isinstance(n, (bytes, str))]
+            renamed = []
+            for n in names:
+                new = n.replace("/kernel", "/depthwise_kernel") + ":0"
+                node.move(n, new)
+                renamed.append(new.encode())
+            if renamed:
+                node.attrs["weight_names"] = np.array(renamed)
+        f.attrs["keras_version"] = b"2.15.0"
+    x, y = _fixture("cnn")
+    _close(load_model(path).predict(x), y)
+
+
+def test_a_keras_written_model_fine_tunes():
+    x, _ = _fixture("cnn")
+    model = load_model(os.path.join(FIXTURES, "cnn.keras"))
+    before = [w.data.copy() for w in model.trainable_weights]
+    history = model.fit(x, np.array([0, 1, 2, 0]), epochs=1, batch_size=2, verbose=0)
+    assert np.isfinite(history.history["loss"][0])
+    assert any(not np.array_equal(a, w.data) for a, w in zip(before, model.trainable_weights))
+
+
+# -- minigrad's own files --------------------------------------------------------------------------
+def _cnn():
+    rng = np.random.default_rng(3)
+    inputs = L.Input((7, 7, 3))
+    x = L.Conv2D(4, 3, padding="same", kernel_regularizer=regularizers.L2(1e-3))(inputs)
+    x = L.DepthwiseConv2D(3, depth_multiplier=2, strides=2, padding="same",
+                          depthwise_constraint=constraints.MaxNorm(2.0))(x)
+    x = L.BatchNormalization()(x)
+    x = L.SeparableConv2D(5, 3, padding="same", bias_regularizer=regularizers.L1(1e-2),
+                          pointwise_constraint=constraints.NonNeg())(x)
+    x = L.GlobalAveragePooling2D()(x)
+    model = Model(inputs, L.Dense(3, activation="softmax")(x))
+    for w in model.weights:
+        low = 0.5 if "variance" in w.path else -0.5
+        w.assign(rng.uniform(low, low + 1.0, w.data.shape).astype("float32"))
+    model.compile(optimizers.Adam(1e-3), "sparse_categorical_crossentropy", metrics=["accuracy"])
+    x = rng.normal(0, 1, (4, 7, 7, 3)).astype("float32")
+    model.fit(x, np.array([0, 1, 2, 1]), epochs=1, batch_size=4, verbose=0)
+    return model, x
+
+
+def _sequential():
+    rng = np.random.default_rng(4)
+    model = Sequential([L.Input((5,)), L.Dense(4, activation="relu",
+                                               kernel_constraint=constraints.NonNeg()),
+                        L.BatchNormalization(), L.Dense(2)])
+    for w in model.weights:
+        w.assign(rng.uniform(0.5, 1.5, w.data.shape).astype("float32"))
+    model.compile(optimizers.SGD(0.01, momentum=0.9), "mse")
+    x = rng.normal(0, 1, (4, 5)).astype("float32")
+    model.fit(x, np.ones((4, 2), "float32"), epochs=1, batch_size=4, verbose=0)
+    return model, x
+
+
+@pytest.mark.parametrize("ext", [".keras", ".h5"])
+@pytest.mark.parametrize("make", [_cnn, _sequential])
+def test_round_trips_are_bit_identical(tmp_path, make, ext):
+    model, x = make()
+    path = tmp_path / ("m" + ext)
+    model.save(path)
+    assert path.is_file() and os.listdir(tmp_path) == [path.name]  # no temporary file left
+    back = load_model(path)
+    assert [w.path for w in back.weights] == [w.path for w in model.weights]
+    for a, b in zip(back.weights, model.weights):
+        assert np.array_equal(a.data, b.data)
+    assert np.array_equal(back.predict(x), model.predict(x))
+    assert back.get_config() == model.get_config()  # regularizers and constraints included
+    assert back.get_compile_config() == model.get_compile_config()
+    if ext == ".keras":  # the optimizer state travels in the archive
+        for (n1, a1), (n2, a2) in zip(back.optimizer.get_state(), model.optimizer.get_state()):
+            assert n1 == n2 and np.array_equal(a1, a2)
+
+
+def test_weights_h5_round_trip(tmp_path):
+    model, x = _cnn()
+    model.save_weights(tmp_path / "m.weights.h5")
+    other, _ = _cnn()
+    for w in other.weights:
+        w.assign(np.zeros_like(w.data))
+    other.load_weights(tmp_path / "m.weights.h5")
+    assert np.array_equal(other.predict(x), model.predict(x))
+    with pytest.raises(ModelFileError, match="weights file holds no model"):
+        load_model(tmp_path / "m.weights.h5")
+
+
+def test_overwrite_false_keeps_the_old_file(tmp_path):
+    model, _ = _sequential()
+    for name in ("m.keras", "m.h5", "m.weights.h5"):
+        (tmp_path / name).write_bytes(b"old")
+        save = model.save_weights if name.endswith(".weights.h5") else model.save
+        with pytest.raises(FileExistsError):
+            save(tmp_path / name, overwrite=False)
+        assert (tmp_path / name).read_bytes() == b"old"
+
+
+# -- bad files: refused, nothing run, the model untouched --------------------------------------------
+def _rewrite_archive(src, dst, members):
+    """A copy of the archive ``src`` with ``members`` ({name: bytes or None to drop}) changed."""
+    with zipfile.ZipFile(src) as z:
+        content = {n: z.read(n) for n in z.namelist()}
+    for name, data in members.items():
+        if data is None:
+            content.pop(name, None)
+        else:
+            content[name] = data
+    with zipfile.ZipFile(dst, "w") as z:
+        for name, data in content.items():
+            z.writestr(name, data)
+
+
+def _config_with(layer_edit):
+    with zipfile.ZipFile(os.path.join(FIXTURES, "sequential.keras")) as z:
+        config = json.loads(z.read("config.json"))
+    layer_edit(config["config"]["layers"])
+    return json.dumps(config).encode()
+
+
+SENTINEL = "minigrad_keras_test_sentinel"
+
+
+@pytest.mark.parametrize("case", ["lambda", "unknown"])
+def test_a_lambda_or_unknown_class_is_refused_and_never_run(tmp_path, case):
+    sentinel = tmp_path / SENTINEL
+    code = f"open({str(sentinel)!r}, 'w').write('ran')"
+
+    def edit(layers):
+        if case == "lambda":
+            layers.insert(1, {"module": "keras.layers", "class_name": "Lambda", "config": {
+                "name": "evil", "function": {"class_name": "__lambda__", "config": {
+                    "code": code, "defaults": None, "closure": None}}}, "registered_name": None})
+        else:
+            layers[1]["class_name"] = "os.system"
+            layers[1]["module"] = "os"
+    path = tmp_path / "bad.keras"
+    _rewrite_archive(os.path.join(FIXTURES, "sequential.keras"), path,
+                     {"config.json": _config_with(edit)})
+    name = "Lambda" if case == "lambda" else "os.system"
+    with pytest.raises(ModelFileError, match=rf"cannot rebuild the model.*{name}"):
+        load_model(path)
+    assert not sentinel.exists()
+
+
+@pytest.mark.filterwarnings("ignore:Duplicate name")
+@pytest.mark.parametrize("member", ["../evil", "/abs/evil", "assets/x", "model.weights.h5"])
+def test_unexpected_zip_members_are_refused(tmp_path, member):
+    path = tmp_path / "bad.keras"
+    src = os.path.join(FIXTURES, "sequential.keras")
+    with zipfile.ZipFile(src) as z:
+        content = [(n, z.read(n)) for n in z.namelist()]
+    with zipfile.ZipFile(path, "w") as z:
+        for name, data in content + [(member, b"x")]:
+            z.writestr(name, data)
+    with pytest.raises(ModelFileError, match=r"must hold metadata.json, config.json, "
+                                             r"model.weights.h5 and nothing else"):
+        load_model(path)
+    assert not (tmp_path.parent / "evil").exists()
+
+
+@pytest.mark.parametrize("name", ["cnn.keras", "cnn.h5", "cnn.weights.h5"])
+def test_truncated_files_are_refused_and_the_model_is_untouched(tmp_path, name):
+    data = open(os.path.join(FIXTURES, name), "rb").read()
+    path = tmp_path / name
+    path.write_bytes(data[:len(data) // 2])
+    with pytest.raises(ModelFileError, match=r"truncated|damaged"):
+        load_model(path)
+    model = load_model(os.path.join(FIXTURES, "cnn.keras"))
+    before = [w.data.copy() for w in model.weights]
+    with pytest.raises(ModelFileError):
+        model.load_weights(path)
+    assert all(np.array_equal(a, w.data) for a, w in zip(before, model.weights))
+
+
+def test_a_weights_file_of_another_model_changes_nothing(tmp_path):
+    model = load_model(os.path.join(FIXTURES, "cnn.keras"))
+    before = [w.data.copy() for w in model.weights]
+    for other in ("sequential.weights.h5", "sequential.h5", "sequential.keras"):
+        with pytest.raises(ModelFileError):
+            model.load_weights(os.path.join(FIXTURES, other))
+    assert all(np.array_equal(a, w.data) for a, w in zip(before, model.weights))
+
+
+def test_a_shape_mismatch_names_the_dataset(tmp_path):
+    path = tmp_path / "m.weights.h5"
+    shutil.copy(os.path.join(FIXTURES, "sequential.weights.h5"), path)
+    with h5py.File(path, "r+") as f:
+        del f["layers/dense/vars/0"]
+        f["layers/dense/vars/0"] = np.zeros((2, 2), "float32")
+    model = load_model(os.path.join(FIXTURES, "sequential.keras"))
+    with pytest.raises(ModelFileError, match=r"'layers/dense/vars/0' has shape \(2, 2\)"):
+        model.load_weights(path)
+
+
+# -- minigrad's files in real Keras 3 (the oracle) --------------------------------------------------
+KERAS_CHECK = textwrap.dedent("""
+    import os, sys
+    import numpy as np
+    import keras
+    for path in sys.argv[1:]:
+        data = np.load(path + ".npz")
+        model = keras.saving.load_model(path)
+        got = np.asarray(model.predict(data["x"], verbose=0))
+        scale = np.maximum(np.abs(data["y"]), 1e-3)
+        print(path, float(np.max(np.abs(got - data["y"]) / scale)), type(model.optimizer).__name__)
+""")
+
+
+@pytest.mark.skipif(importlib.util.find_spec("keras") is None, reason="needs Keras 3 (the oracle)")
+def test_minigrad_files_open_in_keras_3_and_predict_the_same(tmp_path):
+    paths = []
+    for make in (_cnn, _sequential):
+        model, x = make()
+        for ext in (".keras", ".h5"):
+            path = str(tmp_path / f"{make.__name__}{ext}")
+            model.save(path)
+            np.savez(path + ".npz", x=x, y=model.predict(x))
+            paths.append(path)
+    env = dict(os.environ, KERAS_BACKEND="torch")
+    out = subprocess.run([sys.executable, "-c", KERAS_CHECK, *paths], env=env,
+                         capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr[-3000:]
+    lines = out.stdout.strip().splitlines()
+    assert len(lines) == len(paths)
+    for line in lines:
+        path, error, optimizer = line.split()
+        assert float(error) <= 1e-5, line
+        assert optimizer == ("Adam" if "_cnn" in path else "SGD"), line
