@@ -26,8 +26,9 @@ rendered page does not show::
     <!-- doctest: rtol=0.1 -->
 
 (then a number also matches within 10% of its value). The text around the numbers, and every
-integer, must match exactly. A chapter that needs an optional package says so the same way,
-``<!-- doctest: requires=h5py -->``: without it, the test skips that chapter, saying why.
+integer, must match exactly. A block that needs an optional package says so the same way,
+``<!-- doctest: requires=h5py -->``: without it, that block is skipped (the program prints so),
+and the chapter's other blocks run.
 
 pytest's own ``--doctest-glob='*.md'`` does not collect docs/*.md (docs/conftest.py ignores them):
 their pycon examples use names that the python blocks define, which only this runner provides.
@@ -53,7 +54,7 @@ TESTS = Path(__file__).resolve().parent
 CHAPTERS = sorted(p.name for p in DOCS.glob("*.md"))
 FENCE = re.compile(r"^```\s*([\w-]*)\s*$")
 TOLERANCE = re.compile(r"^<!--\s*doctest:\s*rtol=([0-9.eE+-]+)\s*-->\s*$")
-REQUIRES = re.compile(r"^<!--\s*doctest:\s*requires=([\w.,\s]+?)\s*-->\s*$", re.M)
+REQUIRES = re.compile(r"^<!--\s*doctest:\s*requires=([\w.,\s]+?)\s*-->\s*$")
 # a number with a fraction or an exponent (not a name, not an integer, not a version "1.2.3")
 FLOAT = re.compile(r"(?<![\w.])[-+]?(?:\d+\.\d*|\.\d+|\d+(?=[eE]))(?:[eE][-+]?\d+)?(?![\w.])")
 RUN_LANGS = ("python", "pycon")
@@ -78,13 +79,24 @@ def code_blocks(path):
     return blocks
 
 
-def block_rtol(lines, fence_line):
-    """The ``rtol`` that a ``<!-- doctest: rtol=R -->`` comment on the line before the fence at
-    ``fence_line`` (1-based) sets for that block; 0 without one."""
-    if fence_line < 2:
-        return 0.0
-    m = TOLERANCE.match(lines[fence_line - 2].strip())
-    return float(m.group(1)) if m else 0.0
+def block_options(lines, fence_line):
+    """The options that ``<!-- doctest: ... -->`` comments on the lines just above the fence at
+    ``fence_line`` (1-based) set for that block: ``(rtol, missing)``, the number tolerance (0
+    without one) and the optional packages a ``requires=`` comment names that this Python lacks."""
+    import importlib.util
+
+    rtol, missing, above = 0.0, [], fence_line - 2
+    while above >= 0 and lines[above].strip().startswith("<!-- doctest:"):
+        comment = lines[above].strip()
+        m = TOLERANCE.match(comment)
+        if m:
+            rtol = float(m.group(1))
+        m = REQUIRES.match(comment)
+        if m:
+            missing += [n.strip() for n in m.group(1).split(",")
+                        if n.strip() and importlib.util.find_spec(n.strip()) is None]
+        above -= 1
+    return rtol, missing
 
 
 def chapter_program(path):
@@ -98,10 +110,13 @@ def chapter_program(path):
     out[0] = (f"import sys as _sys; _sys.path.insert(0, {str(TESTS)!r}); "
               f"from test_docs import run_pycon as _run_pycon")
     for lang, first, last in code_blocks(path):
-        if lang == "python":
+        rtol, missing = block_options(lines, first - 1)
+        if missing and lang in RUN_LANGS:  # an optional package is not here: say so, run the rest
+            note = f"(skipped the block at line {first}: it needs {', '.join(missing)})"
+            out[first - 2] = f"print({note!r})"
+        elif lang == "python":
             out[first - 1:last] = lines[first - 1:last]
         elif lang == "pycon":
-            rtol = block_rtol(lines, first - 1)
             out[first - 2] = f"_run_pycon(globals(), {str(path)!r}, {first}, {last}, rtol={rtol!r})"
     return "\n".join(out) + "\n"
 
@@ -239,29 +254,18 @@ def test_every_picture_and_page_the_docs_link_to_exists():
                 assert head.startswith(b"\x89PNG") or head.lstrip().startswith((b"<?xml", b"<svg")), target
 
 
-def missing_requirements(path):
-    """The optional packages that a ``<!-- doctest: requires=h5py, keras -->`` line of the chapter
-    names and this Python lacks: such a chapter is skipped, not failed, without them."""
-    import importlib.util
-
-    names = [n.strip() for m in REQUIRES.finditer(Path(path).read_text())
-             for n in m.group(1).split(",") if n.strip()]
-    return [n for n in names if importlib.util.find_spec(n) is None]
-
-
-def test_a_chapter_names_the_optional_packages_it_needs(tmp_path):
+def test_a_block_that_needs_a_missing_package_is_skipped_and_the_rest_runs(tmp_path):
     page = tmp_path / "page.md"
-    page.write_text("# A page\n\n<!-- doctest: requires=numpy, no_such_package_here -->\n")
-    assert missing_requirements(page) == ["no_such_package_here"]
-    page.write_text("# A page\n\n<!-- doctest: requires=numpy -->\n")
-    assert missing_requirements(page) == []
+    page.write_text("# A page\n\n```python\nx = 1\n```\n\n<!-- doctest: requires=no_such_pkg -->\n"
+                    "```python\nimport no_such_pkg\n```\n\n<!-- doctest: requires=numpy -->\n"
+                    "<!-- doctest: rtol=0.5 -->\n```pycon\n>>> x + 0.4\n1.0\n\n```\n")
+    result = run_chapter(page, tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "skipped the block at line 9: it needs no_such_pkg" in result.stdout
 
 
 @pytest.mark.parametrize("name", CHAPTERS)
 def test_chapter_runs(name, tmp_path):
-    missing = missing_requirements(DOCS / name)
-    if missing:
-        pytest.skip(f"{name} needs the optional package(s) {', '.join(missing)}")
     result = run_chapter(DOCS / name, tmp_path)
     assert result.returncode == 0, f"{name} failed:\n{result.stdout[-3000:]}\n{result.stderr[-6000:]}"
 
