@@ -67,6 +67,11 @@ def _key(name):
     return name.replace("_", "").lower()
 
 
+# Keras classes whose config carries code (Lambda: a marshalled function; TFOpLambda and
+# the "function" kind of entry name TensorFlow ops): refused with a message that says why
+CODE_CARRIERS = ("Lambda", "TFOpLambda", "SlicingOpLambda")
+
+
 class Registry:
     """Names -> classes (or functions) for one kind of object, e.g. ``Registry("initializer")``."""
 
@@ -102,6 +107,10 @@ class Registry:
         try:
             return self._entries[_key(name)]
         except KeyError:
+            if name in CODE_CARRIERS:  # a file that asks for them asks to run its own code
+                raise ValueError(f"{name!r} {self.kind}s hold Python code (a function or its "
+                                 f"bytecode), and minigrad never runs code from a file: build "
+                                 f"that part of the model in Python instead") from None
             raise ValueError(f"unknown {self.kind} {name!r}; known {self.kind}s: "
                              f"{', '.join(self.known())}{self._how_to_register(name)}") from None
 
