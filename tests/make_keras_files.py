@@ -58,10 +58,24 @@ def sequential():
     return model, (6, 6, 2), 2
 
 
+def nested():
+    """A Sequential inside a functional model (weights under layers/sequential/layers/...)."""
+    inner = keras.Sequential([keras.Input((5,)), keras.layers.Dense(4, activation="relu"),
+                              keras.layers.BatchNormalization()], name="inner")
+    inputs = keras.Input((5,))
+    outputs = keras.layers.Dense(3, activation="softmax")(inner(inputs))
+    model = keras.Model(inputs, outputs)
+    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
+    return model, (5,), 3
+
+
 def randomize(model, rng):
     """Random weights everywhere, moving variances positive."""
     for layer in model.layers:
         values = []
+        if isinstance(layer, keras.Model):
+            randomize(layer, rng)
+            continue
         for w in layer.weights:
             shape = tuple(w.shape)
             if "variance" in w.path:
@@ -75,7 +89,7 @@ def randomize(model, rng):
 def main():
     os.makedirs(HERE, exist_ok=True)
     rng = np.random.default_rng(14)
-    for name, make in (("cnn", cnn), ("sequential", sequential)):
+    for name, make in (("cnn", cnn), ("sequential", sequential), ("nested", nested)):
         model, shape, outputs = make()
         randomize(model, rng)
         x = rng.normal(0, 1, (4,) + shape).astype("float32")

@@ -120,11 +120,34 @@ def keras3_model(topology):
                          "dtype", "float32"), "name": f"{config.get('name', 'sequential')}_input"}}
             config = {**config, "layers": [entry, first] + config["layers"][1:]}
     else:  # nested models inside a functional one
-        config = {**config, "layers": [keras3_model(e) if e.get("class_name") in MODEL_CLASSES
-                                       and "layers" in e.get("config", {}) else e
+        # a nested model's entry keeps its name and inbound nodes beside the class and config
+        config = {**config, "layers": [{**e, **keras3_model(e)} if e.get("class_name") in
+                                       MODEL_CLASSES and "layers" in e.get("config", {}) else e
                                        for e in config.get("layers", [])]}
     return {"class_name": class_name, "config": config}
 
 
-__all__ = ["keras3_model", "EXTRA", "h5py_module", "snake_case", "open_h5", "h5_bytes", "read_dataset",
+# Keras classes that carry Python code (a Lambda's function is marshalled bytecode): minigrad
+# refuses them by name, with the reason, before the registry would say "unknown layer"
+CODE_CLASSES = ("Lambda", "__lambda__", "TFOpLambda", "SlicingOpLambda")
+
+
+def refuse_code(value, path):
+    """A ModelFileError if a config holds a Keras class that carries Python code; nothing in it
+    is ever run or even decoded."""
+    if isinstance(value, list):
+        for item in value:
+            refuse_code(item, path)
+    elif isinstance(value, dict):
+        if value.get("class_name") in CODE_CLASSES:
+            name = (value.get("config") or {}).get("name") if isinstance(
+                value.get("config"), dict) else None
+            raise ModelFileError(f"{path}: the model holds a Keras {value['class_name']} "
+                                 f"{name!r}: Python code stored in the file, which minigrad never "
+                                 f"runs; rebuild that part with registered layers")
+        for item in value.values():
+            refuse_code(item, path)
+
+
+__all__ = ["refuse_code", "CODE_CLASSES", "keras3_model", "EXTRA", "h5py_module", "snake_case", "open_h5", "h5_bytes", "read_dataset",
            "keras3_entry", "keras3_config", "MODEL_CLASSES"]

@@ -21,7 +21,8 @@ import numpy as np
 
 from .. import layers as layers_module
 from ..io import keras_h5, keras_v3, tfjs
-from ..io.keras_common import MODEL_CLASSES, h5py_module, keras3_entry, keras3_model
+from ..io.keras_common import (MODEL_CLASSES, h5py_module, keras3_entry, keras3_model,
+                                refuse_code)
 from ..io.safe_files import ModelFileError
 
 # Keras's own file formats, told apart by the name's extension as Keras does
@@ -214,6 +215,7 @@ def _load_keras(filepath, compile):
         raise ModelFileError(f"{file.path}: the file's model has class_name "
                              f"{topology.get('class_name')!r}; known model classes: "
                              f"{', '.join(MODEL_CLASSES)}")
+    refuse_code(topology, file.path)
     try:
         model = layers_module.deserialize({"class_name": topology["class_name"],
                                            "config": topology["config"]})
