@@ -12,6 +12,7 @@ import shutil
 import subprocess
 import sys
 import textwrap
+import warnings
 import zipfile
 
 import numpy as np
@@ -88,6 +89,24 @@ def test_a_tf_keras_2_h5_is_matched_by_order_not_by_weight_names(tmp_path):
         f.attrs["keras_version"] = b"2.15.0"
     x, y = _fixture("cnn")
     _close(load_model(path).predict(x), y)
+
+
+def test_a_tf_keras_2_file_loads_and_predicts_as_tf_keras():
+    """Written by tf.keras 2.21 (tests/make_keras_files.py --tf-keras): class Functional, weights
+    named 'depthwise_conv2d/depthwise_kernel:0', groups and batch_input_shape keys, every
+    DepthwiseConv2D / SeparableConv2D option; the weights-only file has layer_names at its root."""
+    x, y = _fixture("tfkeras2_cnn")
+    with warnings.catch_warnings():
+        # its optimizer is 'Custom>Adam' (tf.keras 2's registered name): the config reader's
+        warnings.simplefilter("ignore")
+        model = load_model(os.path.join(FIXTURES, "tfkeras2_cnn.h5"))
+    _close(model.predict(x), y)
+    for w in model.weights:
+        w.assign(np.zeros_like(w.data))
+    model.load_weights(os.path.join(FIXTURES, "tfkeras2_cnn_weights.h5"))
+    _close(model.predict(x), y)
+    model.compile(optimizers.SGD(0.01), "sparse_categorical_crossentropy")
+    assert np.isfinite(model.fit(x, np.array([0, 1, 1, 0]), verbose=0).history["loss"][0])
 
 
 def test_a_keras_written_model_fine_tunes():
