@@ -183,6 +183,19 @@ def test_weights_h5_round_trip(tmp_path):
         load_model(tmp_path / "m.weights.h5")
 
 
+def test_weights_h5_carries_the_optimizer_state_as_keras(tmp_path):
+    model, x = _cnn()  # compiled, trained one step
+    model.save_weights(tmp_path / "m.weights.h5")
+    with h5py.File(tmp_path / "m.weights.h5", "r") as f:
+        assert int(f["optimizer/vars/0"][()]) == 1  # the iteration count, then the learning rate
+        assert len(f["optimizer/vars"]) == 2 + 2 * len(model.trainable_weights)
+    other, _ = _cnn()
+    other.load_weights(tmp_path / "m.weights.h5")
+    mine, theirs = other.optimizer.get_state(), model.optimizer.get_state()
+    assert len(mine) == len(theirs)  # (the names differ: the second model's layers are conv2d_1...)
+    assert all(np.array_equal(a1, a2) for (_, a1), (_, a2) in zip(mine, theirs))
+
+
 def test_overwrite_false_keeps_the_old_file(tmp_path):
     model, _ = _sequential()
     for name in ("m.keras", "m.h5", "m.weights.h5"):
@@ -424,3 +437,32 @@ def test_a_lambda_in_a_legacy_h5_is_refused_too(tmp_path):
         f.attrs["model_config"] = json.dumps(config)
     with pytest.raises(ModelFileError, match=r"Keras Lambda 'evil': Python code"):
         load_model(path)
+
+
+KERAS_LOAD_WEIGHTS = textwrap.dedent("""
+    import sys, warnings
+    import numpy as np
+    import keras
+    model_path, weights_path = sys.argv[1:]
+    data = np.load(weights_path + ".npz")
+    model = keras.saving.load_model(model_path)
+    model.optimizer.build(model.trainable_variables)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # "Skipping variable loading for optimizer" and the like
+        model.load_weights(weights_path)
+    got = np.asarray(model.predict(data["x"], verbose=0))
+    print(float(np.max(np.abs(got - data["y"]))), int(model.optimizer.iterations))
+""")
+
+
+@pytest.mark.skipif(importlib.util.find_spec("keras") is None, reason="needs Keras 3 (the oracle)")
+def test_keras_3_loads_minigrad_weights_h5_with_the_optimizer(tmp_path):
+    model, x = _cnn()
+    model.save(tmp_path / "m.keras")
+    for w in model.weights:
+        w.assign(w.data * np.float32(0.5))
+    model.save_weights(tmp_path / "m.weights.h5")
+    np.savez(tmp_path / "m.weights.h5.npz", x=x, y=model.predict(x))
+    error, steps = _keras(KERAS_LOAD_WEIGHTS, str(tmp_path / "m.keras"),
+                          str(tmp_path / "m.weights.h5"))[-1].split()
+    assert float(error) <= 1e-6 and int(steps) == 1

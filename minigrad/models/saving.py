@@ -148,8 +148,11 @@ def _save_keras(model, path, weights_only, compile_config, optimizer_state, over
     data = lambda w: w.data  # noqa: E731
     kind = _kind(path)
     if kind == "weights.h5" and weights_only:
+        # as Keras 3's save_weights: the optimizer's variables too, once it has slots
+        state = model.optimizer.get_state() if model.compiled else None
         keras_v3.write_weights_file(path, _tree(model.layers, data), model.name,
-                                    overwrite=overwrite, who=who)
+                                    _keras_optimizer_vars(model, state) if state and len(state) > 1
+                                    else None, overwrite=overwrite, who=who)
     elif kind == "keras":
         config = {"module": "keras.src.models.functional" if model.file_class_name == "Model"
                   else "keras", **_keras3_topology(model), "registered_name": None}
@@ -290,11 +293,15 @@ def load_weights(model, filepath):
     is wrong): by name from a folder, by layer as Keras does from a ``.keras``, ``.weights.h5``
     or legacy ``.h5`` file."""
     if _kind(filepath) != "tfjs":
-        pairs = _keras_pairs(model, *_read_keras(filepath, "load_weights"))
+        kind, file = _read_keras(filepath, "load_weights")
+        pairs = _keras_pairs(model, kind, file)
     else:
-        pairs = _weight_table(model, _read(filepath))
+        kind, pairs = "tfjs", _weight_table(model, _read(filepath))
     for variable, value in pairs:
         variable.assign(value)
+    if kind in ("keras", "weights.h5") and model.compiled:  # as Keras 3: the optimizer's too
+        weights_file = file.weights_file if kind == "keras" else file
+        _restore_keras_optimizer(model, weights_file.optimizer_vars(), file.path)
 
 
 def load_model(filepath, compile=True):
