@@ -284,6 +284,35 @@ def test_truncated_files_are_refused_and_the_model_is_untouched(tmp_path, name):
     assert all(np.array_equal(a, w.data) for a, w in zip(before, model.weights))
 
 
+def test_inconsistent_hdf5_is_refused_and_the_model_is_untouched(tmp_path):
+    model = load_model(os.path.join(FIXTURES, "sequential.keras"))
+    before = [w.data.copy() for w in model.weights]
+    gap = tmp_path / "gap.weights.h5"  # vars 0 and 2 of a layer, no 1
+    shutil.copy(os.path.join(FIXTURES, "sequential.weights.h5"), gap)
+    with h5py.File(gap, "r+") as f:
+        f.move("layers/dense/vars/1", "layers/dense/vars/2")
+    listed = tmp_path / "listed.h5"  # layer_names names a group that is not there
+    shutil.copy(os.path.join(FIXTURES, "sequential.h5"), listed)
+    with h5py.File(listed, "r+") as f:
+        del f["model_weights/dense_1"]
+    for path, message in ((gap, r"'layers/dense/vars' must hold datasets named 0, 1, 2"),
+                          (listed, r"layer_names names 'dense_1', which is not a group")):
+        with pytest.raises(ModelFileError, match=message):
+            model.load_weights(path)
+    assert all(np.array_equal(a, w.data) for a, w in zip(before, model.weights))
+
+
+def test_an_old_folder_named_like_a_keras_file_gets_a_hint(tmp_path):
+    model = load_model(os.path.join(FIXTURES, "sequential.keras"))
+    from minigrad.io import tfjs
+    tfjs.write_model(tmp_path / "old.keras", {"class_name": "Sequential",
+                                              "config": model.get_config()},
+                     [(w.path, w.data) for w in model.weights])
+    with pytest.raises(ModelFileError, match=r"a TF.js layers-model folder named like a Keras "
+                                             r"file .* rename the folder"):
+        load_model(tmp_path / "old.keras")
+
+
 def test_a_weights_file_of_another_model_changes_nothing(tmp_path):
     model = load_model(os.path.join(FIXTURES, "cnn.keras"))
     before = [w.data.copy() for w in model.weights]

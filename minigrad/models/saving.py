@@ -186,6 +186,10 @@ def _read_keras(filepath, who):
     path = os.fspath(filepath).rstrip("/\\")
     format_for(path, who)
     kind = _kind(path)
+    if os.path.isfile(os.path.join(path, tfjs.MODEL_JSON)):  # older minigrad wrote these
+        raise ModelFileError(f"{who}: '{path}' is a TF.js layers-model folder named like a Keras "
+                             f"file (minigrad before Keras files made these); rename the folder "
+                             f"without its {os.path.splitext(path)[1]!r} ending to load it")
     if kind == "keras":
         return kind, keras_v3.read_archive(path)
     if kind == "weights.h5":
