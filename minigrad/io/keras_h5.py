@@ -19,7 +19,8 @@ split by Keras into ``layer_names0``, ``layer_names1``, ...; both spellings are 
 Like :mod:`~minigrad.io.keras_v3`, this module knows the format, not models: it reads and writes
 a *layer tree* whose entries give a layer's ``name`` and its ``weights``
 (``[(key, array or shape)]``, trainable weights first as Keras's legacy writer orders them).
-The optimizer's state is not written (Keras 3 does not restore it from ``.h5`` files either).
+The optimizer's variables go under ``/optimizer_weights`` (``weight_names`` attribute, one
+dataset each) in Keras 3's order: the iteration count, the learning rate, each variable's slots.
 """
 import json
 import os
@@ -69,10 +70,12 @@ def _text_attr(node, key):
     return value.decode("utf-8") if isinstance(value, bytes) else value
 
 
-def write_model(path, topology, tree, training_config=None, overwrite=True, who="save"):
+def write_model(path, topology, tree, training_config=None, optimizer_weights=None,
+                overwrite=True, who="save"):
     """Write a legacy full-model ``.h5``: ``topology`` ``{"class_name", "config"}`` as Keras 3
     reads it, ``tree`` the top-level layers with their weights (arrays), ``training_config``
-    Keras's form (``optimizer_config``, ``loss``, ``metrics``, ``loss_weights``) or None."""
+    Keras's form (``optimizer_config``, ``loss``, ``metrics``, ``loss_weights``) or None,
+    ``optimizer_weights`` ``[(name, array)]`` in Keras 3's order (``optimizer.variables``)."""
     version = f"minigrad {__version__}".encode("utf-8")
 
     def fill(f):
@@ -90,6 +93,11 @@ def write_model(path, topology, tree, training_config=None, overwrite=True, who=
             for key, array in entry["weights"]:
                 node.create_dataset(key, data=array)
         _set_names(group.create_group("top_level_model_weights"), "weight_names", [])
+        if optimizer_weights:
+            node = f.create_group("optimizer_weights")
+            _set_names(node, "weight_names", [name for name, _ in optimizer_weights])
+            for name, array in optimizer_weights:
+                node.create_dataset(name, data=array)
 
     data = h5_bytes(fill, who)
     if not overwrite and os.path.exists(path):
@@ -138,6 +146,24 @@ class LegacyH5:
             raise ModelFileError(f"{self.path}: training_config is not valid JSON "
                                  f"({e})") from None
         return config if isinstance(config, dict) else None
+
+    @property
+    def keras_version(self):
+        return _text_attr(self.h5, "keras_version") or ""
+
+    def optimizer_vars(self):
+        """The optimizer's saved variables ([array], in the file's ``weight_names`` order), or
+        [] when the file has none."""
+        node = self.h5.get("optimizer_weights")
+        if node is None:
+            return []
+        out = []
+        for name in _get_names(node, "weight_names", self.path):
+            if name not in node:
+                raise ModelFileError(f"{self.path}: optimizer weight '{name}' is listed but "
+                                     f"missing")
+            out.append(read_dataset(node[name], self.path, f"optimizer_weights/{name}"))
+        return out
 
     def layer_weights(self, tree):
         """``{key: array}`` for the layer tree (shapes given), matched by order as Keras does."""

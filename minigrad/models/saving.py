@@ -163,10 +163,17 @@ def _save_keras(model, path, weights_only, compile_config, optimizer_state, over
         keras_v3.write_archive(path, config, _tree(model.layers, data), optimizer_vars,
                                overwrite=overwrite, who=who)
     else:  # .h5 / .hdf5 (and model.save("x.weights.h5"), which Keras 3 also writes so)
+        training_config = optimizer_weights = None
+        if compile_config is not None:
+            training_config = tfjs.training_config(_keras3_compile_config(compile_config))
+            arrays = _keras_optimizer_vars(model, optimizer_state)
+            if arrays:  # Keras 3 names them <optimizer>/iteration, .../conv2d_kernel_momentum
+                prefix = model.optimizer.name
+                names = ["iteration"] + (["learning_rate"] if len(arrays) > len(
+                    optimizer_state) else []) + [n.replace("/", "_") for n, _ in optimizer_state[1:]]
+                optimizer_weights = [(f"{prefix}/{n}", a) for n, a in zip(names, arrays)]
         keras_h5.write_model(path, _keras3_topology(model), _legacy_tree(model.layers, data),
-                             None if compile_config is None else
-                             tfjs.training_config(_keras3_compile_config(compile_config)),
-                             overwrite=overwrite, who=who)
+                             training_config, optimizer_weights, overwrite=overwrite, who=who)
 
 
 def _keras_optimizer_vars(model, state):
@@ -244,6 +251,16 @@ def _load_keras(filepath, compile):
             return model
         if kind == "keras":
             _restore_keras_optimizer(model, file.weights_file.optimizer_vars(), file.path)
+        elif file.keras_version.startswith(("3.", "minigrad")):
+            _restore_keras_optimizer(model, file.optimizer_vars(), file.path)
+        else:  # tf.keras 2's optimizers order their variables their own way: not guessed
+            saved = file.optimizer_vars()
+            if len(saved) == 1 and np.size(saved[0]) == 1:  # the iteration count alone
+                model.optimizer.iterations = int(np.asarray(saved[0]).reshape(()))
+            elif saved:
+                warnings.warn(f"{file.path}: the optimizer state of Keras "
+                              f"{file.keras_version} is not restored; training continues with "
+                              f"fresh optimizer slots", stacklevel=3)
     return model
 
 
