@@ -104,6 +104,8 @@ class Registry:
         """The class or function registered as ``name``; a ValueError listing the known ones."""
         if not isinstance(name, str):
             raise TypeError(f"unknown {self.kind}: expected a name (str), got {name!r}")
+        if name.startswith("Custom>"):  # tf.keras 2.11+ writes its own optimizers so ("Custom>Adam")
+            name = name[len("Custom>"):]
         try:
             return self._entries[_key(name)]
         except KeyError:

@@ -481,3 +481,13 @@ def test_oracle_keras_reads_every_layer_option_back_from_to_json(keras, entry):
     rebuilt = keras.models.model_from_json(model.to_json()).layers[0]
     theirs = _normalized(keras.saving.serialize_keras_object(rebuilt)["config"])
     assert theirs == _normalized(entry["config"])
+
+
+def test_tf_keras_2_custom_prefixed_optimizer_names_resolve():
+    """tf.keras 2.11+ serializes its own optimizers as "Custom>Adam" (with jit_compile and
+    is_legacy_optimizer): the name after "Custom>" goes through the registry like any other."""
+    opt = mg.optimizers.deserialize({"class_name": "Custom>Adam", "config": {
+        "name": "Adam", "learning_rate": 0.002, "jit_compile": False, "is_legacy_optimizer": False}})
+    assert isinstance(opt, mg.optimizers.Adam) and opt.learning_rate == pytest.approx(0.002)
+    with pytest.raises(ValueError, match="unknown optimizer 'Nonsense'"):
+        mg.optimizers.deserialize({"class_name": "Custom>Nonsense", "config": {}})

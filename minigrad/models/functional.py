@@ -246,16 +246,19 @@ class Model(Trainer, Layer):
 
     # -- files -----------------------------------------------------------------------------------
     def save(self, filepath, overwrite=True, include_optimizer=True):
-        """Write the TF.js layers-model folder ``filepath`` (model.json + weights.bin, and the
-        optimizer's state when compiled). See :mod:`minigrad.models.saving`."""
+        """Write the model to ``filepath``, in the format its name says, as Keras 3 does: a
+        ``.keras`` archive, a legacy ``.h5`` file, else a TF.js layers-model folder (model.json +
+        weights.bin); with the optimizer's state when compiled. See :mod:`minigrad.models.saving`."""
         saving.save_model(self, filepath, overwrite=overwrite, include_optimizer=include_optimizer)
 
     def save_weights(self, filepath, overwrite=True):
-        """Write only the weights (same folder format; its topology is kept for checking)."""
+        """Write only the weights: a Keras 3 ``.weights.h5`` file, else a TF.js folder (its
+        topology kept for checking)."""
         saving.save_weights(self, filepath, overwrite=overwrite)
 
     def load_weights(self, filepath):
-        """Read weights by name from a layers-model folder; nothing changes if anything is wrong."""
+        """Read the weights from a TF.js folder (by name), or a ``.weights.h5``, ``.keras`` or
+        ``.h5`` file (as Keras matches them); nothing changes if anything is wrong."""
         saving.load_weights(self, filepath)
 
     def __repr__(self):
