@@ -64,3 +64,8 @@ def op_kernels(request):
                 if id(value) in twins:
                     patch.setattr(module, attr, twins[id(value)])
         yield request.param
+
+# The fixture generators (tests/make_*.py) run with an oracle installed (Keras 3, tf.keras 2 and
+# the TF.js converter): they are scripts, not tests, and importing them for --doctest-modules
+# would need those oracles.
+collect_ignore_glob = ["make_*.py"]
