@@ -33,4 +33,13 @@ def atomic_write(path, data):
         raise
 
 
-__all__ = ["ModelFileError", "atomic_write"]
+def weights_mismatch(path, missing, unexpected):
+    """The ModelFileError for a file whose weight names differ from the model's."""
+    return ModelFileError(
+        f"{path}: the weights do not match the model: "
+        + (f"missing from the file: {missing}" if missing else "")
+        + ("; " if missing and unexpected else "")
+        + (f"in the file but not in the model: {unexpected}" if unexpected else ""))
+
+
+__all__ = ["ModelFileError", "atomic_write", "weights_mismatch"]

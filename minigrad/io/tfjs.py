@@ -41,7 +41,7 @@ import warnings
 
 from .. import losses as losses_module
 from .._version import __version__
-from .safe_files import ModelFileError, atomic_write
+from .safe_files import ModelFileError, atomic_write, weights_mismatch
 from .weights_manifest import decode, encode
 
 MODEL_JSON, WEIGHTS_BIN, OPTIMIZER_BIN = "model.json", "weights.bin", "optimizer.bin"
@@ -287,11 +287,7 @@ class LayersModelFolder:
             else:
                 unmatched.append(name)
         if unmatched or targets:
-            raise ModelFileError(
-                f"{self.path}: the weights do not match the model: "
-                + (f"missing from the file: {sorted(targets.values())}" if targets else "")
-                + ("; " if targets and unmatched else "")
-                + (f"in the file but not in the model: {unmatched}" if unmatched else ""))
+            raise weights_mismatch(self.path, sorted(targets.values()), unmatched)
         return out
 
     def _object(self, parent, key, where=""):

@@ -31,6 +31,13 @@ from .loss import REDUCTIONS, Loss, LossFunctionWrapper
 _registry = Registry("loss function")  # errors then read "known loss functions: ..."
 
 
+def _smoothed(who, from_logits, label_smoothing, axis):
+    """The checked keyword arguments of a cross-entropy with ``label_smoothing``."""
+    return {"from_logits": check_bool(from_logits, "from_logits", who),
+            "label_smoothing": check_number(label_smoothing, "label_smoothing", who, low=0, high=1),
+            "axis": axis}
+
+
 @_registry.register("mean_squared_error", "mse", "meanSquaredError")
 class MeanSquaredError(LossFunctionWrapper):
     def __init__(self, reduction="sum_over_batch_size", name="mean_squared_error"):
@@ -54,12 +61,8 @@ class Huber(LossFunctionWrapper):
 class CategoricalCrossentropy(LossFunctionWrapper):
     def __init__(self, from_logits=False, label_smoothing=0.0, axis=-1,
                  reduction="sum_over_batch_size", name="categorical_crossentropy"):
-        who = "CategoricalCrossentropy"
         super().__init__(categorical_crossentropy, name=name, reduction=reduction,
-                         from_logits=check_bool(from_logits, "from_logits", who),
-                         label_smoothing=check_number(label_smoothing, "label_smoothing", who,
-                                                      low=0, high=1),
-                         axis=axis)
+                         **_smoothed("CategoricalCrossentropy", from_logits, label_smoothing, axis))
 
 
 @_registry.register("sparse_categorical_crossentropy", "sparseCategoricalCrossentropy")
@@ -90,12 +93,8 @@ class SparseCategoricalCrossentropy(LossFunctionWrapper):
 class BinaryCrossentropy(LossFunctionWrapper):
     def __init__(self, from_logits=False, label_smoothing=0.0, axis=-1,
                  reduction="sum_over_batch_size", name="binary_crossentropy"):
-        who = "BinaryCrossentropy"
         super().__init__(binary_crossentropy, name=name, reduction=reduction,
-                         from_logits=check_bool(from_logits, "from_logits", who),
-                         label_smoothing=check_number(label_smoothing, "label_smoothing", who,
-                                                      low=0, high=1),
-                         axis=axis)
+                         **_smoothed("BinaryCrossentropy", from_logits, label_smoothing, axis))
 
 
 # the functions, for get(function): Keras resolves them to these classes' defaults

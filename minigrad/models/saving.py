@@ -23,7 +23,7 @@ from .. import layers as layers_module
 from ..io import keras_h5, keras_v3, tfjs
 from ..io.keras_common import (MODEL_CLASSES, h5py_module, keras3_entry, keras3_model,
                                 refuse_code)
-from ..io.safe_files import ModelFileError
+from ..io.safe_files import ModelFileError, weights_mismatch
 
 # Keras's own file formats, told apart by the name's extension as Keras does
 KERAS_EXTENSIONS = (".keras", ".h5", ".hdf5")
@@ -295,11 +295,7 @@ def _weight_table(model, file):
     theirs = file.weights_for(model) if hasattr(file, "weights_for") else file.weights
     missing, unexpected = sorted(set(mine) - set(theirs)), sorted(set(theirs) - set(mine))
     if missing or unexpected:
-        raise ModelFileError(
-            f"{file.path}: the weights do not match the model: "
-            + (f"missing from the file: {missing}" if missing else "")
-            + ("; " if missing and unexpected else "")
-            + (f"in the file but not in the model: {unexpected}" if unexpected else ""))
+        raise weights_mismatch(file.path, missing, unexpected)
     pairs = []
     for name, w in mine.items():
         if theirs[name].shape != w.data.shape:
