@@ -18,8 +18,11 @@ clip(x/6 + 1/2, 0, 1) (TF.js and Keras 2 use clip(0.2 x + 1/2, 0, 1)), and ``gel
 """
 import math
 
+import numpy as np
+
 from . import ops
-from ._checks import check_bool, check_number
+from ._checks import check_axis, check_bool, check_number
+from .ops import activation as _act
 from .engine.function import as_tensor
 from .serialization import Registry
 
@@ -147,13 +150,112 @@ def gelu_new(x):
 @_registry.register()
 def mish(x):
     """f(x) = x tanh(softplus(x)) (Misra, 2019)."""
-    return x * ops.tanh(ops.softplus(x))
+    return _act.mish(x)
 
 
 @_registry.register("hard_swish")
 def hard_silu(x):
     """f(x) = x hard_sigmoid(x) = x relu6(x + 3) / 6 (MobileNetV3's h-swish)."""
-    return x * ops.hard_sigmoid(x)
+    return _act.hard_silu(x)
+
+
+@_registry.register()
+def celu(x, alpha=1.0):
+    """f(x) = x for x > 0, alpha (e^(x / alpha) - 1) otherwise (ELU made C^1 for every alpha)."""
+    return _act.celu(x, alpha=alpha)
+
+
+@_registry.register()
+def hard_tanh(x):
+    """f(x) = clip(x, -1, 1)."""
+    return _act.hard_tanh(x)
+
+
+@_registry.register()
+def tanh_shrink(x):
+    """f(x) = x - tanh x."""
+    return x - ops.tanh(x)
+
+
+@_registry.register()
+def soft_shrink(x, threshold=0.5):
+    """f(x) = x - threshold above threshold, x + threshold below -threshold, 0 between."""
+    return _act.soft_shrink(x, threshold=threshold)
+
+
+@_registry.register()
+def hard_shrink(x, threshold=0.5):
+    """f(x) = x where |x| > threshold, 0 elsewhere."""
+    return _act.hard_shrink(x, threshold=threshold)
+
+
+@_registry.register()
+def threshold(x, threshold, default_value):
+    """f(x) = x where x > threshold, ``default_value`` elsewhere (no default: Keras 3 needs both)."""
+    threshold = check_number(threshold, "threshold", "threshold")
+    default_value = check_number(default_value, "default_value", "threshold")
+    x = as_tensor(x, "threshold")
+    return ops.where(x.data > threshold, x, ops.cast(default_value, x.dtype))
+
+
+@_registry.register()
+def log_sigmoid(x):
+    """f(x) = ln sigmoid(x) = -softplus(-x), computed stably (never ln 0)."""
+    return -ops.softplus(-as_tensor(x, "log_sigmoid"))
+
+
+@_registry.register()
+def squareplus(x, b=4):
+    """f(x) = (x + sqrt(x^2 + b)) / 2 (Barron, 2021): a smooth relu without exponentials."""
+    return _act.squareplus(x, b=b)
+
+
+@_registry.register()
+def sparse_plus(x):
+    """f(x) = 0 for x <= -1, (x + 1)^2 / 4 on (-1, 1), x for x >= 1."""
+    return _act.sparse_plus(x)
+
+
+@_registry.register()
+def sparse_sigmoid(x):
+    """f(x) = clip((x + 1) / 2, 0, 1): 0 below -1, 1 above 1, linear between."""
+    return _act.sparse_sigmoid(x)
+
+
+@_registry.register()
+def glu(x, axis=-1):
+    """Gated linear unit (Dauphin et al., 2017): split x in halves a, b along ``axis`` (its size
+    must be even) and return a sigmoid(b)."""
+    x = as_tensor(x, "glu")
+    axis = check_axis(axis, "glu", ndim=x.ndim, multiple=False, allow_none=False)
+    n = x.shape[axis]
+    if n % 2:
+        raise ValueError(f"glu: the size of axis {axis} must be even to split it in halves, got "
+                         f"x of shape {tuple(x.shape)}")
+    first = tuple(slice(None) if i != axis else slice(0, n // 2) for i in range(x.ndim))
+    second = tuple(slice(None) if i != axis else slice(n // 2, n) for i in range(x.ndim))
+    return x[first] * ops.sigmoid(x[second])
+
+
+@_registry.register()
+def sparsemax(x, axis=-1):
+    """Sparsemax (Martins & Astudillo, 2016): the Euclidean projection of x onto the simplex along
+    ``axis``, max(x - tau, 0) with tau chosen so the result sums to 1; unlike softmax it gives
+    exact zeros. The support (which entries are > 0) is found on the data; on it the result is
+    x - tau with tau = (sum of x over the support - 1) / its size, which is differentiable."""
+    x = as_tensor(x, "sparsemax")
+    axis = check_axis(axis, "sparsemax", ndim=x.ndim, multiple=False, allow_none=False)
+    z = np.moveaxis(x.data, axis, -1)
+    z_sorted = -np.sort(-z, axis=-1)
+    k = np.arange(1, z.shape[-1] + 1, dtype=z.dtype)
+    # entry number k of the sorted row is in the support while 1 + k z_(k) > sum of the first k
+    in_support = 1 + k * z_sorted > np.cumsum(z_sorted, axis=-1)
+    k_max = in_support.sum(axis=-1, keepdims=True)
+    tau_sorted = (np.take_along_axis(np.cumsum(z_sorted, axis=-1), k_max - 1, axis=-1) - 1) / k_max
+    support = np.moveaxis(z > tau_sorted, -1, axis)
+    mask = ops.cast(support.astype(x.dtype), x.dtype)
+    tau = (ops.sum(x * mask, axis=axis, keepdims=True) - 1) / ops.sum(mask, axis=axis, keepdims=True)
+    return ops.relu(x - tau) * mask
 
 
 def get(identifier):

@@ -179,6 +179,132 @@ class GELU(Function):
         return (grad * (cdf + x * pdf)).astype(grad.dtype, copy=False)
 
 
+class Mish(Function):
+    """f(x) = x tanh(softplus(x)) (Misra, 2019);
+    f'(x) = tanh(sp(x)) + x sigmoid(x) (1 - tanh(sp(x))^2), since sp'(x) = sigmoid(x)."""
+
+    @staticmethod
+    def forward(ctx, x):
+        sp = np.maximum(x, 0) + np.log1p(np.exp(-np.abs(x)))  # softplus, stable for large |x|
+        t = np.tanh(sp)
+        ctx.x, ctx.t = x, t
+        return (x * t).astype(x.dtype, copy=False)
+
+    @staticmethod
+    def backward(ctx, grad):
+        x, t = ctx.x, ctx.t
+        e = np.exp(-np.abs(x))
+        sig = np.where(x >= 0, 1 / (1 + e), e / (1 + e))
+        return (grad * (t + x * sig * (1 - t * t))).astype(grad.dtype, copy=False)
+
+
+class HardSiLU(Function):
+    """f(x) = x clip(x / 6 + 1/2, 0, 1) (hard swish, MobileNetV3);
+    f'(x) = 0 for x < -3, x / 3 + 1/2 on [-3, 3], 1 for x > 3."""
+
+    @staticmethod
+    def forward(ctx, x):
+        ctx.x = x
+        return (x * np.clip(x / 6 + 0.5, 0, 1)).astype(x.dtype, copy=False)
+
+    @staticmethod
+    def backward(ctx, grad):
+        x = ctx.x
+        slope = np.where(x < -3, 0, np.where(x > 3, 1, x / 3 + 0.5))
+        return (grad * slope).astype(grad.dtype, copy=False)
+
+
+class CELU(Function):
+    """f(x) = x for x > 0, alpha (e^(x / alpha) - 1) otherwise (Barron, 2017);
+    f'(x) = 1, or e^(x / alpha). Unlike elu it is differentiable at 0 for every alpha."""
+
+    @staticmethod
+    def forward(ctx, x, alpha):
+        e = np.exp(np.minimum(x, 0) / alpha)  # min: no overflow on the branch where() drops
+        ctx.slope = np.where(x > 0, 1, e).astype(x.dtype)
+        return np.where(x > 0, x, alpha * (e - 1)).astype(x.dtype, copy=False)
+
+    @staticmethod
+    def backward(ctx, grad):
+        return grad * ctx.slope
+
+
+class Shrink(Function):
+    """Soft shrink: f(x) = x - t for x > t, x + t for x < -t, 0 between;
+    hard shrink: f(x) = x for |x| > t, 0 otherwise.  f'(x) = 1 for |x| > t, else 0 (both)."""
+
+    @staticmethod
+    def forward(ctx, x, threshold, soft):
+        outside = np.abs(x) > threshold
+        ctx.outside = outside
+        y = x - np.sign(x) * threshold if soft else x
+        return np.where(outside, y, 0).astype(x.dtype, copy=False)
+
+    @staticmethod
+    def backward(ctx, grad):
+        return grad * ctx.outside
+
+
+class HardTanh(Function):
+    """f(x) = clip(x, -1, 1);  f'(x) = 1 inside (-1, 1), else 0."""
+
+    @staticmethod
+    def forward(ctx, x):
+        ctx.inside = (x > -1) & (x < 1)
+        return np.clip(x, -1, 1).astype(x.dtype, copy=False)
+
+    @staticmethod
+    def backward(ctx, grad):
+        return grad * ctx.inside
+
+
+class Squareplus(Function):
+    """f(x) = (x + sqrt(x^2 + b)) / 2 (Barron, 2021), a smooth relu without exp;
+    f'(x) = (1 + x / sqrt(x^2 + b)) / 2."""
+
+    @staticmethod
+    def forward(ctx, x, b):
+        r = np.sqrt(x * x + b)
+        ctx.x, ctx.r = x, r
+        return ((x + r) / 2).astype(x.dtype, copy=False)
+
+    @staticmethod
+    def backward(ctx, grad):
+        x, r = ctx.x, ctx.r
+        # b = 0 makes r = |x| = 0 at x = 0: take x / r = 0 there (the mean of the two sides)
+        ratio = np.divide(x, r, out=np.zeros_like(x), where=r > 0)
+        return (grad * (1 + ratio) / 2).astype(grad.dtype, copy=False)
+
+
+class SparsePlus(Function):
+    """f(x) = 0 for x <= -1, (x + 1)^2 / 4 on (-1, 1), x for x >= 1 (a smooth relu, sparse
+    below -1);  f'(x) = 0, (x + 1) / 2, 1 (continuous, so f is C^1)."""
+
+    @staticmethod
+    def forward(ctx, x):
+        ctx.slope = np.clip((x + 1) / 2, 0, 1).astype(x.dtype)  # exactly 0, (x+1)/2, 1
+        y = np.where(x <= -1, 0, np.where(x >= 1, x, (x + 1) ** 2 / 4))
+        return y.astype(x.dtype, copy=False)
+
+    @staticmethod
+    def backward(ctx, grad):
+        return grad * ctx.slope
+
+
+class SparseSigmoid(Function):
+    """f(x) = clip((x + 1) / 2, 0, 1) (0 below -1, 1 above 1);  f'(x) = 1/2 inside (-1, 1),
+    else 0. (sparse_plus's derivative.)"""
+
+    @staticmethod
+    def forward(ctx, x):
+        ctx.inside = (x > -1) & (x < 1)
+        return np.clip((x + 1) / 2, 0, 1).astype(x.dtype, copy=False)
+
+    @staticmethod
+    def backward(ctx, grad):
+        return grad * ctx.inside / 2
+
+
 _SQRT_HALF = math.sqrt(0.5)
 _INV_SQRT_2PI = 1 / math.sqrt(2 * math.pi)
 
@@ -225,6 +351,8 @@ class LogSoftmax(Function):
 
 relu, relu6, sigmoid, tanh = ReLU.apply, ReLU6.apply, Sigmoid.apply, Tanh.apply
 softplus, softsign, hard_sigmoid, gelu = Softplus.apply, Softsign.apply, HardSigmoid.apply, GELU.apply
+mish, hard_silu, hard_tanh = Mish.apply, HardSiLU.apply, HardTanh.apply
+sparse_plus, sparse_sigmoid = SparsePlus.apply, SparseSigmoid.apply
 
 _SELU_ALPHA = 1.6732632423543772848170429916717
 _SELU_SCALE = 1.0507009873554804934193349852946
@@ -260,3 +388,25 @@ def log_softmax(x, axis=-1):
     """log(softmax(x)) along ``axis``, computed stably (never log of 0)."""
     x = as_tensor(x, "log_softmax")
     return LogSoftmax.apply(x, axis=check_axis(axis, x.shape, "log_softmax"))
+
+
+def celu(x, alpha=1.0):
+    """Continuously differentiable ELU: x for x > 0, alpha (e^(x / alpha) - 1) otherwise."""
+    return CELU.apply(x, alpha=check_number(alpha, "alpha", "celu", low=0, low_open=True))
+
+
+def soft_shrink(x, threshold=0.5):
+    """x - threshold above threshold, x + threshold below -threshold, 0 between."""
+    return Shrink.apply(x, threshold=check_number(threshold, "threshold", "soft_shrink", low=0),
+                        soft=True)
+
+
+def hard_shrink(x, threshold=0.5):
+    """x where |x| > threshold, 0 elsewhere."""
+    return Shrink.apply(x, threshold=check_number(threshold, "threshold", "hard_shrink", low=0),
+                        soft=False)
+
+
+def squareplus(x, b=4):
+    """(x + sqrt(x^2 + b)) / 2; ``b`` >= 0 sets how round the corner at 0 is (b = 0: relu)."""
+    return Squareplus.apply(x, b=check_number(b, "b", "squareplus", low=0))
