@@ -15,6 +15,7 @@ from ..variable import Variable
 from .base import Layer, registry
 from .input_spec import InputSpec
 from .symbolic import SymbolicTensor
+from .activation_layers import ELU, LeakyReLU, PReLU, Softmax
 from .convolutional import BaseConv, Conv2D, DepthwiseConv2D, SeparableConv2D
 from .core import Activation, Dense, Dropout, Flatten, Input, InputLayer, ReLU, Reshape
 from .merging import Add
@@ -48,4 +49,4 @@ __all__ = ["Layer", "Variable", "SymbolicTensor", "InputSpec", "BaseConv", "Conv
            "DepthwiseConv2D", "SeparableConv2D", "Dense", "Activation", "ReLU", "Dropout",
            "Flatten", "Reshape", "InputLayer", "Input", "BatchNormalization", "MaxPooling2D",
            "AveragePooling2D", "GlobalAveragePooling2D", "ZeroPadding2D", "Add", "serialize",
-           "deserialize", "get", "registry"]
+           "deserialize", "get", "registry", "LeakyReLU", "PReLU", "ELU", "Softmax"]
