@@ -18,7 +18,8 @@ from .symbolic import SymbolicTensor
 from .activation_layers import ELU, LeakyReLU, PReLU, Softmax
 from .convolutional import BaseConv, Conv2D, DepthwiseConv2D, SeparableConv2D
 from .core import Activation, Dense, Dropout, Flatten, Input, InputLayer, ReLU, Reshape
-from .merging import Add
+from .merging import (Add, Average, Concatenate, Dot, Maximum, Merge, Minimum, Multiply,
+                      Subtract)
 from .normalization import BatchNormalization
 from .pooling import AveragePooling2D, GlobalAveragePooling2D, MaxPooling2D, ZeroPadding2D
 
@@ -48,5 +49,6 @@ def get(identifier):
 __all__ = ["Layer", "Variable", "SymbolicTensor", "InputSpec", "BaseConv", "Conv2D",
            "DepthwiseConv2D", "SeparableConv2D", "Dense", "Activation", "ReLU", "Dropout",
            "Flatten", "Reshape", "InputLayer", "Input", "BatchNormalization", "MaxPooling2D",
-           "AveragePooling2D", "GlobalAveragePooling2D", "ZeroPadding2D", "Add", "serialize",
-           "deserialize", "get", "registry", "LeakyReLU", "PReLU", "ELU", "Softmax"]
+           "AveragePooling2D", "GlobalAveragePooling2D", "ZeroPadding2D", "Add", "Merge",
+           "Subtract", "Multiply", "Average", "Maximum", "Minimum", "Concatenate", "Dot",
+           "serialize", "deserialize", "get", "registry", "LeakyReLU", "PReLU", "ELU", "Softmax"]
