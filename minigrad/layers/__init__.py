@@ -22,6 +22,8 @@ from .merging import (Add, Average, Concatenate, Dot, Maximum, Merge, Minimum, M
                       Subtract)
 from .normalization import BatchNormalization
 from .pooling import AveragePooling2D, GlobalAveragePooling2D, MaxPooling2D, ZeroPadding2D
+from .reshaping import (Cropping1D, Cropping2D, Permute, RepeatVector, UpSampling1D,
+                        UpSampling2D, ZeroPadding1D)
 
 
 def serialize(layer):
@@ -51,4 +53,6 @@ __all__ = ["Layer", "Variable", "SymbolicTensor", "InputSpec", "BaseConv", "Conv
            "Flatten", "Reshape", "InputLayer", "Input", "BatchNormalization", "MaxPooling2D",
            "AveragePooling2D", "GlobalAveragePooling2D", "ZeroPadding2D", "Add", "Merge",
            "Subtract", "Multiply", "Average", "Maximum", "Minimum", "Concatenate", "Dot",
-           "serialize", "deserialize", "get", "registry", "LeakyReLU", "PReLU", "ELU", "Softmax"]
+           "serialize", "deserialize", "get", "registry", "LeakyReLU", "PReLU", "ELU", "Softmax",
+           "UpSampling1D", "UpSampling2D", "Cropping1D", "Cropping2D", "ZeroPadding1D", "Permute",
+           "RepeatVector"]
