@@ -16,6 +16,7 @@ import minigrad as mg
 from minigrad import layers
 from minigrad.layers.activation_layers import ELU, LeakyReLU, PReLU, Softmax
 from layer_harness import run_layer_test
+from test_tfjs_interop import _tfjs_predict, node  # noqa: F401 (node: the TF.js fixture)
 
 
 def _away_from_zero(shape, seed=0):
@@ -189,3 +190,25 @@ def test_oracle_matches_keras3_forward_and_gradients(keras, class_name, kwargs, 
     assert len(mgrads) == len(kgrads)
     for mgrad, kgrad in zip(mgrads, kgrads):
         np.testing.assert_allclose(np.asarray(mgrad), kgrad, rtol=1e-4, atol=1e-6)
+
+
+# -- TF.js (the Node oracle) reads minigrad's file: LeakyReLU's slope travels as TF.js's 'alpha' ----
+def test_tfjs_predicts_the_same_for_the_activation_layers(node, tmp_path):
+    # TF.js's own limits: ELU only with alpha 1, Softmax only along the last axis
+    x_in = layers.Input(shape=(3, 4, 2))
+    h = LeakyReLU(negative_slope=0.1)(x_in)
+    h = PReLU(shared_axes=[1, 2])(h)
+    h = ELU()(h)
+    model = mg.models.Model(x_in, Softmax()(h))
+    rng = np.random.default_rng(0)
+    for w in model.weights:
+        w.assign(rng.uniform(0.1, 0.9, size=w.shape).astype(np.float32))
+    x = (rng.standard_normal((2, 3, 4, 2)) * 3).astype(np.float32)
+    model.save(tmp_path / "model")
+    expected = model.predict(x)
+    np.testing.assert_allclose(_tfjs_predict(node, tmp_path / "model", x, tmp_path), expected,
+                               rtol=1e-4, atol=1e-6)
+    # and minigrad reads the file back (alpha read as negative_slope)
+    again = mg.models.load_model(tmp_path / "model")
+    assert again.layers[1].negative_slope == 0.1
+    np.testing.assert_allclose(again.predict(x), expected, rtol=1e-6)

@@ -119,7 +119,8 @@ def read_model_json(path):
 # -- what TF.js reads differently --------------------------------------------------------------
 def portable(value):
     """A config in which TF.js can read every regularizer: TF.js knows only ``L1L2``, so Keras's
-    ``L1`` / ``L2`` entries are written as the ``L1L2`` with the same penalty.
+    ``L1`` / ``L2`` entries are written as the ``L1L2`` with the same penalty. LeakyReLU's
+    ``negative_slope`` is written as ``alpha``, TF.js's name for it.
 
     >>> portable({"kernel_regularizer": {"class_name": "L2", "config": {"l2": 0.5}}})
     {'kernel_regularizer': {'class_name': 'L1L2', 'config': {'l1': 0.0, 'l2': 0.5}}}
@@ -128,6 +129,12 @@ def portable(value):
         return [portable(v) for v in value]
     if not isinstance(value, dict):
         return value
+    if value.get("class_name") == "LeakyReLU" and isinstance(value.get("config"), dict) \
+            and "negative_slope" in value["config"]:
+        # TF.js reads the slope under its Keras 2 name, alpha (and would use its 0.3 default)
+        config = dict(value["config"])
+        config["alpha"] = config.pop("negative_slope")
+        value = dict(value, config=config)
     out = {}
     for key, item in value.items():
         if key.endswith("regularizer") and isinstance(item, dict) \
