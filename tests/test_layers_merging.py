@@ -21,6 +21,27 @@ def test_elementwise_harness(cls, n, shape):
     run_layer_test(cls, {}, [shape] * n, expected_output_shape=shape)
 
 
+@pytest.mark.parametrize("cls", [c for c, _ in ELEMENTWISE])
+@pytest.mark.parametrize("shapes,expected", [
+    ([(2, 3, 3, 4), (2, 1, 1, 4)], (2, 3, 3, 4)),    # squeeze-and-excitation gate
+    ([(2, 4), (2, 3, 4)], (2, 3, 4)),                # lower rank: size-1 axes after the batch
+    ([(2, 3, 1), (2, 1, 4)], (2, 3, 4))])
+def test_elementwise_broadcasts_as_keras(cls, shapes, expected):
+    _, y = run_layer_test(cls, {}, shapes, expected_output_shape=expected)
+    xs = [np.random.default_rng(0).standard_normal(s).astype(np.float32) for s in shapes]
+    lifted = [x.reshape(x.shape[:1] + (1,) * (len(expected) - x.ndim) + x.shape[1:]) for x in xs]
+    reference = {layers.Subtract: np.subtract, layers.Multiply: np.multiply,
+                 layers.Add: np.add, layers.Maximum: np.maximum, layers.Minimum: np.minimum,
+                 layers.Average: lambda a, b: (a + b) / 2}[cls]
+    np.testing.assert_allclose(cls()(xs).numpy(), reference(*lifted), rtol=1e-6, atol=1e-6)
+
+
+def test_elementwise_output_shape_fills_unknown_sizes():
+    assert layers.Multiply().compute_output_shape([(None, 3, None), (None, None, 4)]) == \
+        (None, 3, 4)
+    assert layers.Maximum().compute_output_shape([(None, None, 1), (5, 1, 1)]) == (5, None, 1)
+
+
 @pytest.mark.parametrize("cls,reference", [
     (layers.Subtract, lambda xs: xs[0] - xs[1]),
     (layers.Multiply, lambda xs: np.prod(xs, axis=0)),
@@ -89,8 +110,11 @@ def test_merging_in_a_model():
      r"Multiply 'm': expected a list of at least 2 inputs, got a single input of shape \(2, 3\)"),
     (lambda: layers.Maximum(name="m")([np.zeros((2, 3)), np.zeros((2, 4))]), ValueError,
      r"Maximum 'm': all inputs must have the same shape, got \[\(2, 3\), \(2, 4\)\]"),
-    (lambda: layers.Average(name="m").compute_output_shape([(None, 3), (None, 3, 1)]),
-     ValueError, r"Average 'm': all inputs must have the same shape"),
+    (lambda: layers.Average(name="m").compute_output_shape([(None, 3), (None, 3, 2)]),
+     ValueError, r"Average 'm': all inputs must have the same shape, got \[\(None, 3\), "
+                 r"\(None, 3, 2\)\] \(a size of 1 broadcasts\)"),
+    (lambda: layers.Add(name="a")([np.zeros((2, 3)), np.zeros((3, 3))]), ValueError,
+     r"Add 'a': all inputs must have the same batch size, got \[\(2, 3\), \(3, 3\)\]"),
     (lambda: layers.Concatenate(axis=1, name="c")([np.zeros((2, 3, 4)), np.zeros((2, 3, 5))]),
      ValueError, r"Concatenate 'c': inputs must have the same shape except along axis=1, got "
                  r"\[\(2, 3, 4\), \(2, 3, 5\)\]"),
@@ -123,6 +147,10 @@ ORACLE = [
     ("Average", {}, [(3, 4)] * 3),
     ("Maximum", {}, [(3, 2, 4)] * 2),
     ("Minimum", {}, [(3, 4)] * 3),
+    ("Multiply", {}, [(3, 2, 2, 4), (3, 1, 1, 4)]),
+    ("Add", {}, [(3, 4), (3, 2, 4)]),
+    ("Subtract", {}, [(3, 2, 1), (3, 1, 4)]),
+    ("Maximum", {}, [(3, 2, 4), (3, 1, 4), (3, 4)]),
     ("Concatenate", {"axis": -1}, [(3, 2, 4), (3, 2, 5)]),
     ("Concatenate", {"axis": 1}, [(3, 2, 4), (3, 3, 4), (3, 1, 4)]),
     ("Concatenate", {"axis": -3}, [(3, 2, 5, 5), (3, 4, 5, 5)]),
@@ -167,3 +195,24 @@ def test_matches_keras3(keras_torch, class_name, kwargs, shapes):
         np.testing.assert_allclose(m.grad, t.grad.numpy(), rtol=1e-4, atol=1e-5)
     assert tuple(ours.compute_output_shape([(None,) + s[1:] for s in shapes])) == \
         tuple(theirs.compute_output_shape([(None,) + s[1:] for s in shapes]))
+
+
+def test_a_keras3_functional_model_with_merges_matches_keras(keras_torch):
+    """A Keras 3 model's own JSON (two inputs, a squeeze-and-excitation style gate, Concatenate,
+    Dot, Average) builds in minigrad and, with Keras's weights, predicts what Keras predicts."""
+    keras, torch = keras_torch
+    K = keras.layers
+    a, b = keras.Input(shape=(4, 4, 3)), keras.Input(shape=(4, 4, 3))
+    gate = K.Reshape((1, 1, 3))(K.Dense(3, activation="sigmoid")(K.GlobalAveragePooling2D()(a)))
+    x = K.Concatenate(axis=-1)([K.Multiply()([a, gate]), K.Subtract()([a, b])])
+    flat = K.Flatten()(x)
+    sim = K.Dot(axes=1, normalize=True)([K.Dense(5)(flat), K.Dense(5)(K.Flatten()(b))])
+    out = K.Average()([K.Dense(1)(flat), sim])
+    theirs = keras.Model([a, b], out)
+    ours = mg.models.model_from_json(theirs.to_json())
+    ours.set_weights([w.detach().cpu().numpy() if hasattr(w, "detach") else np.asarray(w)
+                      for w in theirs.get_weights()])
+    rng = np.random.default_rng(3)
+    xs = [rng.standard_normal((2, 4, 4, 3)).astype(np.float32) for _ in range(2)]
+    want = theirs.predict(xs, verbose=0)
+    np.testing.assert_allclose(ours.predict(xs), want, rtol=1e-4, atol=1e-5)

@@ -1,6 +1,6 @@
 """Merging layers: combine a list of tensors into one, as Keras 3's ``keras.layers.merging``.
 
-Elementwise (inputs of one shape): ``Add``, ``Subtract`` (exactly 2), ``Multiply``, ``Average``,
+Elementwise (inputs of one shape, or broadcast as Keras does): ``Add``, ``Subtract`` (exactly 2), ``Multiply``, ``Average``,
 ``Maximum``, ``Minimum``. Joining: ``Concatenate(axis=-1)``. Products: ``Dot(axes, normalize)``,
 the per-sample dot product along one axis of each input (cosine similarity with ``normalize``).
 
@@ -20,8 +20,9 @@ class Merge(Layer):
     """Base of the merging layers: checks that the layer gets a list of inputs and their shapes
     agree, then hands the tensors to :meth:`_merge`. No weights.
 
-    Subclasses set ``_min_inputs`` / ``_max_inputs`` and define ``_merge`` (and, when the output
-    shape is not the common input shape, ``_check_shapes`` and ``compute_output_shape``).
+    Elementwise subclasses define ``_combine`` (the op on inputs of one rank); the others
+    (Concatenate, Dot) override ``_check_shapes``, ``_merge`` and ``compute_output_shape``.
+    ``_min_inputs`` / ``_max_inputs`` bound the length of the list.
     """
     _min_inputs = 2
     _max_inputs = None
@@ -43,32 +44,50 @@ class Merge(Layer):
                              f"of shapes {[tuple(s) for s in shapes]}")
 
     def _check_shapes(self, shapes):
-        """Elementwise layers: every input has the same shape (None matches any size)."""
+        """Elementwise layers, as Keras: one batch size, the other axes right-aligned and
+        broadcast (equal sizes, or 1); a lower-rank input gets size-1 axes after the batch axis,
+        so a (N, 1, 1, C) or (N, C) gate scales a (N, H, W, C) map. Returns the output shape
+        without the batch axis; where one input knows a size another leaves None, it is known."""
         self._check_count(shapes)
-        first = tuple(shapes[0])
-        for shape in shapes[1:]:
-            if len(shape) != len(first) or any(a is not None and b is not None and a != b
-                                                for a, b in zip(first, shape)):
+        batch = {s[0] for s in shapes if len(s)} - {None}
+        if len(batch) > 1 or any(len(s) == 0 for s in shapes):
+            raise ValueError(f"{self._who()}: all inputs must have the same batch size, got "
+                             f"{[tuple(s) for s in shapes]}")
+        rank = max(len(s) for s in shapes) - 1
+        out = []
+        for j in range(rank):
+            dims = [s[1:][j - rank + len(s) - 1] for s in shapes if j >= rank - len(s) + 1]
+            known = {d for d in dims if d is not None and d != 1}
+            if len(known) > 1:
                 raise ValueError(f"{self._who()}: all inputs must have the same shape, got "
-                                 f"{[tuple(s) for s in shapes]}")
-        return first
+                                 f"{[tuple(s) for s in shapes]} (a size of 1 broadcasts)")
+            out.append(known.pop() if known else (None if None in dims else 1))
+        return tuple(out)
 
     def build(self, input_shape):
         self._check_shapes(input_shape)  # no weights: building only validates the shapes
         self.built = True
 
     def call(self, inputs, training=False):
-        self._check_shapes([tuple(t.shape) for t in inputs]
-                           if isinstance(inputs, (list, tuple)) else tuple(inputs.shape))
+        if not isinstance(inputs, (list, tuple)):
+            self._check_shapes(tuple(inputs.shape))  # raises: a single tensor
+        self._check_shapes([tuple(t.shape) for t in inputs])
         return self._merge(list(inputs))
 
     def _merge(self, inputs):
-        raise NotImplementedError(f"{type(self).__name__} must define _merge()")
+        """The elementwise op on inputs brought to one rank (size-1 axes after the batch)."""
+        rank = max(t.ndim for t in inputs)
+        return self._combine([t if t.ndim == rank else
+                              ops.reshape(t, t.shape[0], *([1] * (rank - t.ndim)), *t.shape[1:])
+                              for t in inputs])
+
+    def _combine(self, inputs):
+        raise NotImplementedError(f"{type(self).__name__} must define _combine()")
 
     def compute_output_shape(self, input_shape):
-        self._check_shapes(input_shape)
-        # where one input knows a size the others leave None, the output knows it too
-        return tuple(next((d for d in dims if d is not None), None) for dims in zip(*input_shape))
+        rest = self._check_shapes(input_shape)
+        batch = next((s[0] for s in input_shape if s[0] is not None), None)
+        return (batch,) + rest
 
 
 def _fold(fn, inputs):
@@ -83,7 +102,7 @@ def _fold(fn, inputs):
 class Add(Merge):
     """Elementwise sum of two or more inputs of the same shape: (N, ...) x k -> (N, ...)."""
 
-    def _merge(self, inputs):
+    def _combine(self, inputs):
         return _fold(ops.add, inputs)
 
 
@@ -92,7 +111,7 @@ class Subtract(Merge):
     """``inputs[0] - inputs[1]``, for exactly two inputs of the same shape."""
     _max_inputs = 2
 
-    def _merge(self, inputs):
+    def _combine(self, inputs):
         return inputs[0] - inputs[1]
 
 
@@ -100,7 +119,7 @@ class Subtract(Merge):
 class Multiply(Merge):
     """Elementwise product of two or more inputs of the same shape (gating, attention masks)."""
 
-    def _merge(self, inputs):
+    def _combine(self, inputs):
         return _fold(ops.mul, inputs)
 
 
@@ -108,7 +127,7 @@ class Multiply(Merge):
 class Average(Merge):
     """Elementwise mean of two or more inputs of the same shape (ensembling branches)."""
 
-    def _merge(self, inputs):
+    def _combine(self, inputs):
         return _fold(ops.add, inputs) * (1.0 / len(inputs))
 
 
@@ -116,7 +135,7 @@ class Average(Merge):
 class Maximum(Merge):
     """Elementwise maximum of two or more inputs; the gradient flows to the larger input."""
 
-    def _merge(self, inputs):
+    def _combine(self, inputs):
         return _fold(ops.maximum, inputs)
 
 
@@ -124,7 +143,7 @@ class Maximum(Merge):
 class Minimum(Merge):
     """Elementwise minimum of two or more inputs; the gradient flows to the smaller input."""
 
-    def _merge(self, inputs):
+    def _combine(self, inputs):
         return _fold(ops.minimum, inputs)
 
 
