@@ -9,6 +9,7 @@ import pytest
 import minigrad as mg
 from minigrad import layers
 from layer_harness import run_layer_test
+from test_tfjs_interop import _tfjs_predict, node  # noqa: F401 (node: the TF.js fixture)
 
 ELEMENTWISE = [(layers.Subtract, 2), (layers.Multiply, 3), (layers.Average, 3),
                (layers.Maximum, 2), (layers.Minimum, 3), (layers.Add, 2)]
@@ -216,3 +217,26 @@ def test_a_keras3_functional_model_with_merges_matches_keras(keras_torch):
     xs = [rng.standard_normal((2, 4, 4, 3)).astype(np.float32) for _ in range(2)]
     want = theirs.predict(xs, verbose=0)
     np.testing.assert_allclose(ours.predict(xs), want, rtol=1e-4, atol=1e-5)
+
+
+# -- TF.js (the Node oracle) runs minigrad's file with every merging layer -------------------------
+def test_tfjs_predicts_the_same_for_the_merging_layers(node, tmp_path):
+    # TF.js has every merging layer but Subtract
+    a, b = layers.Input(shape=(3, 3, 2)), layers.Input(shape=(3, 3, 2))
+    gate = layers.Reshape((1, 1, 2))(layers.Dense(2)(layers.GlobalAveragePooling2D()(a)))
+    h = layers.Concatenate(axis=-1)([layers.Multiply()([a, gate]), layers.Add()([a, b]),
+                                     layers.Maximum()([a, b]), layers.Minimum()([a, b, gate])])
+    fa, fb = layers.Dense(4)(layers.Flatten()(h)), layers.Dense(4)(layers.Flatten()(b))
+    out = layers.Average()([layers.Dot(axes=1, normalize=True)([fa, fb]),
+                            layers.Dot(axes=-1)([fa, fb])])
+    model = mg.models.Model([a, b], out)
+    rng = np.random.default_rng(0)
+    for w in model.weights:
+        w.assign(rng.uniform(-0.5, 0.5, size=w.shape).astype(np.float32))
+    x = [rng.standard_normal((2, 3, 3, 2)).astype(np.float32) for _ in range(2)]
+    model.save(tmp_path / "model")
+    expected = model.predict(x)
+    np.testing.assert_allclose(_tfjs_predict(node, tmp_path / "model", x, tmp_path), expected,
+                               rtol=1e-4, atol=1e-5)
+    again = mg.models.load_model(tmp_path / "model")
+    np.testing.assert_allclose(again.predict(x), expected, rtol=1e-6)
