@@ -1,8 +1,9 @@
 """Merging layers: combine a list of tensors into one, as Keras 3's ``keras.layers.merging``.
 
-Elementwise (inputs of one shape, or broadcast as Keras does): ``Add``, ``Subtract`` (exactly 2), ``Multiply``, ``Average``,
-``Maximum``, ``Minimum``. Joining: ``Concatenate(axis=-1)``. Products: ``Dot(axes, normalize)``,
-the per-sample dot product along one axis of each input (cosine similarity with ``normalize``).
+Elementwise (inputs of one shape, or broadcast as Keras does): ``Add``, ``Subtract`` (exactly
+2), ``Multiply``, ``Average``, ``Maximum``, ``Minimum``. Joining: ``Concatenate(axis=-1)``.
+Products: ``Dot(axes, normalize)``, the per-sample dot product along one axis of each input
+(cosine similarity with ``normalize``).
 
 ``Add()([a, b, ...])`` = a + b + ... is the residual connection of MobileNet V2.
 """
@@ -53,10 +54,11 @@ class Merge(Layer):
         if len(batch) > 1 or any(len(s) == 0 for s in shapes):
             raise ValueError(f"{self._who()}: all inputs must have the same batch size, got "
                              f"{[tuple(s) for s in shapes]}")
-        rank = max(len(s) for s in shapes) - 1
+        rank = max(len(s) for s in shapes)
+        # the missing leading axes of a lower-rank input are the size-1 axes call() inserts
+        padded = [(1,) * (rank - len(s)) + tuple(s[1:]) for s in shapes]
         out = []
-        for j in range(rank):
-            dims = [s[1:][j - rank + len(s) - 1] for s in shapes if j >= rank - len(s) + 1]
+        for dims in zip(*padded):
             known = {d for d in dims if d is not None and d != 1}
             if len(known) > 1:
                 raise ValueError(f"{self._who()}: all inputs must have the same shape, got "
