@@ -4,6 +4,7 @@
 Shapes stay tiny on purpose: gradcheck runs two forward passes per input element. Values come
 from a NumPy generator seeded by a hypothesis-drawn seed, so a failing example replays exactly.
 """
+import os
 import sys
 
 import numpy as np
@@ -69,3 +70,10 @@ def op_kernels(request):
 # the TF.js converter): they are scripts, not tests, and importing them for --doctest-modules
 # would need those oracles.
 collect_ignore_glob = ["make_*.py"]
+
+
+@pytest.fixture(scope="module")
+def keras():
+    """Keras 3 as an oracle, on the PyTorch backend (no TensorFlow); the test skips without it."""
+    os.environ.setdefault("KERAS_BACKEND", "torch")
+    return pytest.importorskip("keras")

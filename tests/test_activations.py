@@ -1,6 +1,5 @@
 """Activations: forward against NumPy formulas, gradcheck, names (Keras and TF.js), errors."""
 import math
-import os
 
 import numpy as np
 import pytest
@@ -259,12 +258,6 @@ def test_squareplus_with_b_zero_is_relu_with_a_finite_gradient_at_zero():
 
 
 # -- Keras 3 as the oracle: every activation both libraries have, forward and gradient -------------
-@pytest.fixture(scope="module")
-def keras():
-    os.environ.setdefault("KERAS_BACKEND", "torch")
-    return pytest.importorskip("keras")
-
-
 KERAS_CALLS = [("relu", {}), ("relu", {"negative_slope": 0.1, "max_value": 2.0, "threshold": 0.5}),
                ("leaky_relu", {}), ("relu6", {}), ("elu", {"alpha": 0.6}), ("selu", {}),
                ("softplus", {}), ("softsign", {}), ("soft_shrink", {}),

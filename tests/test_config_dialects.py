@@ -321,12 +321,6 @@ def test_to_json_refuses_an_unbuilt_model():
 
 
 # -- oracle: real Keras 3 (PyTorch backend) ----------------------------------------------------------
-@pytest.fixture(scope="module")
-def keras():
-    os.environ.setdefault("KERAS_BACKEND", "torch")
-    return pytest.importorskip("keras")
-
-
 def _random_weights(keras_model, seed):
     rng = np.random.default_rng(seed)
     out = []

@@ -7,7 +7,6 @@ copy the weights, and compare outputs and gradients (input and weights) to 1e-4;
 keras.
 """
 import json
-import os
 
 import numpy as np
 import pytest
@@ -151,12 +150,6 @@ ORACLE_CASES = [
     ("ReLU", {"negative_slope": 0.1, "threshold": 0.5}, (2, 3, 4)),
     ("ReLU", {"max_value": 1.5, "negative_slope": 0.2, "threshold": 0.25}, (3, 6)),
 ]
-
-
-@pytest.fixture(scope="module")
-def keras():
-    os.environ.setdefault("KERAS_BACKEND", "torch")
-    return pytest.importorskip("keras")
 
 
 @pytest.mark.parametrize("class_name, kwargs, input_shape", ORACLE_CASES)

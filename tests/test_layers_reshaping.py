@@ -2,7 +2,6 @@
 against NumPy, errors that name the argument, and Keras 3 as oracle (forward and gradients, from
 Keras's own get_config; skipped without keras)."""
 import json
-import os
 import shutil
 
 import numpy as np
@@ -198,12 +197,6 @@ ORACLE_CASES = [
     ("Permute", {"dims": (3, 1, 2)}, (2, 3, 4, 5)),
     ("RepeatVector", {"n": 3}, (2, 4)),
 ]
-
-
-@pytest.fixture(scope="module")
-def keras():
-    os.environ.setdefault("KERAS_BACKEND", "torch")
-    return pytest.importorskip("keras")
 
 
 @pytest.mark.parametrize("class_name, kwargs, input_shape", ORACLE_CASES)
