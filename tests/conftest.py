@@ -5,6 +5,7 @@ Shapes stay tiny on purpose: gradcheck runs two forward passes per input element
 from a NumPy generator seeded by a hypothesis-drawn seed, so a failing example replays exactly.
 """
 import os
+import shutil
 import sys
 
 import numpy as np
@@ -77,3 +78,28 @@ def keras():
     """Keras 3 as an oracle, on the PyTorch backend (no TensorFlow); the test skips without it."""
     os.environ.setdefault("KERAS_BACKEND", "torch")
     return pytest.importorskip("keras")
+
+
+# -- TF.js under Node as an oracle: installed once with ``cd tests/tfjs && npm ci`` ------------------
+TFJS_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "tfjs")
+TFJS_MISSING = ("TF.js is not installed for the tests: run 'cd tests/tfjs && npm ci' once "
+                "(needs Node.js and the network)")
+
+
+def tfjs_oracle_missing():
+    """Why the TF.js oracle cannot run here (a sentence), or None when it can. The tests never
+    install it themselves: the suite must pass without the network."""
+    if shutil.which("node") is None:
+        return "node is not installed: the TF.js checks need Node.js"
+    if not os.path.isdir(os.path.join(TFJS_DIR, "node_modules", "@tensorflow", "tfjs")):
+        return TFJS_MISSING
+    return None
+
+
+@pytest.fixture(scope="session")
+def node():
+    """The path of ``node`` with the pinned TF.js beside the tests, else a skip saying why."""
+    reason = tfjs_oracle_missing()
+    if reason:
+        pytest.skip(reason)
+    return shutil.which("node")

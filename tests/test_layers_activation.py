@@ -15,7 +15,7 @@ import minigrad as mg
 from minigrad import layers
 from minigrad.layers.activation_layers import ELU, LeakyReLU, PReLU, Softmax
 from layer_harness import run_layer_test
-from test_tfjs_interop import _tfjs_predict, node  # noqa: F401 (node: the TF.js fixture)
+from test_tfjs_interop import _tfjs_predict
 
 
 def _away_from_zero(shape, seed=0):

@@ -9,7 +9,7 @@ import pytest
 import minigrad as mg
 from minigrad import layers
 from layer_harness import run_layer_test
-from test_tfjs_interop import _tfjs_predict, node  # noqa: F401 (node: the TF.js fixture)
+from test_tfjs_interop import _tfjs_predict
 
 ELEMENTWISE = [(layers.Subtract, 2), (layers.Multiply, 3), (layers.Average, 3),
                (layers.Maximum, 2), (layers.Minimum, 3), (layers.Add, 2)]

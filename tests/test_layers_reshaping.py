@@ -2,7 +2,6 @@
 against NumPy, errors that name the argument, and Keras 3 as oracle (forward and gradients, from
 Keras's own get_config; skipped without keras)."""
 import json
-import shutil
 
 import numpy as np
 import pytest
@@ -226,13 +225,10 @@ def test_oracle_matches_keras3_forward_and_gradients(keras, class_name, kwargs, 
 
 # -- TF.js as oracle for the layers it has (a model saved by minigrad, predicted by TF.js) --------
 
-def test_tfjs_predicts_the_same_for_a_model_of_these_layers(tmp_path):
+def test_tfjs_predicts_the_same_for_a_model_of_these_layers(node, tmp_path):
     # TF.js has Cropping2D, UpSampling2D, Permute and RepeatVector (not the 1-D ones); its
     # bilinear UpSampling2D does not use half-pixel centers, so only "nearest" is compared.
-    from test_tfjs_interop import _tfjs_predict, tfjs_oracle_missing
-    reason = tfjs_oracle_missing()
-    if reason:
-        pytest.skip(reason)
+    from test_tfjs_interop import _tfjs_predict
     from minigrad.models import Sequential
     model = Sequential([
         layers.Input(shape=(5, 6, 2)),
@@ -247,6 +243,6 @@ def test_tfjs_predicts_the_same_for_a_model_of_these_layers(tmp_path):
     x = _x((2, 5, 6, 2))
     model.save(tmp_path / "model")
     expected = model.predict(x)
-    got = _tfjs_predict(shutil.which("node"), tmp_path / "model", x, tmp_path)
+    got = _tfjs_predict(node, tmp_path / "model", x, tmp_path)
     assert got.shape == expected.shape == (2, 2, 3)
     np.testing.assert_allclose(got, expected, rtol=1e-4, atol=1e-5)

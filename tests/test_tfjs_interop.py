@@ -19,9 +19,9 @@ import pytest
 
 from minigrad import constraints, layers as L, optimizers, regularizers
 from minigrad.models import Model, Sequential, load_model
+from conftest import TFJS_DIR, TFJS_MISSING, tfjs_oracle_missing
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-TFJS_DIR = os.path.join(HERE, "tfjs")
 FIXTURES = os.path.join(HERE, "fixtures", "tfjs")
 FIXTURE_MODELS = sorted(d for d in os.listdir(FIXTURES)
                         if os.path.isfile(os.path.join(FIXTURES, d, "io.json")))
@@ -57,27 +57,6 @@ def test_tfjs_depthwise_constraint_bug_is_repaired_with_a_warning():
 
 
 # -- minigrad -> TF.js -----------------------------------------------------------------------------
-TFJS_MISSING = ("TF.js is not installed for the tests: run 'cd tests/tfjs && npm ci' once "
-                "(needs Node.js and the network)")
-
-
-def tfjs_oracle_missing():
-    """Why the TF.js oracle cannot run here (a sentence), or None when it can."""
-    if shutil.which("node") is None:
-        return "node is not installed: the TF.js checks need Node.js"
-    if not os.path.isdir(os.path.join(TFJS_DIR, "node_modules", "@tensorflow", "tfjs")):
-        return TFJS_MISSING
-    return None
-
-
-@pytest.fixture(scope="session")
-def node():
-    reason = tfjs_oracle_missing()
-    if reason:
-        pytest.skip(reason)
-    return shutil.which("node")
-
-
 def test_a_missing_tfjs_oracle_is_a_skip_with_the_install_command_not_an_install(monkeypatch):
     """The suite must pass without the network: no 'npm ci' behind the user's back."""
     monkeypatch.setattr(os.path, "isdir", lambda path: False)

@@ -20,9 +20,9 @@ import pytest
 from minigrad.io.safe_files import ModelFileError
 from minigrad.io.weights_manifest import dequantize, js_round
 from minigrad.models import load_model
+from conftest import TFJS_DIR
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-TFJS_DIR = os.path.join(HERE, "tfjs")
 MANIFESTS = os.path.join(HERE, "fixtures", "tfjs", "manifests")
 VARIANTS = sorted(d for d in os.listdir(MANIFESTS)
                   if os.path.isfile(os.path.join(MANIFESTS, d, "io.json")))
@@ -146,16 +146,6 @@ def test_float16_decodes_every_bit_pattern_as_tfjs_does():
     hand = {0x3C00: 1.0, 0xC000: -2.0, 0x0001: 2.0 ** -24, 0x7BFF: 65504.0, 0xFC00: -np.inf}
     for b, value in hand.items():
         assert got[b] == value
-
-
-@pytest.fixture(scope="module")
-def node():
-    """Node with the pinned TF.js (``cd tests/tfjs && npm ci``), else a skip saying so."""
-    if shutil.which("node") is None:
-        pytest.skip("node is not installed: the TF.js checks need Node.js")
-    if not os.path.isdir(os.path.join(TFJS_DIR, "node_modules", "@tensorflow", "tfjs")):
-        pytest.skip("TF.js is not installed for the tests: run 'cd tests/tfjs && npm ci' once")
-    return shutil.which("node")
 
 
 def _run_tfjs(node, script):
