@@ -67,9 +67,10 @@ def _key(name):
     return name.replace("_", "").lower()
 
 
-# Keras classes whose config carries code (Lambda: a marshalled function; TFOpLambda and
-# the "function" kind of entry name TensorFlow ops): refused with a message that says why
-CODE_CARRIERS = ("Lambda", "TFOpLambda", "SlicingOpLambda")
+# Keras classes whose config carries code (Lambda: a marshalled function, "__lambda__" its
+# Keras 3 form; TFOpLambda and SlicingOpLambda name TensorFlow ops): refused with a message that
+# says why, by the registry and by the Keras file readers before anything is built
+CODE_CARRIERS = ("Lambda", "__lambda__", "TFOpLambda", "SlicingOpLambda")
 
 
 class Registry:

@@ -28,7 +28,8 @@ import json
 import zipfile
 
 from .._version import __version__
-from .keras_common import h5_bytes, h5py_module, open_h5, read_dataset, snake_case
+from .._checks import snake_case
+from .keras_common import h5_bytes, h5py_module, open_h5, read_dataset
 from .safe_files import ModelFileError, atomic_write
 
 CONFIG_JSON, METADATA_JSON, WEIGHTS_H5 = "config.json", "metadata.json", "model.weights.h5"

@@ -21,9 +21,9 @@ import numpy as np
 
 from .. import layers as layers_module
 from ..io import keras_h5, keras_v3, tfjs
-from ..io.keras_common import (MODEL_CLASSES, h5py_module, keras3_entry, keras3_model,
-                                refuse_code)
+from ..io.keras_common import MODEL_CLASSES, h5py_module, keras3_entry, refuse_code
 from ..io.safe_files import ModelFileError, weights_mismatch
+from .keras_json import keras_config
 
 # Keras's own file formats, told apart by the name's extension as Keras does
 KERAS_EXTENSIONS = (".keras", ".h5", ".hdf5")
@@ -132,7 +132,8 @@ def _legacy_tree(layers, value):
 
 
 def _keras3_topology(model):
-    return keras3_model({"class_name": model.file_class_name, "config": model.get_config()})
+    """The model's Keras 3 entry, as ``to_json`` writes it (Keras 3 reads it back)."""
+    return keras_config(model)
 
 
 def _keras3_compile_config(config):
@@ -154,8 +155,7 @@ def _save_keras(model, path, weights_only, compile_config, optimizer_state, over
                                     _keras_optimizer_vars(model, state) if state and len(state) > 1
                                     else None, overwrite=overwrite, who=who)
     elif kind == "keras":
-        config = {"module": "keras.src.models.functional" if model.file_class_name == "Model"
-                  else "keras", **_keras3_topology(model), "registered_name": None}
+        config = _keras3_topology(model)
         optimizer_vars = None
         if compile_config is not None:
             config["compile_config"] = _keras3_compile_config(compile_config)
