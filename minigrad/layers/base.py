@@ -178,9 +178,17 @@ class Layer:
     def __call__(self, inputs, training=False, **kwargs):
         if is_symbolic(inputs):
             return self._call_symbolic(inputs, kwargs)
+        training = bool(training)
+        return self._call_eager(inputs, lambda x: self.call(x, training=training, **kwargs))
+
+    def _call_eager(self, inputs, compute):
+        """What every call on data does around the layer's math: the inputs as Tensors of the
+        layer's dtype, the weights built once, ``outputs = compute(inputs)``, then this call's
+        regularization losses. The model's execution plan (models/plan.py) calls it with a fused
+        computation in place of ``call``."""
         inputs = _to_tensors(inputs, self.dtype)
         self._build_and_check(shape_of(inputs))
-        outputs = self.call(inputs, training=bool(training), **kwargs)
+        outputs = compute(inputs)
         self._losses = [w.regularizer(w) for w in self._weights if w.regularizer is not None]
         activity = getattr(self, "activity_regularizer", None)
         if activity is not None:  # as Keras 3: the penalty of the output, not divided by the batch

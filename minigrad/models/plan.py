@@ -58,7 +58,6 @@ ReLU layer is not called, and its ``losses`` stay empty.
 """
 from ..layers.core import ReLU
 from ..layers.normalization import BatchNormalization
-from ..engine.tensor import Tensor
 from . import graph as graph_module
 
 
@@ -147,17 +146,10 @@ class FusedStep:
             self.bn_step.run(values, training)
             self.relu_step.run(values, training)
             return
-        # What Layer.__call__ does for the BatchNormalization, computing with the clip inside.
-        bn = self.bn
-        x = values[self.source]
-        if not isinstance(x, Tensor):
-            x = Tensor(x, dtype=bn.dtype)
-        elif x.data.dtype != bn.dtype:
-            x = x.astype(bn.dtype)          # a float input of another precision, cast as Keras
-        bn._build_and_check(tuple(x.shape))
-        outputs = bn._normalize(x, bool(training), activation)
-        bn._losses = [w.regularizer(w) for w in bn.weights if w.regularizer is not None]
-        values[self.target] = outputs
+        # the BatchNormalization's own call, with the clip computed inside its kernels
+        bn, training = self.bn, bool(training)
+        values[self.target] = bn._call_eager(
+            values[self.source], lambda x: bn._normalize(x, training, activation))
 
     def __str__(self):
         return f"{self.bn.name} + {self.relu.name} (fused)"
