@@ -26,6 +26,7 @@ padding ``(crop, full - out - crop)``. Computing it the same way as :mod:`minigr
 """
 import numpy as np
 
+from ..backend.buffers import buffers
 from ..engine.function import Function
 from ._common import check_image, shape_of
 from .conv import col2im, im2col, tap_ranges
@@ -91,7 +92,8 @@ class Conv2DTranspose(Function):
         if n * h * w == 0:    # an empty batch: nothing to spread
             return np.zeros((n, oh, ow, f), dtype=dtype)
         # every input pixel's contribution to each tap and filter, then added where it lands
-        cols = np.matmul(x.reshape(n * h * w, c), kernel.reshape(kh * kw * f, c).T)
+        cols = np.matmul(x.reshape(n * h * w, c), kernel.reshape(kh * kw * f, c).T,
+                         out=buffers.empty((n * h * w, kh * kw * f), dtype))
         rows = tap_ranges(oh, h, kh, strides[0], dilation_rate[0], crops[0])
         cols_w = tap_ranges(ow, w, kw, strides[1], dilation_rate[1], crops[1])
         return col2im(cols.reshape(n, h, w, kh, kw, f), (n, oh, ow, f), rows, cols_w, strides)
@@ -118,7 +120,8 @@ class Conv2DTranspose(Function):
         gcols = im2col(g, (kh, kw), ctx.strides, ctx.dilation_rate, tuple(pads), (h, w))
         gx = gk = None
         if need_x:
-            gx = np.matmul(gcols, ctx.kernel.reshape(kh * kw * f, c)).reshape(ctx.x_shape)
+            gx = np.matmul(gcols, ctx.kernel.reshape(kh * kw * f, c),
+                           out=buffers.empty((n * h * w, c), gcols.dtype)).reshape(ctx.x_shape)
             gx = gx.astype(ctx.x_dtype, copy=False)
         if need_k:
             gk = np.matmul(gcols.T, ctx.x.reshape(n * h * w, c)).reshape(ctx.kernel_shape)
