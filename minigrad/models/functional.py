@@ -251,6 +251,17 @@ class Model(Trainer, Layer):
         weights.bin); with the optimizer's state when compiled. See :mod:`minigrad.models.saving`."""
         saving.save_model(self, filepath, overwrite=overwrite, include_optimizer=include_optimizer)
 
+    def export(self, filepath, format="onnx"):
+        """Write the model for inference in another runtime, as Keras 3's ``export``. The one
+        format is ``"onnx"``: an ONNX file that ONNX Runtime runs with the same input and the
+        same output as :meth:`predict` (needs the optional onnx package,
+        ``pip install "minigrad[onnx]"``). See :mod:`minigrad.io.onnx_export`."""
+        if format != "onnx":
+            raise ValueError(f"export: format must be 'onnx' (the one export format minigrad "
+                             f"writes), got {format!r}")
+        from ..io.onnx_export import export_onnx
+        export_onnx(self, filepath)
+
     def save_weights(self, filepath, overwrite=True):
         """Write only the weights: a Keras 3 ``.weights.h5`` file, else a TF.js folder (its
         topology kept for checking)."""
