@@ -20,7 +20,7 @@ from .convolutional import BaseConv, Conv2D, DepthwiseConv2D, SeparableConv2D
 from .core import Activation, Dense, Dropout, Flatten, Input, InputLayer, ReLU, Reshape
 from .merging import (Add, Average, Concatenate, Dot, Maximum, Merge, Minimum, Multiply,
                       Subtract)
-from .normalization import BatchNormalization
+from .normalization import BatchNormalization, GroupNormalization, LayerNormalization
 from .pooling import AveragePooling2D, GlobalAveragePooling2D, MaxPooling2D, ZeroPadding2D
 from .reshaping import (Cropping1D, Cropping2D, Permute, RepeatVector, UpSampling1D,
                         UpSampling2D, ZeroPadding1D)
@@ -55,4 +55,4 @@ __all__ = ["Layer", "Variable", "SymbolicTensor", "InputSpec", "BaseConv", "Conv
            "Subtract", "Multiply", "Average", "Maximum", "Minimum", "Concatenate", "Dot",
            "serialize", "deserialize", "get", "registry", "LeakyReLU", "PReLU", "ELU", "Softmax",
            "UpSampling1D", "UpSampling2D", "Cropping1D", "Cropping2D", "ZeroPadding1D", "Permute",
-           "RepeatVector"]
+           "RepeatVector", "LayerNormalization", "GroupNormalization"]

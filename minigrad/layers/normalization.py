@@ -10,10 +10,20 @@ Per channel (the ``axis`` of the input; -1 for channels_last, 1 for channels_fir
 
 The biased batch variance in the moving average is what Keras 3 (``ops.moments``) and TF.js
 (``tf.moments``) use; Keras 2's fused kernel used the unbiased one (times P / (P - 1)).
+
+Layer and group normalization take each sample's own statistics (the same in training and
+inference, no moving averages); see :mod:`minigrad.ops.layer_norm` for the math:
+
+* ``LayerNormalization(axis)``: over the ``axis`` axes of each sample; gamma and beta have the
+  shape of those axes ((C,) for ``axis=-1``).
+* ``GroupNormalization(groups, axis)``: the C channels of ``axis`` in ``groups`` runs of C // groups;
+  over each sample's group (its channels and every spatial position); gamma and beta are (C,).
 """
 import numbers
 
 from .. import constraints, initializers, regularizers
+from .._checks import check_axis
+from ..ops.layer_norm import group_norm, layer_norm
 from ..ops.normalization import batch_norm, batch_norm_train, moving_average_update
 from .base import InputSpec, Layer, check_bool, check_number, registry, resolve
 
@@ -140,4 +150,168 @@ class BatchNormalization(Layer):
             "gamma_constraint": constraints.serialize(self.gamma_constraint),
             "synchronized": self.synchronized,
         })
+        return config
+
+
+class _AffineNormalization(Layer):
+    """What LayerNormalization and GroupNormalization share: epsilon, center / scale, and the
+    initializers, regularizers and constraints of gamma and beta (Keras's arguments and keys)."""
+
+    def __init__(self, epsilon, center, scale, beta_initializer, gamma_initializer,
+                 beta_regularizer, gamma_regularizer, beta_constraint, gamma_constraint, **kwargs):
+        super().__init__(**kwargs)
+        who = type(self).__name__
+        self.epsilon = check_number(epsilon, "epsilon", who, low=0)
+        self.center = check_bool(center, "center", who)
+        self.scale = check_bool(scale, "scale", who)
+        self.beta_initializer = resolve(initializers, beta_initializer, "beta_initializer", who)
+        self.gamma_initializer = resolve(initializers, gamma_initializer, "gamma_initializer", who)
+        self.beta_regularizer = resolve(regularizers, beta_regularizer, "beta_regularizer", who)
+        self.gamma_regularizer = resolve(regularizers, gamma_regularizer, "gamma_regularizer", who)
+        self.beta_constraint = resolve(constraints, beta_constraint, "beta_constraint", who)
+        self.gamma_constraint = resolve(constraints, gamma_constraint, "gamma_constraint", who)
+        self.gamma = self.beta = None
+
+    def _who(self):
+        return f"{type(self).__name__} '{self.name}'"
+
+    def _add_affine(self, shape, with_gamma, with_beta):
+        """gamma then beta (Keras's order), each of ``shape``, where asked for."""
+        if with_gamma:
+            self.gamma = self.add_weight("gamma", shape, initializer=self.gamma_initializer,
+                                         regularizer=self.gamma_regularizer,
+                                         constraint=self.gamma_constraint)
+        if with_beta:
+            self.beta = self.add_weight("beta", shape, initializer=self.beta_initializer,
+                                        regularizer=self.beta_regularizer,
+                                        constraint=self.beta_constraint)
+
+    def _known(self, input_shape, axes, what):
+        sizes = tuple(input_shape[a] for a in axes)
+        if None in sizes:
+            raise ValueError(f"{self._who()}: {what} of the input must be known to build the "
+                             f"layer, got input shape {tuple(input_shape)}")
+        return tuple(int(s) for s in sizes)
+
+    def compute_output_shape(self, input_shape):
+        # as Keras: the shape is unchanged, once the axes are checked against its rank
+        check_axis(self.axis, self._who(), len(input_shape), allow_none=False)
+        return tuple(input_shape)
+
+    def get_config(self):
+        config = super().get_config()
+        config.update({
+            "axis": self.axis, "epsilon": self.epsilon, "center": self.center,
+            "scale": self.scale,
+            "beta_initializer": initializers.serialize(self.beta_initializer),
+            "gamma_initializer": initializers.serialize(self.gamma_initializer),
+            "beta_regularizer": regularizers.serialize(self.beta_regularizer),
+            "gamma_regularizer": regularizers.serialize(self.gamma_regularizer),
+            "beta_constraint": constraints.serialize(self.beta_constraint),
+            "gamma_constraint": constraints.serialize(self.gamma_constraint),
+        })
+        return config
+
+
+@registry.register()
+class LayerNormalization(_AffineNormalization):
+    """Normalize each sample over ``axis`` (an int or a list of ints; -1: the features):
+    ``y = gamma * (x - mean) / sqrt(var + epsilon) + beta``, mean and biased variance over those
+    axes. Same in training and inference.
+
+    Weights, in Keras order: ``gamma`` if ``scale`` (or ``rms_scaling``), ``beta`` if ``center``
+    (and not ``rms_scaling``), both of the shape of the ``axis`` axes in increasing order, e.g.
+    (H, W, C) for ``axis=[1, 2, 3]`` of (N, H, W, C) inputs.
+
+    ``rms_scaling=True`` is Keras 3's deprecated variant, computed as Keras does:
+    ``y = gamma * x / sqrt(var + epsilon)`` (x not centred, scaled by its variance, not its root
+    mean square; no beta).
+    """
+
+    def __init__(self, axis=-1, epsilon=1e-3, center=True, scale=True, rms_scaling=False,
+                 beta_initializer="zeros", gamma_initializer="ones", beta_regularizer=None,
+                 gamma_regularizer=None, beta_constraint=None, gamma_constraint=None, **kwargs):
+        super().__init__(epsilon, center, scale, beta_initializer, gamma_initializer,
+                         beta_regularizer, gamma_regularizer, beta_constraint, gamma_constraint,
+                         **kwargs)
+        who = type(self).__name__
+        axes = check_axis(axis, who, allow_none=False)
+        self.axis = list(axes) if isinstance(axes, tuple) else axes   # Keras keeps a list as list
+        self.rms_scaling = check_bool(rms_scaling, "rms_scaling", who)
+
+    def build(self, input_shape):
+        axes = check_axis(self.axis, self._who(), len(input_shape), allow_none=False)
+        axes = sorted(axes if isinstance(axes, tuple) else (axes,))
+        shape = self._known(input_shape, axes, f"axis {self.axis}")
+        self._add_affine(shape, self.scale or self.rms_scaling,
+                         self.center and not self.rms_scaling)
+        # the sizes are fixed by the weights; the rank is not (axis -1 fits any rank, as Keras)
+        given = self.axis if isinstance(self.axis, list) else [self.axis]
+        self.input_spec = InputSpec(min_ndim=max(a + 1 if a >= 0 else -a for a in given),
+                                    axes={a: int(input_shape[a]) for a in given})
+        self.built = True
+
+    def call(self, inputs, training=False):
+        return layer_norm(inputs, self.gamma, self.beta, axis=self.axis, epsilon=self.epsilon,
+                          rms_scaling=self.rms_scaling)
+
+    def get_config(self):
+        config = super().get_config()
+        config["rms_scaling"] = self.rms_scaling
+        return config
+
+
+@registry.register()
+class GroupNormalization(_AffineNormalization):
+    """Group normalization (Wu and He, 2018): the C channels of ``axis`` split into ``groups``
+    runs of C // groups consecutive channels, each sample's group normalized over its channels
+    and every spatial position, then ``gamma * xhat + beta`` per channel.
+
+    ``groups`` must divide C; -1 means C groups (instance normalization), 1 one group (layer
+    normalization over all non-batch axes, with per-channel gamma and beta). ``axis``: the
+    channel axis, -1 for channels_last, 1 for channels_first.
+
+    Weights, in Keras order: ``gamma`` (C,) if ``scale``, ``beta`` (C,) if ``center``.
+    """
+
+    def __init__(self, groups=32, axis=-1, epsilon=1e-3, center=True, scale=True,
+                 beta_initializer="zeros", gamma_initializer="ones", beta_regularizer=None,
+                 gamma_regularizer=None, beta_constraint=None, gamma_constraint=None, **kwargs):
+        super().__init__(epsilon, center, scale, beta_initializer, gamma_initializer,
+                         beta_regularizer, gamma_regularizer, beta_constraint, gamma_constraint,
+                         **kwargs)
+        who = type(self).__name__
+        expected = "a positive integer or -1 (one group per channel)"
+        if isinstance(groups, bool) or not isinstance(groups, numbers.Integral):
+            raise TypeError(f"{who}: groups must be {expected}, got {groups!r}")
+        if groups < 1 and groups != -1:
+            raise ValueError(f"{who}: groups must be {expected}, got {groups!r}")
+        self.groups = int(groups)
+        self.axis = check_axis(axis, who, multiple=False, allow_none=False)
+        self._groups = None   # the number of groups once the channels are known
+
+    def build(self, input_shape):
+        ndim = len(input_shape)
+        c_axis = check_axis(self.axis, self._who(), ndim, multiple=False, allow_none=False)
+        if c_axis == 0:
+            raise ValueError(f"{self._who()}: axis must be a channel axis, not the batch axis 0 "
+                             f"(input shape {tuple(input_shape)}), got {self.axis!r}")
+        (c,) = self._known(input_shape, (c_axis,), f"axis {self.axis} (the channels)")
+        groups = c if self.groups == -1 else self.groups
+        if c % groups:
+            raise ValueError(f"{self._who()}: groups must divide the number of channels {c} "
+                             f"(axis {self.axis} of input shape {tuple(input_shape)}), got "
+                             f"{self.groups}")
+        self._groups = groups
+        self._add_affine((c,), self.scale, self.center)
+        self.input_spec = InputSpec(ndim=ndim, axes={self.axis: c})
+        self.built = True
+
+    def call(self, inputs, training=False):
+        return group_norm(inputs, self.gamma, self.beta, self._groups, axis=self.axis,
+                          epsilon=self.epsilon)
+
+    def get_config(self):
+        config = super().get_config()
+        config["groups"] = self.groups
         return config
