@@ -7,6 +7,11 @@ Each loss exists twice, as in Keras:
 * a class, ``CategoricalCrossentropy(...)``, whose call ``loss(y_true, y_pred)`` averages those values
   over the batch (Keras's ``"sum_over_batch_size"`` reduction) and which has ``get_config``.
 
+The catalog is Keras 3's: cross-entropies (categorical, sparse, binary, and their focal
+variants), regression (mean squared/absolute, percentage, squared logarithmic, Huber, log-cosh,
+cosine similarity), Poisson, Kullback-Leibler, and the hinges. Configs are Keras's; where Keras 3
+leaves an argument out of its config (Huber's ``delta``, some ``axis``), ours writes it too.
+
 ``y_true`` is an ndarray (or a Tensor, whose data is used; it is never differentiated), ``y_pred`` a
 Tensor. Numerics follow Keras: probabilities are clipped to ``[EPSILON, 1 - EPSILON]`` and, for
 categorical crossentropy, first divided by their sum. With ``from_logits=True`` the softmax (or
@@ -20,22 +25,29 @@ sigmoid) is folded into the loss, which is exact where the probability form must
 """
 import numpy as np
 
-from .._checks import check_bool, check_number
+from .._checks import check_axis, check_bool, check_int, check_number
 from ..serialization import Registry
-from .fused import EPSILON
+from .focal import binary_focal_crossentropy, categorical_focal_crossentropy, check_focal
 from .functions import (MAE, MSE, binary_crossentropy, categorical_crossentropy, huber, mae,
                         mean_absolute_error, mean_squared_error, mse,
                         sparse_categorical_crossentropy)
 from .loss import REDUCTIONS, Loss, LossFunctionWrapper
+from .regression import (KLD, MAPE, MSLE, categorical_hinge, cosine_similarity, hinge, kl_divergence,
+                         kld, log_cosh, mape, mean_absolute_percentage_error,
+                         mean_squared_logarithmic_error, msle, poisson, squared_hinge)
 
 _registry = Registry("loss function")  # errors then read "known loss functions: ..."
+
+
+def _axis(axis, who):
+    return check_axis(axis, who, multiple=False, allow_none=False)
 
 
 def _smoothed(who, from_logits, label_smoothing, axis):
     """The checked keyword arguments of a cross-entropy with ``label_smoothing``."""
     return {"from_logits": check_bool(from_logits, "from_logits", who),
             "label_smoothing": check_number(label_smoothing, "label_smoothing", who, low=0, high=1),
-            "axis": axis}
+            "axis": _axis(axis, who)}
 
 
 @_registry.register("mean_squared_error", "mse", "meanSquaredError")
@@ -50,11 +62,71 @@ class MeanAbsoluteError(LossFunctionWrapper):
         super().__init__(mean_absolute_error, name=name, reduction=reduction)
 
 
+@_registry.register("mean_absolute_percentage_error", "mape", "meanAbsolutePercentageError")
+class MeanAbsolutePercentageError(LossFunctionWrapper):
+    def __init__(self, reduction="sum_over_batch_size", name="mean_absolute_percentage_error"):
+        super().__init__(mean_absolute_percentage_error, name=name, reduction=reduction)
+
+
+@_registry.register("mean_squared_logarithmic_error", "msle", "meanSquaredLogarithmicError")
+class MeanSquaredLogarithmicError(LossFunctionWrapper):
+    def __init__(self, reduction="sum_over_batch_size", name="mean_squared_logarithmic_error"):
+        super().__init__(mean_squared_logarithmic_error, name=name, reduction=reduction)
+
+
+@_registry.register("cosine_similarity", "cosineProximity")
+class CosineSimilarity(LossFunctionWrapper):
+    """Keras 3 leaves ``axis`` out of its config; ours writes it, so a round trip keeps it."""
+
+    def __init__(self, axis=-1, reduction="sum_over_batch_size", name="cosine_similarity"):
+        super().__init__(cosine_similarity, name=name, reduction=reduction,
+                         axis=check_axis(axis, "CosineSimilarity", multiple=False,
+                                         allow_none=False))
+
+
 @_registry.register("huber", "huber_loss", "huberLoss")
 class Huber(LossFunctionWrapper):
+    """Keras 3 leaves ``delta`` out of its config; ours writes it, so a round trip keeps it."""
+
     def __init__(self, delta=1.0, reduction="sum_over_batch_size", name="huber_loss"):
         delta = check_number(delta, "delta", "Huber", low=0, low_open=True)
         super().__init__(huber, name=name, reduction=reduction, delta=delta)
+
+
+@_registry.register("log_cosh", "logcosh", "logCosh")
+class LogCosh(LossFunctionWrapper):
+    def __init__(self, reduction="sum_over_batch_size", name="log_cosh"):
+        super().__init__(log_cosh, name=name, reduction=reduction)
+
+
+@_registry.register("hinge")
+class Hinge(LossFunctionWrapper):
+    def __init__(self, reduction="sum_over_batch_size", name="hinge"):
+        super().__init__(hinge, name=name, reduction=reduction)
+
+
+@_registry.register("squared_hinge", "squaredHinge")
+class SquaredHinge(LossFunctionWrapper):
+    def __init__(self, reduction="sum_over_batch_size", name="squared_hinge"):
+        super().__init__(squared_hinge, name=name, reduction=reduction)
+
+
+@_registry.register("categorical_hinge", "categoricalHinge")
+class CategoricalHinge(LossFunctionWrapper):
+    def __init__(self, reduction="sum_over_batch_size", name="categorical_hinge"):
+        super().__init__(categorical_hinge, name=name, reduction=reduction)
+
+
+@_registry.register("kl_divergence", "kld", "kullback_leibler_divergence", "KLDivergence")
+class KLDivergence(LossFunctionWrapper):
+    def __init__(self, reduction="sum_over_batch_size", name="kl_divergence"):
+        super().__init__(kl_divergence, name=name, reduction=reduction)
+
+
+@_registry.register("poisson")
+class Poisson(LossFunctionWrapper):
+    def __init__(self, reduction="sum_over_batch_size", name="poisson"):
+        super().__init__(poisson, name=name, reduction=reduction)
 
 
 @_registry.register("categorical_crossentropy", "categoricalCrossentropy")
@@ -65,31 +137,41 @@ class CategoricalCrossentropy(LossFunctionWrapper):
                          **_smoothed("CategoricalCrossentropy", from_logits, label_smoothing, axis))
 
 
+@_registry.register("categorical_focal_crossentropy")
+class CategoricalFocalCrossentropy(LossFunctionWrapper):
+    def __init__(self, alpha=0.25, gamma=2.0, from_logits=False, label_smoothing=0.0, axis=-1,
+                 reduction="sum_over_batch_size", name="categorical_focal_crossentropy"):
+        who = "CategoricalFocalCrossentropy"
+        args = check_focal(who, alpha, gamma, from_logits, label_smoothing, alpha_per_class=True)
+        super().__init__(categorical_focal_crossentropy, name=name, reduction=reduction,
+                         from_logits=args["from_logits"],
+                         label_smoothing=args["label_smoothing"],
+                         axis=_axis(axis, who), alpha=args["alpha"], gamma=args["gamma"])
+
+
 @_registry.register("sparse_categorical_crossentropy", "sparseCategoricalCrossentropy")
 class SparseCategoricalCrossentropy(LossFunctionWrapper):
-    def __init__(self, from_logits=False, ignore_class=None, axis=-1,
-                 reduction="sum_over_batch_size", name="sparse_categorical_crossentropy"):
+    """Keras 3 leaves ``axis`` out of its config; ours writes it, so a round trip keeps it."""
+
+    def __init__(self, from_logits=False, ignore_class=None, reduction="sum_over_batch_size",
+                 axis=-1, name="sparse_categorical_crossentropy"):
+        who = "SparseCategoricalCrossentropy"
         super().__init__(sparse_categorical_crossentropy, name=name, reduction=reduction,
-                         from_logits=check_bool(from_logits, "from_logits",
-                                                 "SparseCategoricalCrossentropy"),
-                         ignore_class=ignore_class, axis=axis)
+                         from_logits=check_bool(from_logits, "from_logits", who),
+                         ignore_class=check_int(ignore_class, "ignore_class", who,
+                                                allow_none=True),
+                         axis=_axis(axis, who))
 
-    def __call__(self, y_true, y_pred, sample_weight=None):
-        values = self.call(y_true, y_pred)
+    def valid_mask(self, y_true, values):
+        # entries labelled ignore_class do not count: the mean runs over the others (Keras)
         ignore = self._fn_kwargs["ignore_class"]
-        if ignore is None or self.reduction != "sum_over_batch_size":
-            return self._reduce(values, sample_weight)
-        # Keras masks ignored entries and rescales the rest by total/valid, so the mean runs
-        # over the valid entries only.
-        labels = np.asarray(getattr(y_true, "data", y_true)).reshape(values.shape)
-        mask = (labels != ignore).astype(values.dtype)
-        mask *= values.dtype.type(mask.size) / (mask.sum() + values.dtype.type(EPSILON))
-        if sample_weight is not None:
-            mask = mask * np.asarray(getattr(sample_weight, "data", sample_weight), values.dtype)
-        return self._reduce(values, mask)
+        if ignore is None:
+            return None
+        labels = np.asarray(getattr(y_true, "data", y_true))
+        return labels.reshape(values.shape) != ignore
 
 
-@_registry.register("binary_crossentropy", "binaryCrossentropy")
+@_registry.register("binary_crossentropy", "binaryCrossentropy", "bce")
 class BinaryCrossentropy(LossFunctionWrapper):
     def __init__(self, from_logits=False, label_smoothing=0.0, axis=-1,
                  reduction="sum_over_batch_size", name="binary_crossentropy"):
@@ -97,12 +179,32 @@ class BinaryCrossentropy(LossFunctionWrapper):
                          **_smoothed("BinaryCrossentropy", from_logits, label_smoothing, axis))
 
 
+@_registry.register("binary_focal_crossentropy")
+class BinaryFocalCrossentropy(LossFunctionWrapper):
+    def __init__(self, apply_class_balancing=False, alpha=0.25, gamma=2.0, from_logits=False,
+                 label_smoothing=0.0, axis=-1, reduction="sum_over_batch_size",
+                 name="binary_focal_crossentropy"):
+        who = "BinaryFocalCrossentropy"
+        args = check_focal(who, alpha, gamma, from_logits, label_smoothing)
+        super().__init__(binary_focal_crossentropy, name=name, reduction=reduction,
+                         from_logits=args["from_logits"],
+                         label_smoothing=args["label_smoothing"], axis=_axis(axis, who),
+                         apply_class_balancing=check_bool(apply_class_balancing,
+                                                          "apply_class_balancing", who),
+                         alpha=args["alpha"], gamma=args["gamma"])
+
+
 # the functions, for get(function): Keras resolves them to these classes' defaults
 _FUNCTION_CLASSES = {
     mean_squared_error: MeanSquaredError, mean_absolute_error: MeanAbsoluteError, huber: Huber,
-    categorical_crossentropy: CategoricalCrossentropy,
+    mean_absolute_percentage_error: MeanAbsolutePercentageError,
+    mean_squared_logarithmic_error: MeanSquaredLogarithmicError,
+    cosine_similarity: CosineSimilarity, log_cosh: LogCosh, hinge: Hinge,
+    squared_hinge: SquaredHinge, categorical_hinge: CategoricalHinge, kl_divergence: KLDivergence,
+    poisson: Poisson, categorical_crossentropy: CategoricalCrossentropy,
+    categorical_focal_crossentropy: CategoricalFocalCrossentropy,
     sparse_categorical_crossentropy: SparseCategoricalCrossentropy,
-    binary_crossentropy: BinaryCrossentropy,
+    binary_crossentropy: BinaryCrossentropy, binary_focal_crossentropy: BinaryFocalCrossentropy,
 }
 
 

@@ -7,52 +7,77 @@ from .._checks import snake_case
 from ..serialization import Configurable
 from .functions import _as_target
 
-REDUCTIONS = ("sum_over_batch_size", "sum", "none")
+REDUCTIONS = ("sum_over_batch_size", "sum", "mean", "mean_with_sample_weight", "none")
 
 
 class Loss(Configurable):
     """Base class: ``loss(y_true, y_pred, sample_weight=None)`` -> a scalar Tensor.
 
-    Subclasses give ``call(y_true, y_pred)`` (one value per sample). The reduction is Keras's:
-    ``"sum_over_batch_size"`` = sum(values * sample_weight) / values.size, ``"sum"``, or ``"none"``.
+    Subclasses give ``call(y_true, y_pred)`` (one value per sample). The reductions are Keras's,
+    over the weighted values v * w: ``"sum_over_batch_size"`` (and its synonym ``"mean"``) =
+    sum(v * w) / v.size, ``"sum"`` = sum(v * w), ``"mean_with_sample_weight"`` = sum(v * w) /
+    sum(w) (/ v.size without weights), ``"none"`` (or None) = the weighted values themselves.
+    A subclass may also mark entries as not counted (:meth:`valid_mask`): they get weight 0 and
+    the means run over the valid entries only, as Keras's masks do.
     """
 
     def __init__(self, name=None, reduction="sum_over_batch_size"):
         reduction = "none" if reduction is None else reduction
         if reduction not in REDUCTIONS:
-            raise ValueError(f"{type(self).__name__}: reduction must be one of {REDUCTIONS}, "
-                             f"got {reduction!r}")
+            raise ValueError(f"{type(self).__name__}: reduction must be one of {REDUCTIONS} or "
+                             f"None, got {reduction!r}")
         self.name = name if name is not None else snake_case(type(self).__name__)
         self.reduction = reduction
 
     def call(self, y_true, y_pred):
         raise NotImplementedError(f"{type(self).__name__} must define call(y_true, y_pred)")
 
-    def __call__(self, y_true, y_pred, sample_weight=None):
-        return self._reduce(self.call(y_true, y_pred), sample_weight)
+    def valid_mask(self, y_true, values):
+        """A boolean array shaped like ``values`` (False: not counted), or None: all count."""
+        return None
 
-    def _reduce(self, values, sample_weight):
-        if sample_weight is not None:
-            weights = _as_target(sample_weight, values.dtype, type(self).__name__)
-            shape = weights.shape
-            if weights.ndim == values.ndim + 1 and shape[-1] == 1:
-                weights = weights.reshape(shape[:-1])  # (N, 1) weights for (N,) losses
-            # weights (N,) scale every value of sample n: align them with the leading axes
-            weights = weights.reshape(weights.shape + (1,) * (values.ndim - weights.ndim))
-            try:
-                fits = np.broadcast_shapes(weights.shape, values.shape) == values.shape
-            except ValueError:
-                fits = False
-            if not fits:
-                raise ValueError(f"{type(self).__name__}: sample_weight of shape {shape} does not "
-                                 f"fit the per-sample losses of shape {values.shape}")
+    def __call__(self, y_true, y_pred, sample_weight=None):
+        values = self.call(y_true, y_pred)
+        return self._reduce(values, sample_weight, self.valid_mask(y_true, values))
+
+    def _weights(self, sample_weight, values):
+        """``sample_weight`` as an array that broadcasts against ``values`` from the left."""
+        weights = _as_target(sample_weight, values.dtype, type(self).__name__)
+        shape = weights.shape
+        if weights.ndim == values.ndim + 1 and shape[-1] == 1:
+            weights = weights.reshape(shape[:-1])  # (N, 1) weights for (N,) losses
+        # weights (N,) scale every value of sample n: align them with the leading axes
+        weights = weights.reshape(weights.shape + (1,) * (values.ndim - weights.ndim))
+        try:
+            fits = np.broadcast_shapes(weights.shape, values.shape) == values.shape
+        except ValueError:
+            fits = False
+        if not fits:
+            raise ValueError(f"{type(self).__name__}: sample_weight of shape {shape} does not "
+                             f"fit the per-sample losses of shape {values.shape}")
+        return weights
+
+    def _reduce(self, values, sample_weight, mask=None):
+        weights = None if sample_weight is None else self._weights(sample_weight, values)
+        if mask is not None:
+            # Keras: valid entries weigh total/valid and the others 0, so that the mean over
+            # all entries is the mean over the valid ones (0 when none is valid)
+            mask = np.asarray(mask, dtype=bool).reshape(values.shape)
+            dt = values.dtype.type
+            valid = mask.sum()
+            scale = dt(mask.size) / dt(valid) if valid and self.reduction in (
+                "sum_over_batch_size", "mean") else dt(1.0)
+            float_mask = np.where(mask, scale, dt(0.0)).astype(values.dtype)
+            weights = float_mask if weights is None else weights * float_mask
+        if weights is not None:
             values = values * weights
         if self.reduction == "none" or values.ndim == 0:
             return values
-        if self.reduction == "sum":
+        if self.reduction == "sum" or values.size == 0:  # an empty mean is 0 (divide_no_nan)
             return ops.sum(values)
-        if values.size == 0:  # Keras's divide_no_nan
-            return ops.sum(values)
+        if self.reduction == "mean_with_sample_weight" and weights is not None:
+            divisor = float(np.sum(weights))
+            return ops.sum(values) / divisor if divisor else ops.sum(values) * 0.0
         return ops.mean(values)
 
     def get_config(self):
