@@ -2,6 +2,7 @@
 
 Run:  python benchmarks/bench_depthwise.py [--quick] [--shapes 0,2,base] [--threads 1,2]
                                            [--cold] [--wait-policy passive|active]
+                                           [--malloc tuned|default]
 
 For each shape (N x C x H x W, 3x3 'same' unless noted) and thread count it times, in float32:
 
@@ -27,6 +28,12 @@ noise from other processes on a shared machine falls on all of them alike. PyTor
 symmetrically (the same output size and cost as TensorFlow's 'same'); its thread count is set
 to match with ``torch.set_num_threads``.
 
+``--malloc tuned`` (the default) runs the whole script with glibc told to keep freed memory
+(``MALLOC_MMAP_THRESHOLD_=1000000000 MALLOC_TRIM_THRESHOLD_=100000000000``, read at process
+start, so the script starts itself again with them): PyTorch then stops faulting in fresh pages
+for every output, which is PyTorch at its best here (minigrad's buffer pool does the same for
+minigrad). ``--malloc default`` times PyTorch as installed.
+
 OpenMP wait policy: PyTorch ships its own OpenMP runtime, so this process has two thread pools.
 With the default (active) policy, the idle threads of one keep spinning on the cores the other
 needs; on a 2-core shared machine that makes both libraries' 2-thread times 5-10x slower and
@@ -48,6 +55,11 @@ if __name__ == "__main__":  # before any OpenMP runtime is loaded: each reads it
         elif _arg.startswith("--wait-policy="):
             _policy = _arg.split("=", 1)[1]
     os.environ.setdefault("OMP_WAIT_POLICY", _policy)
+    _TUNED = {"MALLOC_MMAP_THRESHOLD_": "1000000000", "MALLOC_TRIM_THRESHOLD_": "100000000000"}
+    if "default" not in [a.split("=")[-1] for a in sys.argv if a.startswith("--malloc")] + \
+            [sys.argv[i + 1] for i, a in enumerate(sys.argv[:-1]) if a == "--malloc"] \
+            and any(os.environ.get(k) != v for k, v in _TUNED.items()):
+        os.execve(sys.executable, [sys.executable] + sys.argv, {**os.environ, **_TUNED})
 
 # the imports below load OpenMP runtimes, so they come after the environment is set
 import numpy as np  # noqa: E402
@@ -225,7 +237,8 @@ def run(shapes, thread_counts, repeat, ref_repeat, with_reference):
                   f"torch_cl fwd+bwd / 3: {third}", flush=True)
     faults = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
     print(f"(minor page faults in this process so far: {faults}; OMP_WAIT_POLICY="
-          f"{os.environ.get('OMP_WAIT_POLICY')}; load average {os.getloadavg()[0]:.1f}; torch "
+          f"{os.environ.get('OMP_WAIT_POLICY')}; malloc "
+          f"{'tuned' if os.environ.get('MALLOC_MMAP_THRESHOLD_') else 'default'}; load average {os.getloadavg()[0]:.1f}; torch "
           f"{torch.__version__ if torch is not None else 'not installed'}, numpy {np.__version__})")
 
 
@@ -259,6 +272,8 @@ def main():
     parser.add_argument("--no-reference", action="store_true", help="skip the NumPy reference")
     parser.add_argument("--cold", action="store_true",
                         help="write a 64 MB buffer before each timed step: arrays start in memory")
+    parser.add_argument("--malloc", choices=["tuned", "default"], default="tuned",
+                        help="glibc keeps freed memory (tuned, torch's best) or not (default)")
     parser.add_argument("--wait-policy", choices=["passive", "active"], default="passive",
                         help="OMP_WAIT_POLICY for both OpenMP runtimes (see the module docstring)")
     args = parser.parse_args()
