@@ -21,7 +21,9 @@ from .core import Activation, Dense, Dropout, Flatten, Input, InputLayer, ReLU, 
 from .merging import (Add, Average, Concatenate, Dot, Maximum, Merge, Minimum, Multiply,
                       Subtract)
 from .normalization import BatchNormalization, GroupNormalization, LayerNormalization
-from .pooling import AveragePooling2D, GlobalAveragePooling2D, MaxPooling2D, ZeroPadding2D
+from .pooling import (AveragePooling1D, AveragePooling2D, GlobalAveragePooling1D,
+                      GlobalAveragePooling2D, GlobalMaxPooling1D, GlobalMaxPooling2D,
+                      MaxPooling1D, MaxPooling2D, ZeroPadding2D)
 from .reshaping import (Cropping1D, Cropping2D, Permute, RepeatVector, UpSampling1D,
                         UpSampling2D, ZeroPadding1D)
 
@@ -51,7 +53,9 @@ def get(identifier):
 __all__ = ["Layer", "Variable", "SymbolicTensor", "InputSpec", "BaseConv", "Conv2D",
            "DepthwiseConv2D", "SeparableConv2D", "Dense", "Activation", "ReLU", "Dropout",
            "Flatten", "Reshape", "InputLayer", "Input", "BatchNormalization", "MaxPooling2D",
-           "AveragePooling2D", "GlobalAveragePooling2D", "ZeroPadding2D", "Add", "Merge",
+           "AveragePooling2D", "GlobalAveragePooling2D", "ZeroPadding2D", "MaxPooling1D",
+           "AveragePooling1D", "GlobalMaxPooling1D", "GlobalMaxPooling2D", "GlobalAveragePooling1D",
+           "Add", "Merge",
            "Subtract", "Multiply", "Average", "Maximum", "Minimum", "Concatenate", "Dot",
            "serialize", "deserialize", "get", "registry", "LeakyReLU", "PReLU", "ELU", "Softmax",
            "UpSampling1D", "UpSampling2D", "Cropping1D", "Cropping2D", "ZeroPadding1D", "Permute",
