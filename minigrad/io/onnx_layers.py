@@ -167,38 +167,39 @@ def _batch_norm(b, layer, ins, in_shapes, out_shapes):
     return b.node("Add", [y, channel_vector(b, shift, rank, layer.axis, "shift")])
 
 
-def _normalize(b, x, axes, epsilon):
-    """(x - mean) / sqrt(var + epsilon) over ``axes`` (biased variance, as Keras)."""
+def _normalize(b, x, axes, epsilon, centre_output=True):
+    """(x - mean) / sqrt(var + epsilon) over ``axes`` (biased variance, as Keras); x itself
+    over that root when not ``centre_output``."""
     axes = b.ints(axes, "axes")
     centred = b.node("Sub", [x, b.node("ReduceMean", [x, axes], keepdims=1)])
     var = b.node("ReduceMean", [b.node("Mul", [centred, centred]), axes], keepdims=1)
-    return b.node("Div", [centred, b.node("Sqrt", [b.node("Add", [var, b.const(epsilon)])])])
+    root = b.node("Sqrt", [b.node("Add", [var, b.const(epsilon)])])
+    return b.node("Div", [centred if centre_output else x, root])
 
 
-def _affine(b, layer, y, broadcast_shape):
+def _affine(b, layer, y, broadcast_shape, scale, center):
     """y * gamma + beta with the layer's weights (Keras order: gamma if ``scale``, then beta if
     ``center``) reshaped to ``broadcast_shape``."""
-    config, weights = layer.get_config(), iter(_weights(layer))
-    if config.get("scale", True):
+    weights = iter(_weights(layer))
+    if scale:
         gamma = b.const(np.reshape(next(weights), broadcast_shape), label="gamma")
         y = b.node("Mul", [y, gamma])
-    if config.get("center", True):
+    if center:
         y = b.node("Add", [y, b.const(np.reshape(next(weights), broadcast_shape), label="beta")])
     return y
 
 
 def _layer_norm(b, layer, ins, in_shapes, out_shapes):
+    """Over ``axis``: (x - mean) / sqrt(var + epsilon) * gamma + beta; with Keras's deprecated
+    ``rms_scaling``, x / sqrt(var + epsilon) * gamma (x not centred, no beta), as Keras 3 does."""
     config, rank = layer.get_config(), len(in_shapes[0])
     axes = config["axis"] if isinstance(config["axis"], list) else [config["axis"]]
     axes = sorted(a % rank for a in axes)
-    if config.get("rms_scaling"):
-        x = ins[0]
-        ms = b.node("ReduceMean", [b.node("Mul", [x, x]), b.ints(axes, "axes")], keepdims=1)
-        y = b.node("Div", [x, b.node("Sqrt", [b.node("Add", [ms, b.const(config["epsilon"])])])])
-    else:
-        y = _normalize(b, ins[0], axes, config["epsilon"])
+    rms = config.get("rms_scaling", False)
+    y = _normalize(b, ins[0], axes, config["epsilon"], centre_output=not rms)
     shape = [in_shapes[0][i] if i in axes else 1 for i in range(rank)]
-    return _affine(b, layer, y, shape[1:] if 0 not in axes else shape)
+    return _affine(b, layer, y, shape[1:] if 0 not in axes else shape,
+                   config["scale"] or rms, config["center"] and not rms)
 
 
 def _group_norm(b, layer, ins, in_shapes, out_shapes):
@@ -215,7 +216,8 @@ def _group_norm(b, layer, ins, in_shapes, out_shapes):
                          f"(neither the first nor the last) is not supported by the exporter")
     y = _normalize(b, b.node("Reshape", [ins[0], b.ints(grouped)]), stats, config["epsilon"])
     y = b.node("Reshape", [y, b.node("Shape", [ins[0]])])
-    return _affine(b, layer, y, [channels] + [1] * (rank - 1 - axis))
+    return _affine(b, layer, y, [channels] + [1] * (rank - 1 - axis), config["scale"],
+                   config["center"])
 
 
 # -- merging ---------------------------------------------------------------------------------------
