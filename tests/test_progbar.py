@@ -58,10 +58,30 @@ def test_live_line_shrinks_the_bar_then_drops_metrics_from_the_last():
     assert bar._live_line(500, 3, 12) == " 500/1000 - "
 
 
-def test_live_line_unknown_target_keeps_the_counter():
+def test_live_line_unknown_target_has_no_bar_and_no_eta():
+    """As Keras: ``step/Unknown`` (7 wide), then the time so far and per step, then metrics."""
     bar = _bar_with(LONG_METRICS, target=None)
-    line = bar._live_line(7, 0, 40)
-    assert line.startswith("7/Unknown - ETA: 0s - loss: 0.2500") and len(line) <= 40
+    line = bar._live_line(7, 0, 60, elapsed=14.0)
+    assert line.startswith("      7/Unknown - 14s 2s/step - loss: 0.2500") and len(line) <= 60
+    assert "ETA" not in line and "[" not in line
+    assert bar._live_line(7, 0, 20, elapsed=14.0) == "      7/Unknown - 14"  # cut, not wrapped
+    full = bar._live_line(250, 0, None, elapsed=0.5)
+    assert full.startswith("    250/Unknown - 0s 2ms/step - loss: 0.2500 - "
+                           "sparse_categorical_accuracy: 0.5000")
+
+
+def test_unknown_target_final_line_and_live_redraws():
+    stream = _Terminal()
+    bar = Progbar(None, verbose=1, interval=0.0, stream=stream)
+    for step in range(1, 4):
+        bar.update(step, {"loss": 1.0 / step})
+    bar.update(3, {"loss": 0.25}, finalize=True)
+    frames = stream.getvalue().split("\r")[1:]
+    assert len(frames) == 4
+    assert all(f.startswith(f"      {i}/Unknown - 0s ") and "ETA" not in f
+               for i, f in zip((1, 2, 3), frames))
+    assert frames[-1].startswith("      3/Unknown - 0s ") and frames[-1].endswith(
+        " - loss: 0.2500\n")
 
 
 class _Terminal(io.StringIO):
@@ -141,10 +161,12 @@ _CHILD = textwrap.dedent("""
 """)
 
 
-def test_fit_live_line_fits_an_80_column_pseudo_terminal():
-    master, slave = _pty_pair(80)
+def _run_in_pty(script, columns=80):
+    """Run ``script`` in a child Python whose stdout is a ``columns``-wide pseudo-terminal;
+    return the live (redrawn) segments and the final lines it wrote."""
+    master, slave = _pty_pair(columns)
     try:
-        child = subprocess.Popen([sys.executable, "-c", _CHILD], stdin=subprocess.DEVNULL,
+        child = subprocess.Popen([sys.executable, "-c", script], stdin=subprocess.DEVNULL,
                                  stdout=slave, stderr=subprocess.PIPE)
     finally:
         os.close(slave)  # the child holds its own copy; reading then ends when the child exits
@@ -173,6 +195,12 @@ def test_fit_live_line_fits_an_80_column_pseudo_terminal():
         *redraws, last = line.split("\r")
         live += [segment for segment in redraws if segment]
         final.append(last)
+    return live, final
+
+
+def test_fit_live_line_fits_an_80_column_pseudo_terminal():
+    live, final = _run_in_pty(_CHILD)
+    text = "\n".join(live + final)
     assert len(live) >= 2 + 59, text  # fit's first step of each epoch, every step of the Progbar
     assert all(" - ETA: " in segment and " - loss: " in segment for segment in live), live
     too_wide = [segment for segment in live if len(segment) > 80]
@@ -182,3 +210,38 @@ def test_fit_live_line_fits_an_80_column_pseudo_terminal():
                for line in final if line.startswith("12/12 ["))
     assert any(line.startswith("60/60 [") and "another_long_metric_name: " in line
                for line in final)
+
+
+_CHILD_UNKNOWN = textwrap.dedent("""
+    import numpy as np
+    from minigrad import layers as L
+    from minigrad.models import Sequential
+
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(48, 4)).astype(np.float32)
+    y = (x[:, 0] > 0).astype(np.int64)
+
+    class Batches:  # re-iterable, of unknown length
+        def __iter__(self):
+            return ((x[i:i + 4], y[i:i + 4]) for i in range(0, 48, 4))
+
+    model = Sequential([L.Dense(8, activation="relu", input_shape=(4,)),
+                        L.Dense(3, activation="softmax")])
+    model.compile("adam", "sparse_categorical_crossentropy",
+                  metrics=["sparse_categorical_accuracy", "sparse_top_k_categorical_accuracy"])
+    model.fit(Batches(), epochs=2, verbose=1)
+""")
+
+
+def test_fit_on_batches_of_unknown_length_in_an_80_column_pseudo_terminal():
+    """The first epoch does not know its length: ``step/Unknown``, no bar, no ETA; its end
+    tells the length, which the final line and the next epoch show as Keras does."""
+    live, final = _run_in_pty(_CHILD_UNKNOWN)
+    first = [segment for segment in live if "/Unknown" in segment]
+    assert first and all(segment.startswith("      1/Unknown - ") and "ETA" not in segment
+                         and "[" not in segment and " - loss: " in segment
+                         for segment in first), live
+    assert any(segment.startswith(" 1/12 [") and " - ETA: " in segment for segment in live)
+    assert not [segment for segment in live if len(segment) > 80], live
+    ends = [line for line in final if line.startswith("12/12 [====")]
+    assert len(ends) == 2 and all("sparse_top_k_categorical_accuracy: " in e for e in ends)

@@ -70,8 +70,8 @@ def test_fit_before_compile_and_without_loss():
 @pytest.mark.parametrize("change, match", [
     (lambda x, y: {"x": x, "y": y[:-1]}, "same number of samples, got 32 in x and 31 in y"),
     (lambda x, y: {"x": x[:, :2], "y": y}, r"shape \(None, 3\), got \(32, 2\)"),
-    (lambda x, y: {"x": x, "y": y, "batch_size": 0}, "batch_size must be a positive integer, got 0"),
-    (lambda x, y: {"x": x, "y": y, "batch_size": -4}, "batch_size must be a positive integer"),
+    (lambda x, y: {"x": x, "y": y, "batch_size": 0}, "batch_size must be None or a positive integer, got 0"),
+    (lambda x, y: {"x": x, "y": y, "batch_size": -4}, "batch_size must be None or a positive integer"),
     (lambda x, y: {"x": x, "y": y, "batch_size": True}, "batch_size"),
     (lambda x, y: {"x": x, "y": y, "epochs": -1}, "epochs must be a non-negative integer"),
     (lambda x, y: {"x": x, "y": y, "validation_split": 1.0},

@@ -4,7 +4,18 @@ Everything is validated here, before any training step runs: the number of sampl
 y, x's shapes against the model's inputs, y's arrays against the outputs, sample weights.
 This module only shapes data; whether y fits each output's loss is checked by the compiled
 loss (:meth:`minigrad.training.compile.CompileLoss.check_targets`).
+
+``x`` may also be a source of batches instead of arrays (:func:`is_batch_source`): a Python
+generator or iterator, a list of batches, or a PyDataset-like object (``__getitem__(i)`` gives
+batch i, ``__len__`` or ``num_batches`` their number). Each batch is ``(x, y)``,
+``(x, y, sample_weight)`` or, for ``predict``, ``x`` alone or ``(x,)``
+(:func:`unpack_batch`); :mod:`.epoch_iterator` walks through them.
+
+``class_weight`` (``{class index: weight}``) becomes a per-sample weight, as in Keras 3
+(:func:`class_weight_to_sample_weight`): the class of a sample is its integer target, the
+rounded value of a ``(n, 1)`` target, or the argmax of a one-hot row.
 """
+import numbers
 
 import numpy as np
 
@@ -88,6 +99,127 @@ def prepare(model, x, y, sample_weight, who, need_y=True):
     return xs, ys, sample_weight
 
 
+def split(xs, ys, sw, validation_split, who):
+    """``(xs, ys, sw)`` of the first ``1 - validation_split`` of the samples, and of the rest
+    (held out for validation, taken before any shuffling, as Keras does)."""
+    n = len(xs[0])
+    cut = int(np.floor(n * (1.0 - validation_split)))
+    if cut == 0 or cut == n:
+        raise ValueError(f"{who}: validation_split={validation_split} of {n} samples leaves "
+                         f"{'no training' if cut == 0 else 'no validation'} samples")
+    parts = []
+    for index in (slice(0, cut), slice(cut, None)):
+        parts.append((take(xs, index), take(ys, index), None if sw is None else sw[index]))
+    return parts
+
+
 def take(arrays, index):
     """The samples ``index`` (a slice or an index array) of each array; None stays None."""
     return None if arrays is None else [a[index] for a in arrays]
+
+
+# -- sources of batches ------------------------------------------------------------------------
+def _is_batch(item):
+    """A ``(x, y[, sample_weight])`` tuple whose x is not a plain number (``[(1.0, 2.0), ...]``
+    is an array written as nested lists, not a list of batches)."""
+    return isinstance(item, tuple) and 1 <= len(item) <= 3 and \
+        not isinstance(item[0], (numbers.Number, str, bytes))
+
+
+def is_batch_list(x):
+    """A non-empty list whose every item is a batch tuple."""
+    return isinstance(x, list) and len(x) > 0 and all(_is_batch(item) for item in x)
+
+
+def is_dataset_like(x):
+    """A PyDataset-like object: batch ``i`` from ``x[i]``, and ``__len__`` or ``num_batches``."""
+    if isinstance(x, (np.ndarray, Tensor, list, tuple, dict, str, bytes)):
+        return False
+    return hasattr(x, "__getitem__") and (hasattr(x, "__len__") or hasattr(x, "num_batches"))
+
+
+def is_batch_source(x):
+    """True when ``x`` gives batches (a generator, an iterator, an iterable that is not an
+    array, a list of batch tuples, a PyDataset-like object), False for array data."""
+    if isinstance(x, (np.ndarray, Tensor, tuple, dict, str, bytes, numbers.Number)) or x is None:
+        return False
+    if isinstance(x, list):
+        return is_batch_list(x)
+    if is_dataset_like(x):
+        return True
+    if hasattr(x, "__array__"):
+        return False  # an array-like object
+    return hasattr(x, "__iter__") or hasattr(x, "__next__")
+
+
+def unpack_batch(batch, who, need_y=True):
+    """``(x, y, sample_weight)`` of one batch; y and sample_weight may be None.
+
+    For training and evaluation a batch is ``(x, y)`` or ``(x, y, sample_weight)`` (a list is
+    read as a tuple, as Keras does); for prediction (``need_y=False``) it is ``x`` alone or a
+    tuple whose first item is x.
+    """
+    if isinstance(batch, list) and need_y:
+        batch = tuple(batch)
+    if not isinstance(batch, tuple):
+        if need_y:
+            raise ValueError(f"{who}: each batch of x must be a tuple (x, y) or (x, y, "
+                             f"sample_weight), got {type(batch).__name__}")
+        return batch, None, None
+    if not 1 <= len(batch) <= 3 or (need_y and len(batch) == 1):
+        expected = "(x, y) or (x, y, sample_weight)" if need_y else "x or (x,)"
+        raise ValueError(f"{who}: each batch of x must be {expected}, got a tuple of "
+                         f"{len(batch)} items")
+    x, y, sw = (tuple(batch) + (None, None))[:3]
+    return x, y, sw
+
+
+# -- class_weight --------------------------------------------------------------------------------
+def check_class_weight(class_weight, model, who):
+    """``class_weight`` as ``{int: float}``, checked: a dict of non-negative integer classes to
+    finite weights, for a model with one output, every class below the output's number of
+    classes (its last axis; 2 for an output of one unit)."""
+    if class_weight is None:
+        return None
+    if not isinstance(class_weight, dict):
+        raise TypeError(f"{who}: class_weight must be a dict {{class index: weight}}, got "
+                        f"{type(class_weight).__name__}")
+    if len(model.output_names) > 1:
+        raise ValueError(f"{who}: class_weight is only supported for models with a single "
+                         f"output; this one has {len(model.output_names)} "
+                         f"{model.output_names}: give sample_weight instead")
+    checked = {}
+    for key, weight in class_weight.items():
+        if isinstance(key, (bool, np.bool_)) or not isinstance(key, numbers.Integral) or key < 0:
+            raise ValueError(f"{who}: class_weight keys must be class indices (integers >= 0), "
+                             f"got {key!r}")
+        if isinstance(weight, (bool, np.bool_)) or not isinstance(weight, numbers.Real) or \
+                not np.isfinite(weight):
+            raise ValueError(f"{who}: class_weight values must be finite numbers, got "
+                             f"{weight!r} for class {key}")
+        checked[int(key)] = float(weight)
+    units = model.outputs[0].shape[-1] if model.outputs and model.outputs[0].shape else None
+    classes = None if units is None else (2 if units == 1 else units)
+    if classes is not None and checked and max(checked) >= classes:
+        raise ValueError(f"{who}: class_weight names class {max(checked)}, but the output has "
+                         f"{classes} classes (0 to {classes - 1})")
+    return checked
+
+
+def class_weight_to_sample_weight(y, class_weight, who):
+    """A weight per sample from its class: ``class_weight.get(class, 1.0)``, as Keras 3.
+
+    ``y`` of shape ``(n,)`` holds class indices, ``(n, 1)`` a value rounded to the class (a
+    binary target), ``(n, k)`` one-hot (or probability) rows whose argmax is the class.
+    """
+    if y.ndim > 2:
+        raise ValueError(f"{who}: class_weight needs targets of shape (n,), (n, 1) or (n, "
+                         f"classes), got y of shape {y.shape}")
+    labels = y.argmax(axis=-1) if y.ndim == 2 and y.shape[-1] != 1 else y.reshape(len(y))
+    labels = np.round(labels).astype(np.int64)
+    table = np.ones(max(class_weight, default=0) + 1, dtype=np.float32)
+    for cls, weight in class_weight.items():
+        table[cls] = weight
+    # classes the dict does not name (below 0 or past its largest key) weigh 1, as in Keras
+    known = (labels >= 0) & (labels < len(table))
+    return np.where(known, table[np.where(known, labels, 0)], np.float32(1.0))

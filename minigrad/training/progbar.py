@@ -112,7 +112,7 @@ class Progbar:
     """A progress bar over ``target`` steps.
 
     Args:
-        target: the number of steps (batches), or None when unknown.
+        target: the number of steps (batches), or None when unknown (no bar, no ETA).
         width: characters inside ``[...]``.
         verbose: 1 (live bar) or 2 (final line only); 0 prints nothing.
         interval: the least number of seconds between two redraws.
@@ -164,20 +164,27 @@ class Progbar:
             columns = terminal_width(self.stream)
             # One column spare: some terminals wrap as soon as the last column is written.
             max_width = None if columns is None else columns - 1
-            line = self._live_line(current, eta, max_width)
+            line = self._live_line(current, eta, max_width, elapsed)
             # Blank out what the previous, longer line left, without going past the edge.
             pad_to = self._drawn_width if max_width is None else min(self._drawn_width, max_width)
             self._write("\r" + line + " " * max(0, pad_to - len(line)))
             self._drawn_width = len(line)
 
-    def _live_line(self, current, eta, max_width=None):
+    def _live_line(self, current, eta, max_width=None, elapsed=0.0):
         """The redrawn line: counter, bar, ETA and the metrics, in at most ``max_width`` characters.
 
-        What does not fit goes in this order: the bar narrows (down to ``MIN_BAR_WIDTH``), the
-        metrics are left out from the last one back, then the bar goes. The counter and the ETA
-        always stay (cut short only on a terminal too narrow even for them). None: no limit.
+        With an unknown target (a generator of unknown length) there is no bar and no ETA: the
+        time so far and per step take the ETA's place, as in Keras (``7/Unknown - 2s
+        286ms/step - loss: ...``). What does not fit goes in this order: the bar narrows (down
+        to ``MIN_BAR_WIDTH``), the metrics are left out from the last one back, then the bar
+        goes. The counter and the ETA always stay (cut short only on a terminal too narrow even
+        for them). None: no limit.
         """
-        eta_text = f" - ETA: {format_duration(eta)}"
+        if self._has_bar():
+            eta_text = f" - ETA: {format_duration(eta)}"
+        else:
+            per_step = elapsed / current if current else 0.0
+            eta_text = f" - {elapsed:.0f}s {format_time_per_step(per_step, self.unit_name)}"
         metrics = self._metric_texts()
         if max_width is None:
             return self._bar(current) + eta_text + "".join(metrics)
@@ -206,7 +213,7 @@ class Progbar:
 
     def _counter(self, current):
         if self.target is None:
-            return f"{current}/Unknown"
+            return f"{current:7d}/Unknown"  # Keras's width: the count grows without a known end
         digits = len(str(self.target))
         return f"{current:{digits}d}/{self.target}"
 

@@ -15,7 +15,7 @@ Every argument is checked before any work is done, and errors name the argument 
 What ``compile`` makes lives in :mod:`minigrad.training.compile` (the compiled loss and the
 compiled metrics); :meth:`Trainer.get_compile_config` is what a model file saves of it.
 """
-import math
+import itertools
 
 import numpy as np
 
@@ -26,6 +26,9 @@ from .._checks import check_bool, check_int, check_number, check_seed
 from ..engine.autograd import no_grad
 from . import callbacks as callbacks_module
 from . import data_adapter
+from .epoch_iterator import (ArrayBatches, EpochIterator, array_batch_size, batch_source,
+                             check_validation_freq, epochs_of, should_validate,
+                             validation_epochs)
 from .compile import CompileLoss, CompileMetrics, serialize_metrics
 from .progbar import resolve_verbose
 
@@ -144,15 +147,21 @@ class Trainer:
     def _model_input(self, xs):
         return xs[0] if len(xs) == 1 else xs
 
-    def _prepare(self, x, y, sample_weight, who):
+    def _prepare(self, x, y, sample_weight, who, class_weight=None):
         """The data as checked arrays (:func:`data_adapter.prepare`), y checked against each
-        output's loss, and the compiled metrics built from the first targets seen."""
+        output's loss, and the compiled metrics built from the first targets seen.
+        ``class_weight`` (checked) becomes the sample weights."""
         xs, ys, sw = data_adapter.prepare(self, x, y, sample_weight, who)
         output_shapes = [tuple(o.shape) for o in self.outputs]
         self._compile_loss.check_targets(ys, output_shapes, self.dtype, who)
         if not self._compile_metrics.built:
             self._compile_metrics.build([y.shape for y in ys], output_shapes,
                                         losses=self._compile_loss.losses)
+        if class_weight is not None:
+            if sw is not None:  # Keras 3 refuses the two together as well
+                raise ValueError(f"{who}: class_weight and sample_weight cannot be given "
+                                 f"together; fold the class weights into sample_weight")
+            sw = data_adapter.class_weight_to_sample_weight(ys[0], class_weight, who)
         return xs, ys, sw
 
     # -- one step ----------------------------------------------------------------------------------
@@ -192,11 +201,13 @@ class Trainer:
         values = list(logs.values())
         return values[0] if len(values) == 1 else values
 
-    def train_on_batch(self, x, y, sample_weight=None, reset_metrics=True, return_dict=False):
+    def train_on_batch(self, x, y, sample_weight=None, class_weight=None, reset_metrics=True,
+                       return_dict=False):
         """One training step on one batch: the loss (float), or [loss, *metrics]."""
         who = f"{type(self).__name__} '{self.name}'.train_on_batch"
         self._assert_compiled(who)
-        xs, ys, sw = self._prepare(x, y, sample_weight, who)
+        class_weight = data_adapter.check_class_weight(class_weight, self, who)
+        xs, ys, sw = self._prepare(x, y, sample_weight, who, class_weight)
         if reset_metrics:
             self.reset_metrics()
         self._train_step(xs, ys, sw)
@@ -238,130 +249,158 @@ class Trainer:
         return callbacks_module.CallbackList(progbar + callbacks + ([history] if history else []),
                                              self, params)
 
-    def fit(self, x=None, y=None, batch_size=32, epochs=1, verbose="auto", callbacks=None,
-            validation_split=0.0, validation_data=None, shuffle=True, sample_weight=None,
-            initial_epoch=0, validation_batch_size=None, validation_freq=1, seed=None):
-        """Train for ``epochs`` epochs (from ``initial_epoch``) on batches of ``batch_size``.
+    def fit(self, x=None, y=None, batch_size=None, epochs=1, verbose="auto", callbacks=None,
+            validation_split=0.0, validation_data=None, shuffle=True, class_weight=None,
+            sample_weight=None, initial_epoch=0, steps_per_epoch=None, validation_steps=None,
+            validation_batch_size=None, validation_freq=1, seed=None):
+        """Train for ``epochs`` epochs (from ``initial_epoch``), as Keras 3 does.
 
-        ``validation_split`` keeps the last fraction of the samples (before shuffling) for
-        validation, unless ``validation_data=(x_val, y_val[, sample_weight])`` is given.
-        Each epoch's order is drawn from ``seed`` and the epoch number, so resuming with
-        ``initial_epoch`` replays the same order. Returns a :class:`~minigrad.callbacks.History`.
+        ``x`` holds arrays (with ``y``, batches of ``batch_size``, 32 by default) or gives
+        batches ``(x, y[, sample_weight])``: a generator, a list of batches, a PyDataset-like
+        object (then ``y``, ``sample_weight`` and ``batch_size`` stay None).
+        ``steps_per_epoch`` makes an epoch that many batches, the data carrying on across
+        epochs (required for a generator that never ends). ``class_weight`` weighs each sample
+        by its class. ``validation_split`` keeps the last fraction of the samples (before
+        shuffling) for validation, unless ``validation_data`` is given: ``(x_val, y_val[,
+        sample_weight])`` or batches; it is evaluated after the epochs ``validation_freq``
+        names (every n-th, or a list of epoch numbers from 1), on at most
+        ``validation_steps`` batches. Each epoch's order is drawn from ``seed`` and the epoch
+        number, so resuming with ``initial_epoch`` replays the same order.
+        Returns a :class:`~minigrad.callbacks.History`.
         """
         who = f"{type(self).__name__} '{self.name}'.fit"
         self._assert_compiled(who)
-        batch_size = check_int(batch_size, "batch_size", who, low=1)
+        batch_size = check_int(batch_size, "batch_size", who, low=1, allow_none=True)
         epochs = check_int(epochs, "epochs", who, low=0)
         initial_epoch = check_int(initial_epoch, "initial_epoch", who, low=0)
-        validation_freq = check_int(validation_freq, "validation_freq", who, low=1)
-        val_batch = check_int(validation_batch_size or batch_size, "validation_batch_size", who,
-                              low=1)
+        steps_per_epoch = check_int(steps_per_epoch, "steps_per_epoch", who, low=1,
+                                    allow_none=True)
+        validation_steps = check_int(validation_steps, "validation_steps", who, low=1,
+                                     allow_none=True)
+        validation_freq = check_validation_freq(validation_freq, who)
+        val_batch = check_int(validation_batch_size, "validation_batch_size", who, low=1,
+                              allow_none=True) or batch_size
         verbose = resolve_verbose(verbose, who)
         validation_split = check_number(validation_split, "validation_split", who, low=0,
                                         high=1, high_open=True)
         shuffle = check_bool(shuffle, "shuffle", who)
-        xs, ys, sw = self._prepare(x, y, sample_weight, who)
-        n, val = len(xs[0]), None
-        if validation_data is not None:
-            if not isinstance(validation_data, (list, tuple)) or len(validation_data) not in (2, 3):
-                raise ValueError(f"{who}: validation_data must be (x_val, y_val) or (x_val, y_val, "
-                                 f"sample_weight), got {type(validation_data).__name__}")
-            val = self._prepare(*validation_data[:2], validation_data[2] if len(
-                validation_data) == 3 else None, f"{who} (validation_data)")
-        elif validation_split:
-            split = int(math.floor(n * (1.0 - validation_split)))
-            if split == 0 or split == n:
-                raise ValueError(f"{who}: validation_split={validation_split} of {n} samples "
-                                 f"leaves {'no training' if split == 0 else 'no validation'} "
-                                 f"samples")
-            train, held_out = slice(0, split), slice(split, None)
-            val = (data_adapter.take(xs, held_out), data_adapter.take(ys, held_out),
-                   None if sw is None else sw[held_out])
-            xs, ys, sw, n = data_adapter.take(xs, train), data_adapter.take(ys, train), \
-                None if sw is None else sw[train], split
-        steps = math.ceil(n / batch_size)
-        history = callbacks_module.History()
-        cbs = self._callback_list(callbacks, verbose, {"epochs": epochs, "steps": steps,
-                                                       "verbose": verbose, "in_fit": True},
-                                  who, history)
+        class_weight = data_adapter.check_class_weight(class_weight, self, who)
         # seed None: drawn from NumPy's global generator, so np.random.seed(...) fixes the order
         base_seed = int(np.random.randint(0, 2**63 - 1, dtype=np.int64)) if seed is None \
             else check_seed(seed, who)
+        source = batch_source(self, x, y, sample_weight, batch_size, who, class_weight,
+                              shuffle, base_seed)
+        val = None
+        if source is not None:
+            if validation_split:
+                raise ValueError(f"{who}: validation_split={validation_split} needs x and y as "
+                                 f"arrays; when x gives batches, pass validation_data instead")
+        else:
+            xs, ys, sw = self._prepare(x, y, sample_weight, who, class_weight)
+            if validation_split and validation_data is None:
+                (xs, ys, sw), (vxs, vys, vsw) = data_adapter.split(xs, ys, sw,
+                                                                   validation_split, who)
+                val = ArrayBatches(vxs, vys, vsw,
+                                   array_batch_size(val_batch, validation_steps, len(vxs[0])))
+            source = ArrayBatches(xs, ys, sw,
+                                  array_batch_size(batch_size, steps_per_epoch, len(xs[0])),
+                                  shuffle, base_seed)
+        if validation_data is not None:
+            val = validation_epochs(self, validation_data, val_batch, validation_steps, who)
+        if val is not None and not isinstance(val, EpochIterator):
+            val = EpochIterator(val, validation_steps, who)
+        train = EpochIterator(source, steps_per_epoch, who)
+        history = callbacks_module.History()
+        cbs = self._callback_list(callbacks, verbose, {"epochs": epochs,
+                                                       "steps": train.num_batches,
+                                                       "verbose": verbose, "in_fit": True},
+                                  who, history)
         self.stop_training = False
         self.history = history
         cbs.on_train_begin({})
         epoch_logs = {}
         for epoch in range(initial_epoch, epochs):
+            batches = train.epoch(epoch)
+            first = next(batches, None)
+            if first is None:  # a one-shot generator ran out: nothing left to train on
+                if epoch == initial_epoch:
+                    raise ValueError(f"{who}: x gave no batches")
+                break
             cbs.on_epoch_begin(epoch, {})
             self.reset_metrics()
-            order = np.random.default_rng([base_seed, epoch]).permutation(n) if shuffle else None
-            for step in range(steps):
+            for step, (bx, by, bsw) in itertools.chain([first], batches):
                 cbs.on_train_batch_begin(step, {})
-                index = slice(step * batch_size, (step + 1) * batch_size)
-                if order is not None:
-                    index = order[index]
-                self._train_step(data_adapter.take(xs, index), data_adapter.take(ys, index),
-                                 None if sw is None else sw[index])
+                self._train_step(bx, by, bsw)
                 cbs.on_train_batch_end(step, self.get_metrics_result())
                 if self.stop_training:
                     break
             epoch_logs = self.get_metrics_result()
-            if val is not None and (epoch + 1) % validation_freq == 0:
-                val_logs = self._test_loop(*val, val_batch, cbs)
-                epoch_logs.update({f"val_{k}": v for k, v in val_logs.items()})
+            if val is not None and should_validate(epoch, validation_freq):
+                val_logs = self._test_loop(val, cbs)
+                epoch_logs.update({f"val_{k}": v for k, v in (val_logs or {}).items()})
             cbs.on_epoch_end(epoch, epoch_logs)
             if self.stop_training:
                 break
         cbs.on_train_end(epoch_logs)
         return history
 
-    def _test_loop(self, xs, ys, sw, batch_size, cbs):
+    def _test_loop(self, batches, cbs):
+        """Evaluate every batch of one pass of ``batches`` (an EpochIterator, started afresh);
+        None when it gave no batch (a one-shot generator already read)."""
+        batches.restart()
         self.reset_metrics()
+        steps = 0
         cbs.on_test_begin({})
-        for step in range(math.ceil(len(xs[0]) / batch_size)):
+        for step, (bx, by, bsw) in batches.epoch():
             cbs.on_test_batch_begin(step, {})
-            index = slice(step * batch_size, (step + 1) * batch_size)
-            self._test_step(data_adapter.take(xs, index), data_adapter.take(ys, index),
-                            None if sw is None else sw[index])
+            self._test_step(bx, by, bsw)
             cbs.on_test_batch_end(step, self.get_metrics_result())
-        logs = self.get_metrics_result()
-        cbs.on_test_end(logs)
+            steps += 1
+        logs = self.get_metrics_result() if steps else None
+        cbs.on_test_end(logs or {})
         return logs
 
-    def evaluate(self, x=None, y=None, batch_size=32, verbose="auto", sample_weight=None,
-                 callbacks=None, return_dict=False):
+    def evaluate(self, x=None, y=None, batch_size=None, verbose="auto", sample_weight=None,
+                 steps=None, callbacks=None, return_dict=False):
         """The loss (and metrics) over all of x, y in inference mode: a float, or [loss, *metrics]
-        (a dict with ``return_dict=True``)."""
+        (a dict with ``return_dict=True``). ``x`` may give batches, as in :meth:`fit`;
+        ``steps`` stops after that many batches."""
         who = f"{type(self).__name__} '{self.name}'.evaluate"
         self._assert_compiled(who)
-        batch_size = check_int(batch_size, "batch_size", who, low=1)
+        batch_size = check_int(batch_size, "batch_size", who, low=1, allow_none=True)
+        steps = check_int(steps, "steps", who, low=1, allow_none=True)
         verbose = resolve_verbose(verbose, who)
-        xs, ys, sw = self._prepare(x, y, sample_weight, who)
-        steps = math.ceil(len(xs[0]) / batch_size)
-        cbs = self._callback_list(callbacks, verbose, {"steps": steps, "verbose": verbose,
-                                                       "epochs": 1}, who)
-        return self._results(self._test_loop(xs, ys, sw, batch_size, cbs), return_dict)
+        batches = epochs_of(self, x, y, sample_weight, batch_size, steps, who)
+        cbs = self._callback_list(callbacks, verbose, {"steps": batches.num_batches,
+                                                       "verbose": verbose, "epochs": 1}, who)
+        logs = self._test_loop(batches, cbs)
+        if logs is None:
+            raise ValueError(f"{who}: x gave no batches")
+        return self._results(logs, return_dict)
 
-    def predict(self, x, batch_size=32, verbose=0, callbacks=None):
-        """The model's outputs for every sample of ``x``, batch by batch, as NumPy arrays."""
+    def predict(self, x, batch_size=None, verbose=0, steps=None, callbacks=None):
+        """The model's outputs for every sample of ``x``, batch by batch, as NumPy arrays.
+        ``x`` may give batches of inputs (``x`` or ``(x,)`` each)."""
         who = f"{type(self).__name__} '{self.name}'.predict"
-        batch_size = check_int(batch_size, "batch_size", who, low=1)
+        batch_size = check_int(batch_size, "batch_size", who, low=1, allow_none=True)
+        steps = check_int(steps, "steps", who, low=1, allow_none=True)
         verbose = resolve_verbose(verbose, who)
-        xs, _, _ = data_adapter.prepare(self, x, None, None, who, need_y=False)
-        steps = math.ceil(len(xs[0]) / batch_size)
-        cbs = self._callback_list(callbacks, verbose, {"steps": steps, "verbose": verbose,
-                                                       "epochs": 1}, who)
+        batches = epochs_of(self, x, None, None, batch_size, steps, who, need_y=False)
+        cbs = self._callback_list(callbacks, verbose, {"steps": batches.num_batches,
+                                                       "verbose": verbose, "epochs": 1}, who)
         cbs.on_predict_begin({})
         chunks = []
-        for step in range(steps):
+        for step, (bx, _, _) in batches.epoch():
             cbs.on_predict_batch_begin(step, {})
-            batch = data_adapter.take(xs, slice(step * batch_size, (step + 1) * batch_size))
             with no_grad():
-                outputs = self(self._model_input(batch), training=False)
+                outputs = self(self._model_input(bx), training=False)
             # copy: an op may hand its output buffer to the next batch
             chunks.append([o.data.copy() for o in (outputs if isinstance(outputs, list)
                                                    else [outputs])])
             cbs.on_predict_batch_end(step, {})
         cbs.on_predict_end({})
+        if not chunks:
+            raise ValueError(f"{who}: x gave no batches")
         results = [np.concatenate(parts) for parts in zip(*chunks)]
         return results[0] if self._single_output else results
+

@@ -88,10 +88,22 @@ class ProgbarLogger(Callback):
         self.verbose = verbose
         self._bar = None
         self._seen = 0
+        self._target = None  # the number of steps; learnt at the first epoch's end if unknown
+
+    def set_params(self, params):
+        super().set_params(params)
+        self._target = self.params.get("steps")
 
     def _start(self):
-        self._bar = Progbar(self.params.get("steps"), verbose=self.verbose)
+        self._bar = Progbar(self._target, verbose=self.verbose)
         self._seen = 0
+
+    def _finish(self, logs):
+        """The bar's final line; an unknown total is now known, for the bar and the next epochs
+        (as Keras's ProgbarLogger)."""
+        if self._target is None:
+            self._target = self._bar.target = self._seen
+        self._bar.update(self._seen, logs, finalize=True)
 
     def on_epoch_begin(self, epoch, logs=None):
         epochs = self.params.get("epochs", 1)
@@ -104,7 +116,7 @@ class ProgbarLogger(Callback):
         self._bar.update(self._seen, logs, finalize=False)
 
     def on_epoch_end(self, epoch, logs=None):
-        self._bar.update(self._seen, logs, finalize=True)
+        self._finish(logs)
 
     def on_test_begin(self, logs=None):
         if not self.params.get("in_fit"):
@@ -117,7 +129,7 @@ class ProgbarLogger(Callback):
 
     def on_test_end(self, logs=None):
         if not self.params.get("in_fit"):
-            self._bar.update(self._seen, logs, finalize=True)
+            self._finish(logs)
 
     def on_predict_begin(self, logs=None):
         self._start()
@@ -127,7 +139,7 @@ class ProgbarLogger(Callback):
         self._bar.update(self._seen, None, finalize=False)
 
     def on_predict_end(self, logs=None):
-        self._bar.update(self._seen, None, finalize=True)
+        self._finish(None)
 
 
 class LearningRateScheduler(Callback):
