@@ -26,6 +26,9 @@ from .pooling import (AveragePooling1D, AveragePooling2D, GlobalAveragePooling1D
                       MaxPooling1D, MaxPooling2D, ZeroPadding2D)
 from .reshaping import (Cropping1D, Cropping2D, Permute, RepeatVector, UpSampling1D,
                         UpSampling2D, ZeroPadding1D)
+from .preprocessing import CenterCrop, Rescaling, Resizing
+from .augmentation import (RandomContrast, RandomFlip, RandomRotation, RandomTranslation,
+                           RandomZoom)
 
 
 def serialize(layer):
@@ -59,4 +62,6 @@ __all__ = ["Layer", "Variable", "SymbolicTensor", "InputSpec", "BaseConv", "Conv
            "Subtract", "Multiply", "Average", "Maximum", "Minimum", "Concatenate", "Dot",
            "serialize", "deserialize", "get", "registry", "LeakyReLU", "PReLU", "ELU", "Softmax",
            "UpSampling1D", "UpSampling2D", "Cropping1D", "Cropping2D", "ZeroPadding1D", "Permute",
-           "RepeatVector", "LayerNormalization", "GroupNormalization"]
+           "RepeatVector", "LayerNormalization", "GroupNormalization",
+           "Rescaling", "Resizing", "CenterCrop", "RandomFlip", "RandomRotation", "RandomZoom",
+           "RandomTranslation", "RandomContrast"]
