@@ -250,7 +250,8 @@ def test_keras2_keys_that_change_nothing_are_accepted_and_not_written_back():
 
 
 @pytest.mark.parametrize("make, error, message", [
-    (lambda: mg.layers.Conv2D(4, 3, groups=2), ValueError, "Conv2D: groups must be 1 .* got 2"),
+    (lambda: mg.layers.Conv2D(4, 3, groups=3), ValueError,
+     r"Conv2D: groups must divide the number of filters \(4\), got groups=3"),
     (lambda: mg.layers.DepthwiseConv2D(3, groups=2), ValueError,
      "DepthwiseConv2D: groups must be 1 .* got 2"),
     (lambda: mg.layers.SeparableConv2D(4, 3, groups=4), ValueError,

@@ -76,7 +76,8 @@ def _check(exc, match, make):
     # Conv2D, SeparableConv2D
     (ValueError, r"Conv2D: filters must be a positive integer, got 0", lambda: L.Conv2D(0, 3)),
     (TypeError, r"Conv2D: filters must be a positive integer, got None", lambda: L.Conv2D(None, 3)),
-    (ValueError, r"Conv2D: groups must be 1 .*got 2", lambda: L.Conv2D(4, 3, groups=2)),
+    (ValueError, r"Conv2D: groups must divide the number of filters \(4\), got groups=3",
+     lambda: L.Conv2D(4, 3, groups=3)),
     (ValueError, r"Conv2D: strides \(2, 2\) and dilation_rate \(1, 2\) cannot both be above 1",
      lambda: L.Conv2D(4, 3, strides=2, dilation_rate=(1, 2))),
     (ValueError, r"Conv2D: lora_rank must be None .*got 4", lambda: L.Conv2D(4, 3, lora_rank=4)),

@@ -1,22 +1,23 @@
-"""Convolution layers: ``BaseConv`` and the 2D convolutions a MobileNet is made of.
+"""Convolution layers: ``BaseConv`` (what every convolution shares) and the plain convolutions
+``Conv1D`` / ``Conv2D``. The depthwise and separable ones are in :mod:`.depthwise`.
 
 Shapes (``channels_last``; ``channels_first`` swaps the channel axis to position 1):
 
-* ``Conv2D``:          (N, H, W, C) * kernel (kh, kw, C, filters)          -> (N, H', W', filters)
-* ``DepthwiseConv2D``: (N, H, W, C) * depthwise_kernel (kh, kw, C, M)      -> (N, H', W', C*M)
-  (output channel ``c*M + m`` sees only input channel ``c``)
-* ``SeparableConv2D``: depthwise (kh, kw, C, M), then a 1x1 conv with pointwise_kernel
-  (1, 1, C*M, filters)                                                      -> (N, H', W', filters)
+* ``Conv1D``: (N, L, C)    * kernel (k, C/groups, filters)          -> (N, L', filters)
+* ``Conv2D``: (N, H, W, C) * kernel (kh, kw, C/groups, filters)     -> (N, H', W', filters)
+
+With ``groups`` G, the C channels and the filters are cut into G consecutive blocks; filter
+block g sees only channel block g (G = 1: every filter sees every channel).
 
 H' = ceil(H / stride) for ``"same"`` padding and floor((H - eff) / stride) + 1 for ``"valid"``,
-with eff = (kh - 1) * dilation + 1 (see :mod:`minigrad.ops.geometry`). Each ``call`` is
-convolution -> bias_add -> activation, and nothing else.
+with eff = (kh - 1) * dilation + 1 (see :mod:`minigrad.ops.geometry`). ``Conv1D`` also has
+``"causal"`` padding: eff - 1 zeros before the sequence only, so output step o sees no input
+after step o*stride; L' = ceil(L / stride). Each ``call`` is convolution -> bias_add ->
+activation, and nothing else.
 """
-import warnings
-
 from .. import activations, constraints, initializers, regularizers
-from ..ops.conv import conv2d
-from ..ops.depthwise import depthwise_conv2d
+from ..ops.conv import check_groups, conv2d
+from ..ops.conv1d import conv1d, normalize_padding_1d
 from ..ops.geometry import (normalize_data_format, normalize_padding, normalize_tuple,
                             window_geometry)
 from ..ops.linalg import bias_add
@@ -31,9 +32,13 @@ class BaseConv(Layer):
     data format, dilation, activation, the bias with its initializer/regularizer/constraint, and
     the activity regularizer. Subclasses add their kernels in ``build``.
 
-    Unlike Keras, ``dilation_rate > 1`` together with ``strides > 1`` is allowed (the op computes
-    it exactly). ``data_format=None`` means ``"channels_last"``.
+    Unlike Keras, depthwise convolutions allow ``dilation_rate > 1`` together with
+    ``strides > 1`` (the op computes it exactly). ``data_format=None`` means
+    ``"channels_last"``. ``padding="causal"`` is accepted where the class sets
+    ``causal_padding = True`` (Keras: ``Conv1D`` only).
     """
+
+    causal_padding = False   # may padding be "causal"? (rank 1 only)
 
     def __init__(self, rank, filters, kernel_size, strides=1, padding="valid", data_format=None,
                  dilation_rate=1, activation=None, use_bias=True, bias_initializer="zeros",
@@ -45,7 +50,10 @@ class BaseConv(Layer):
         self.filters = None if filters is None else check_positive_int(filters, "filters", who)
         self.kernel_size = normalize_tuple(kernel_size, self.rank, "kernel_size", who)
         self.strides = normalize_tuple(strides, self.rank, "strides", who)
-        self.padding = normalize_padding(padding, who)
+        if self.causal_padding and self.rank == 1:
+            self.padding = normalize_padding_1d(padding, who)
+        else:
+            self.padding = normalize_padding(padding, who)
         self.data_format = normalize_data_format(data_format, who)
         self.dilation_rate = normalize_tuple(dilation_rate, self.rank, "dilation_rate", who)
         self.activation = resolve(activations, activation, "activation", who)
@@ -78,8 +86,10 @@ class BaseConv(Layer):
         """Output sizes of the spatial axes; refuses an input smaller than the dilated window."""
         spatial = input_shape[2:] if self.data_format == "channels_first" else input_shape[1:-1]
         out = []
+        # causal padding pads eff - 1 before the input: as many outputs as "same" padding
+        padding = "same" if self.padding == "causal" else self.padding
         for n, k, s, d in zip(spatial, self.kernel_size, self.strides, self.dilation_rate):
-            size = None if n is None else window_geometry(n, k, s, d, self.padding)[0]
+            size = None if n is None else window_geometry(n, k, s, d, padding)[0]
             if size == 0:
                 raise ValueError(
                     f"{type(self).__name__} '{self.name}': input shape {tuple(input_shape)} is "
@@ -139,30 +149,32 @@ class BaseConv(Layer):
         }
 
 
-@registry.register("Convolution2D")  # Keras's alias
-class Conv2D(BaseConv):
-    """2D convolution: y = activation(conv2d(x, kernel) + bias).
+class Conv(BaseConv):
+    """What ``Conv1D`` and ``Conv2D`` share (Keras's ``BaseConv``): y = activation(conv(x, kernel)
+    + bias), with ``kernel`` (k..., C/groups, filters) and ``bias`` (filters,).
 
-    Weights: ``kernel`` (kh, kw, C, filters), ``bias`` (filters,). ``groups`` is accepted for
-    Keras 3 configs (which always write it) and must be 1.
+    ``groups`` must divide ``filters`` (checked here) and the input channels (checked at build).
+    ``strides > 1`` with ``dilation_rate > 1`` is refused, as Keras does.
     """
 
-    def __init__(self, filters, kernel_size, strides=(1, 1), padding="valid", data_format=None,
-                 dilation_rate=(1, 1), groups=1, activation=None, use_bias=True,
+    def __init__(self, rank, filters, kernel_size, strides=1, padding="valid", data_format=None,
+                 dilation_rate=1, groups=1, activation=None, use_bias=True,
                  kernel_initializer="glorot_uniform", bias_initializer="zeros",
                  kernel_regularizer=None, bias_regularizer=None, activity_regularizer=None,
                  kernel_constraint=None, bias_constraint=None, lora_rank=None, **kwargs):
         if filters is None:
             raise TypeError(f"{type(self).__name__}: filters must be a positive integer, got None")
-        super().__init__(2, filters, kernel_size, strides, padding, data_format, dilation_rate,
+        super().__init__(rank, filters, kernel_size, strides, padding, data_format, dilation_rate,
                          activation, use_bias, bias_initializer, bias_regularizer,
                          activity_regularizer, bias_constraint, **kwargs)
         who = type(self).__name__
-        _refuse_keras_extras(who, groups=groups, lora_rank=lora_rank)
-        if max(self.strides) > 1 and max(self.dilation_rate) > 1:  # the conv2d op refuses it
+        _refuse_keras_extras(who, lora_rank=lora_rank)
+        self.groups = check_positive_int(groups, "groups", who)
+        check_groups(self.groups, None, self.filters, who)
+        if max(self.strides) > 1 and max(self.dilation_rate) > 1:  # the conv ops refuse it
             raise ValueError(f"{who}: strides {self.strides} and dilation_rate "
-                             f"{self.dilation_rate} cannot both be above 1 (ops.conv2d does not "
-                             f"support it; DepthwiseConv2D and SeparableConv2D do)")
+                             f"{self.dilation_rate} cannot both be above 1 (as in Keras; "
+                             f"depthwise and separable convolutions allow it)")
         self.kernel_initializer = resolve(initializers, kernel_initializer,
                                           "kernel_initializer", who)
         self.kernel_regularizer = resolve(regularizers, kernel_regularizer,
@@ -172,23 +184,26 @@ class Conv2D(BaseConv):
 
     def build(self, input_shape):
         channels = self._input_channels(input_shape)
+        who = f"{type(self).__name__} '{self.name}'"
+        check_groups(self.groups, channels, self.filters, who)
         self._spatial_output(input_shape)
-        self.kernel = self.add_weight("kernel", self.kernel_size + (channels, self.filters),
-                                      initializer=self.kernel_initializer,
-                                      regularizer=self.kernel_regularizer,
-                                      constraint=self.kernel_constraint)
+        self.kernel = self.add_weight(
+            "kernel", self.kernel_size + (channels // self.groups, self.filters),
+            initializer=self.kernel_initializer, regularizer=self.kernel_regularizer,
+            constraint=self.kernel_constraint)
         self._build_bias(self.filters)
         self._spec_for(input_shape, channels)
         self.built = True
 
     def call(self, inputs, training=False):
-        outputs = conv2d(inputs, self.kernel, strides=self.strides, padding=self.padding,
-                         data_format=self.data_format, dilation_rate=self.dilation_rate)
+        op = conv1d if self.rank == 1 else conv2d
+        outputs = op(inputs, self.kernel, self.strides, self.padding, self.data_format,
+                     self.dilation_rate, self.groups)
         return self._bias_and_activation(outputs)
 
     def get_config(self):
         config = self._conv_config()
-        config["groups"] = 1
+        config["groups"] = self.groups
         config.update(self._bias_config())
         config.update({
             "kernel_initializer": initializers.serialize(self.kernel_initializer),
@@ -198,194 +213,50 @@ class Conv2D(BaseConv):
         return config
 
 
-@registry.register()
-class DepthwiseConv2D(BaseConv):
-    """Depthwise 2D convolution: each input channel c is convolved with its own M = depth_multiplier
-    filters; output channel c*M + m. y = activation(depthwise_conv2d(x, depthwise_kernel) + bias).
+@registry.register("Convolution1D")  # Keras's alias
+class Conv1D(Conv):
+    """1D convolution over sequences: (N, L, C) -> (N, L', filters), kernel (k, C/groups,
+    filters). ``padding`` may be ``"causal"`` (see the module docstring)."""
 
-    Weights: ``depthwise_kernel`` (kh, kw, C, M), ``bias`` (C*M,).
+    causal_padding = True
 
-    Differences from TF.js's layer (the seed): ``dilation_rate`` is applied (TF.js ignores it), and
-    ``get_config`` writes the real ``depthwise_constraint`` (TF.js writes the regularizer there).
-    ``from_config`` repairs such TF.js entries: see :meth:`from_config`.
-    """
-
-    def __init__(self, kernel_size, strides=(1, 1), padding="valid", depth_multiplier=1,
-                 data_format=None, dilation_rate=(1, 1), activation=None, use_bias=True,
-                 depthwise_initializer="glorot_uniform", bias_initializer="zeros",
-                 depthwise_regularizer=None, bias_regularizer=None, activity_regularizer=None,
-                 depthwise_constraint=None, bias_constraint=None, groups=1, **kwargs):
-        if "filters" in kwargs:  # would collide with BaseConv's own argument
-            raise TypeError(f"{type(self).__name__}: unexpected keyword argument(s) filters (the "
-                            f"output has channels * depth_multiplier channels)")
-        super().__init__(2, None, kernel_size, strides, padding, data_format, dilation_rate,
-                         activation, use_bias, bias_initializer, bias_regularizer,
-                         activity_regularizer, bias_constraint, **kwargs)
-        who = type(self).__name__
-        # Keras 2 writes ``groups: 1`` (inherited from its Conv base, unused); Keras 3 has no such
-        # key, so get_config leaves it out
-        _refuse_keras_extras(who, groups=groups)
-        self.depth_multiplier = check_positive_int(depth_multiplier, "depth_multiplier", who)
-        self.depthwise_initializer = resolve(initializers, depthwise_initializer,
-                                             "depthwise_initializer", who)
-        self.depthwise_regularizer = resolve(regularizers, depthwise_regularizer,
-                                             "depthwise_regularizer", who)
-        self.depthwise_constraint = resolve(constraints, depthwise_constraint,
-                                            "depthwise_constraint", who)
-        self.depthwise_kernel = None
-
-    def _output_channels(self, in_channels):
-        return None if in_channels is None else in_channels * self.depth_multiplier
-
-    def build(self, input_shape):
-        channels = self._input_channels(input_shape)
-        self._spatial_output(input_shape)
-        self.depthwise_kernel = self.add_weight(
-            "depthwise_kernel", self.kernel_size + (channels, self.depth_multiplier),
-            initializer=self.depthwise_initializer, regularizer=self.depthwise_regularizer,
-            constraint=self.depthwise_constraint)
-        self._build_bias(channels * self.depth_multiplier)
-        self._spec_for(input_shape, channels)
-        self.built = True
-
-    def call(self, inputs, training=False):
-        outputs = depthwise_conv2d(inputs, self.depthwise_kernel, strides=self.strides,
-                                   padding=self.padding, data_format=self.data_format,
-                                   dilation_rate=self.dilation_rate)
-        return self._bias_and_activation(outputs)
-
-    def get_config(self):
-        config = self._conv_config()
-        config.update(self._bias_config())
-        config.update({
-            "depth_multiplier": self.depth_multiplier,
-            "depthwise_initializer": initializers.serialize(self.depthwise_initializer),
-            "depthwise_regularizer": regularizers.serialize(self.depthwise_regularizer),
-            "depthwise_constraint": constraints.serialize(self.depthwise_constraint),
-        })
-        return config
-
-    @classmethod
-    def from_config(cls, config):
-        """``cls(**config)``, after repairing TF.js's ``depthwise_constraint`` bug.
-
-        TF.js (through 4.x) serializes the *regularizer* under ``depthwise_constraint``, so its
-        files carry e.g. ``{"class_name": "L1L2", ...}`` there. Such an entry (a regularizer name
-        that is not a constraint name) is not used as a constraint: it becomes the
-        ``depthwise_regularizer`` if that is empty, else it is dropped, with a warning either way.
-        """
-        config = dict(config)
-        entry = config.get("depthwise_constraint")
-        if entry is not None and _is_regularizer_entry(entry):
-            config["depthwise_constraint"] = None
-            if config.get("depthwise_regularizer") is None:
-                config["depthwise_regularizer"] = entry
-                fate = "used it as depthwise_regularizer (which was empty)"
-            else:
-                fate = "dropped it (depthwise_regularizer is already set)"
-            warnings.warn(f"{cls.__name__} '{config.get('name')}': depthwise_constraint holds the "
-                          f"regularizer {entry!r} (a known TF.js serialization bug); minigrad "
-                          f"{fate} and uses no depthwise constraint", stacklevel=2)
-        return cls(**config)
+    def __init__(self, filters, kernel_size, strides=1, padding="valid", data_format=None,
+                 dilation_rate=1, groups=1, activation=None, use_bias=True,
+                 kernel_initializer="glorot_uniform", bias_initializer="zeros",
+                 kernel_regularizer=None, bias_regularizer=None, activity_regularizer=None,
+                 kernel_constraint=None, bias_constraint=None, **kwargs):
+        super().__init__(1, filters, kernel_size, strides, padding, data_format, dilation_rate,
+                         groups, activation, use_bias, kernel_initializer, bias_initializer,
+                         kernel_regularizer, bias_regularizer, activity_regularizer,
+                         kernel_constraint, bias_constraint, **kwargs)
 
 
-@registry.register("SeparableConvolution2D")  # Keras's alias
-class SeparableConv2D(BaseConv):
-    """Depthwise separable 2D convolution: a depthwise convolution (M filters per input channel),
-    then a 1x1 convolution mixing the C*M channels into ``filters``, then bias and activation.
+@registry.register("Convolution2D")  # Keras's alias
+class Conv2D(Conv):
+    """2D convolution: y = activation(conv2d(x, kernel, groups) + bias).
 
-    Weights: ``depthwise_kernel`` (kh, kw, C, M), ``pointwise_kernel`` (1, 1, C*M, filters),
-    ``bias`` (filters,). Strides, padding and dilation apply to the depthwise step.
+    Weights: ``kernel`` (kh, kw, C/groups, filters), ``bias`` (filters,).
     """
 
     def __init__(self, filters, kernel_size, strides=(1, 1), padding="valid", data_format=None,
-                 dilation_rate=(1, 1), depth_multiplier=1, activation=None, use_bias=True,
-                 depthwise_initializer="glorot_uniform", pointwise_initializer="glorot_uniform",
-                 bias_initializer="zeros", depthwise_regularizer=None, pointwise_regularizer=None,
-                 bias_regularizer=None, activity_regularizer=None, depthwise_constraint=None,
-                 pointwise_constraint=None, bias_constraint=None, groups=1,
-                 kernel_initializer=None, kernel_regularizer=None, kernel_constraint=None,
-                 **kwargs):
-        if filters is None:
-            raise TypeError(f"{type(self).__name__}: filters must be a positive integer, got None")
+                 dilation_rate=(1, 1), groups=1, activation=None, use_bias=True,
+                 kernel_initializer="glorot_uniform", bias_initializer="zeros",
+                 kernel_regularizer=None, bias_regularizer=None, activity_regularizer=None,
+                 kernel_constraint=None, bias_constraint=None, lora_rank=None, **kwargs):
         super().__init__(2, filters, kernel_size, strides, padding, data_format, dilation_rate,
-                         activation, use_bias, bias_initializer, bias_regularizer,
-                         activity_regularizer, bias_constraint, **kwargs)
-        who = type(self).__name__
-        # Keras 2 writes ``groups: 1`` and its Conv base's kernel_initializer / _regularizer /
-        # _constraint, which no separable weight uses (Keras 2 ignores them too): accepted and
-        # dropped. Keras 3 writes none of them, nor does get_config.
-        _refuse_keras_extras(who, groups=groups)
-        del kernel_initializer, kernel_regularizer, kernel_constraint
-        self.depth_multiplier = check_positive_int(depth_multiplier, "depth_multiplier", who)
-        self.depthwise_initializer = resolve(initializers, depthwise_initializer,
-                                             "depthwise_initializer", who)
-        self.pointwise_initializer = resolve(initializers, pointwise_initializer,
-                                             "pointwise_initializer", who)
-        self.depthwise_regularizer = resolve(regularizers, depthwise_regularizer,
-                                             "depthwise_regularizer", who)
-        self.pointwise_regularizer = resolve(regularizers, pointwise_regularizer,
-                                             "pointwise_regularizer", who)
-        self.depthwise_constraint = resolve(constraints, depthwise_constraint,
-                                            "depthwise_constraint", who)
-        self.pointwise_constraint = resolve(constraints, pointwise_constraint,
-                                            "pointwise_constraint", who)
-        self.depthwise_kernel = self.pointwise_kernel = None
-
-    def build(self, input_shape):
-        channels = self._input_channels(input_shape)
-        self._spatial_output(input_shape)
-        self.depthwise_kernel = self.add_weight(
-            "depthwise_kernel", self.kernel_size + (channels, self.depth_multiplier),
-            initializer=self.depthwise_initializer, regularizer=self.depthwise_regularizer,
-            constraint=self.depthwise_constraint)
-        self.pointwise_kernel = self.add_weight(
-            "pointwise_kernel", (1, 1, channels * self.depth_multiplier, self.filters),
-            initializer=self.pointwise_initializer, regularizer=self.pointwise_regularizer,
-            constraint=self.pointwise_constraint)
-        self._build_bias(self.filters)
-        self._spec_for(input_shape, channels)
-        self.built = True
-
-    def call(self, inputs, training=False):
-        outputs = depthwise_conv2d(inputs, self.depthwise_kernel, strides=self.strides,
-                                   padding=self.padding, data_format=self.data_format,
-                                   dilation_rate=self.dilation_rate)
-        outputs = conv2d(outputs, self.pointwise_kernel, data_format=self.data_format)
-        return self._bias_and_activation(outputs)
-
-    def get_config(self):
-        config = self._conv_config()
-        config["depth_multiplier"] = self.depth_multiplier
-        config.update(self._bias_config())
-        config.update({
-            "depthwise_initializer": initializers.serialize(self.depthwise_initializer),
-            "pointwise_initializer": initializers.serialize(self.pointwise_initializer),
-            "depthwise_regularizer": regularizers.serialize(self.depthwise_regularizer),
-            "pointwise_regularizer": regularizers.serialize(self.pointwise_regularizer),
-            "depthwise_constraint": constraints.serialize(self.depthwise_constraint),
-            "pointwise_constraint": constraints.serialize(self.pointwise_constraint),
-        })
-        return config
+                         groups, activation, use_bias, kernel_initializer, bias_initializer,
+                         kernel_regularizer, bias_regularizer, activity_regularizer,
+                         kernel_constraint, bias_constraint, lora_rank, **kwargs)
 
 
 def _refuse_keras_extras(who, groups=1, lora_rank=None):
-    """Keras 3 config keys minigrad accepts only at their no-op values: ``groups`` (grouped
-    convolution) must be 1 and ``lora_rank`` (LoRA fine-tuning) must be None."""
+    """Config keys minigrad accepts only at their no-op values: ``groups`` must be 1 where the
+    layer has no groups (Keras 2 writes ``groups: 1`` for depthwise and separable convolutions)
+    and ``lora_rank`` (LoRA fine-tuning) must be None."""
     if isinstance(groups, bool) or groups != 1:
-        raise ValueError(f"{who}: groups must be 1 (grouped convolution is not supported; use "
-                         f"DepthwiseConv2D for groups == channels), got {groups!r}")
+        raise ValueError(f"{who}: groups must be 1 (only Conv1D and Conv2D have groups; a "
+                         f"depthwise convolution is one group per channel already), got "
+                         f"{groups!r}")
     if lora_rank is not None:
         raise ValueError(f"{who}: lora_rank must be None (LoRA is not supported), got {lora_rank!r}")
 
-
-def _is_regularizer_entry(entry):
-    """True when a config entry names a regularizer and no constraint (TF.js's mix-up)."""
-    def loads_as(module):
-        try:
-            module.deserialize(entry)
-        except (ValueError, TypeError):
-            return False
-        return True
-
-    return not loads_as(constraints) and loads_as(regularizers)

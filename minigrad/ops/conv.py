@@ -22,10 +22,16 @@ x viewed as (N*H*W, Cin), so forward and backward are three matrix products and 
 Large outputs, gradients and scratch matrices come from :data:`minigrad.backend.buffers.buffers`,
 so a training step does not fault in fresh memory every time. ``channels_first`` inputs are
 transposed to NHWC around the same code.
+
+A *grouped* convolution (``groups`` G > 1, Keras's ``groups``) splits the Cin channels into G
+consecutive blocks of Cin/G and the Cout filters into G blocks of Cout/G; filter block g sees only
+channel block g, so the kernel is (kh, kw, Cin/G, Cout). The same ``cols``, viewed as
+(N*OH*OW, kh*kw, G, Cin/G), becomes G matrices and one batched product (:class:`GroupedConv2D`).
 """
 import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
+from .._checks import check_positive_int
 from ..backend.buffers import buffers
 from ..engine.function import Function
 from ._common import check_image, shape_of
@@ -173,6 +179,77 @@ class Conv2D(Function):
         return gx, gk
 
 
+class GroupedConv2D(Function):
+    """y = conv2d(x, K, groups=G) on NHWC arrays, K (kh, kw, Cin/G, Cout). With T = kh*kw taps,
+    P = N*OH*OW output pixels, the windows of group g are cols_g (P, T*Cin/G) (the columns of
+    channel block g of :func:`im2col`'s matrix) and its filters K_g (T*Cin/G, Cout/G)::
+
+        y[:, g*Cout/G:(g+1)*Cout/G] = cols_g @ K_g                 (one batched product over g)
+
+    Partials, with G_g the output gradient of filter block g (P, Cout/G):
+
+        dL/dK_g = cols_g^T @ G_g;  dL/dcols_g = G_g @ K_g^T, then col2im adds every window entry
+        back onto the pixel it was read from, as for one group.
+
+    Attrs as :class:`Conv2D`, plus ``groups``.
+    """
+
+    @staticmethod
+    def forward(ctx, x, kernel, *, groups, strides, dilation_rate, out_hw, pads):
+        dtype = np.result_type(x, kernel)
+        ctx.x_dtype, ctx.k_dtype = x.dtype, kernel.dtype
+        x, kernel = x.astype(dtype, copy=False), kernel.astype(dtype, copy=False)
+        kh, kw, cg, cout = kernel.shape
+        n, (oh, ow), taps, fg = x.shape[0], out_hw, kh * kw, cout // groups
+        ctx.in_shape, ctx.kernel_shape, ctx.groups = x.shape, kernel.shape, groups
+        ctx.strides, ctx.dilation_rate, ctx.pads = strides, dilation_rate, pads
+        need_x, need_k = ctx.needs_input_grad
+        # K_g for every g at once: (G, T*Cin/G, Cout/G)
+        k_groups = kernel.reshape(taps, cg, groups, fg).transpose(2, 0, 1, 3).reshape(
+            groups, taps * cg, fg)
+        ctx.k_groups = k_groups if need_x else None
+        ctx.cols = None
+        if n * oh * ow == 0:
+            return np.zeros((n, oh, ow, cout), dtype=dtype)
+        cols = im2col(x, (kh, kw), strides, dilation_rate, pads, out_hw)
+        # cols_g for every g: column t*Cin + g*Cin/G + c  ->  [g, :, t*Cin/G + c]
+        cols = np.ascontiguousarray(
+            cols.reshape(-1, taps, groups, cg).transpose(2, 0, 1, 3)).reshape(groups, -1, taps * cg)
+        if need_k:
+            ctx.cols = cols
+        y = np.matmul(cols, k_groups)                                   # (G, P, Cout/G)
+        return np.ascontiguousarray(y.transpose(1, 0, 2)).reshape(n, oh, ow, cout)
+
+    @staticmethod
+    def backward(ctx, grad):
+        kh, kw, cg, cout = ctx.kernel_shape
+        groups, taps = ctx.groups, kh * kw
+        n, h, w, cin = ctx.in_shape
+        g3 = grad.reshape(-1, groups, cout // groups).transpose(1, 0, 2)  # (G, P, Cout/G)
+        gx = gk = None
+        if ctx.needs_input_grad[1]:
+            if ctx.cols is None:   # empty output: the kernel touched nothing
+                gk = np.zeros(ctx.kernel_shape, dtype=ctx.k_dtype)
+            else:
+                gk = np.matmul(ctx.cols.transpose(0, 2, 1), g3)           # (G, T*Cin/G, Cout/G)
+                gk = gk.reshape(groups, taps, cg, -1).transpose(1, 2, 0, 3).reshape(
+                    ctx.kernel_shape).astype(ctx.k_dtype, copy=False)
+        if ctx.needs_input_grad[0]:
+            if g3.shape[1] == 0:
+                gx = np.zeros(ctx.in_shape, dtype=ctx.x_dtype)
+            else:
+                gcols = np.matmul(g3, ctx.k_groups.transpose(0, 2, 1))  # (G, P, T*Cin/G)
+                gcols = gcols.reshape(groups, n, *grad.shape[1:3], kh, kw, cg)
+                gcols = gcols.transpose(1, 2, 3, 4, 5, 0, 6).reshape(n, *grad.shape[1:3], kh, kw,
+                                                                     cin)
+                (sh, sw), (dh, dw), ((pt, _), (pl, _)) = ctx.strides, ctx.dilation_rate, ctx.pads
+                rows = tap_ranges(h, grad.shape[1], kh, sh, dh, pt)
+                cols = tap_ranges(w, grad.shape[2], kw, sw, dw, pl)
+                gx = col2im(gcols, ctx.in_shape, rows, cols, ctx.strides).astype(ctx.x_dtype,
+                                                                                 copy=False)
+        return gx, gk
+
+
 def _input_gradient(ctx, grad):
     """dL/dx for :class:`Conv2D`: one matrix product, then the cheaper way back to pixels.
 
@@ -210,7 +287,7 @@ def _input_gradient(ctx, grad):
 
 
 def conv2d(x, kernel, strides=(1, 1), padding="valid", data_format="channels_last",
-           dilation_rate=(1, 1)):
+           dilation_rate=(1, 1), groups=1):
     """2-D convolution (cross-correlation, as Keras/TF): a Tensor of the output.
 
     Args:
@@ -219,6 +296,9 @@ def conv2d(x, kernel, strides=(1, 1), padding="valid", data_format="channels_las
         strides, dilation_rate: an int or a pair (not both above 1, as in Keras and TF.js).
         padding: ``"valid"`` (no padding; an empty output when the window exceeds the input) or
             ``"same"`` (out = ceil(in / stride); TensorFlow puts the odd pixel bottom/right).
+        groups: G, a positive divisor of Cin and Cout; then kernel is (kh, kw, Cin/G, Cout) and
+            output channels g*Cout/G ... (g+1)*Cout/G - 1 see only input channels
+            g*Cin/G ... (g+1)*Cin/G - 1 (Keras's ``groups``).
 
     Returns (N, OH, OW, Cout) (or (N, Cout, OH, OW)).
 
@@ -240,12 +320,32 @@ def conv2d(x, kernel, strides=(1, 1), padding="valid", data_format="channels_las
         raise ValueError(f"{who}: kernel must be a 4-D tensor (kh, kw, in_channels, filters) with "
                          f"no zero dimension, got shape {kshape}")
     cin = shape[3] if data_format == "channels_last" else shape[1]
-    if kshape[2] != cin:
+    groups = check_positive_int(groups, "groups", who)
+    if groups == 1 and kshape[2] != cin:
         raise ValueError(f"{who}: kernel has {kshape[2]} input channels (shape {kshape}) but x has "
                          f"{cin} channels (shape {shape}, data_format={data_format!r})")
+    if groups > 1:
+        check_groups(groups, cin, kshape[3], who)
+        if kshape[2] * groups != cin:
+            raise ValueError(f"{who}: kernel has {kshape[2]} input channels (shape {kshape}) but "
+                             f"x has {cin} channels (shape {shape}, data_format={data_format!r}) "
+                             f"in {groups} groups: expected {cin // groups} per group")
     hw = shape[1:3] if data_format == "channels_last" else shape[2:4]
     out_hw, pad_h, pad_w = conv_geometry(hw, kshape[:2], strides, dilation_rate, padding)
     axis = channel_axis(data_format)
-    y = Conv2D.apply(to_channels_last(x, axis), kernel, strides=strides,
-                     dilation_rate=dilation_rate, out_hw=out_hw, pads=(pad_h, pad_w))
+    geometry = dict(strides=strides, dilation_rate=dilation_rate, out_hw=out_hw,
+                    pads=(pad_h, pad_w))
+    if groups == 1:
+        y = Conv2D.apply(to_channels_last(x, axis), kernel, **geometry)
+    else:
+        y = GroupedConv2D.apply(to_channels_last(x, axis), kernel, groups=groups, **geometry)
     return from_channels_last(y, axis)
+
+
+def check_groups(groups, in_channels, filters, who):
+    """Refuse a ``groups`` that does not divide the input channels or the filters (Keras's rule);
+    ``filters`` None (a layer not built yet) checks nothing there."""
+    for what, count in (("input channels", in_channels), ("filters", filters)):
+        if count is not None and count % groups:
+            raise ValueError(f"{who}: groups must divide the number of {what} ({count}), "
+                             f"got groups={groups}")
