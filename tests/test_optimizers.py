@@ -8,7 +8,8 @@ import pytest
 
 import minigrad as mg
 from minigrad import optimizers, schedules
-from minigrad.optimizers import SGD, Adadelta, Adagrad, Adam, Adamax, RMSprop
+from minigrad.optimizers import SGD, Adadelta, Adagrad, Adam, Adamax, AdamW, Lion, Nadam, RMSprop
+from minigrad.variable import Variable
 
 STEPS = 5
 
@@ -29,7 +30,9 @@ def reference(name, w, grads, lr=0.01, **c):
                 w = w + (mu * m - lr * g if c.get("nesterov") else m)
             else:
                 w = w - lr * g
-        elif name == "adam":
+        elif name in ("adam", "adamw"):
+            if name == "adamw":
+                w = w - w * c.get("weight_decay", 0.004) * lr
             b1, b2, eps = c.get("beta_1", 0.9), c.get("beta_2", 0.999), c.get("epsilon", 1e-7)
             m = b1 * state.get("m", 0) + (1 - b1) * g
             v = b2 * state.get("v", 0) + (1 - b2) * g * g
@@ -37,6 +40,19 @@ def reference(name, w, grads, lr=0.01, **c):
             if c.get("amsgrad"):
                 v = state["vh"] = np.maximum(state.get("vh", 0), v)
             w = w - lr * math.sqrt(1 - b2 ** t) / (1 - b1 ** t) * m / (np.sqrt(v) + eps)
+        elif name == "nadam":
+            b1, b2, eps = c.get("beta_1", 0.9), c.get("beta_2", 0.999), c.get("epsilon", 1e-7)
+            u = [b1 * (1 - 0.5 * 0.96 ** k) for k in range(1, t + 2)]  # u_1 ... u_{t+1}
+            product = math.prod(u[:t])
+            m = state["m"] = b1 * state.get("m", 0) + (1 - b1) * g
+            v = state["v"] = b2 * state.get("v", 0) + (1 - b2) * g * g
+            m_hat = u[t] * m / (1 - product * u[t]) + (1 - u[t - 1]) * g / (1 - product)
+            w = w - lr * m_hat / (np.sqrt(v / (1 - b2 ** t)) + eps)
+        elif name == "lion":
+            b1, b2 = c.get("beta_1", 0.9), c.get("beta_2", 0.99)
+            m = state.get("m", np.zeros_like(w))
+            w = w - lr * np.sign(b1 * m + (1 - b1) * g)
+            state["m"] = b2 * m + (1 - b2) * g
         elif name == "adamax":
             b1, b2, eps = c.get("beta_1", 0.9), c.get("beta_2", 0.999), c.get("epsilon", 1e-7)
             m = state["m"] = b1 * state.get("m", 0) + (1 - b1) * g
@@ -67,12 +83,14 @@ def reference(name, w, grads, lr=0.01, **c):
 
 
 CLASSES = {"sgd": SGD, "adam": Adam, "adamax": Adamax, "rmsprop": RMSprop, "adagrad": Adagrad,
-           "adadelta": Adadelta}
+           "adadelta": Adadelta, "adamw": AdamW, "nadam": Nadam, "lion": Lion}
 CASES = [
     ("sgd", {}), ("sgd", {"momentum": 0.9}), ("sgd", {"momentum": 0.8, "nesterov": True}),
     ("adam", {}), ("adam", {"amsgrad": True, "beta_1": 0.8}), ("adamax", {}),
     ("rmsprop", {}), ("rmsprop", {"momentum": 0.5, "centered": True}), ("rmsprop", {"centered": True}),
     ("adagrad", {"initial_accumulator_value": 0.3}), ("adadelta", {"rho": 0.9}),
+    ("adamw", {}), ("adamw", {"weight_decay": 0.1, "amsgrad": True}), ("nadam", {}),
+    ("nadam", {"beta_1": 0.8, "beta_2": 0.99}), ("lion", {}), ("lion", {"beta_1": 0.5}),
 ]
 
 
@@ -435,8 +453,8 @@ def test_bad_arguments():
         SGD(nesterov="yes")
     with pytest.raises(TypeError, match="unexpected argument"):
         Adam(betas=(0.9, 0.99))
-    with pytest.raises(ValueError, match="use_ema=True is not supported"):
-        Adam(use_ema=True)
+    with pytest.raises(ValueError, match="loss_scale_factor=2.0 is not supported"):
+        Adam(loss_scale_factor=2.0)
     with pytest.raises(ValueError, match="known optimizers: .*Adam.*SGD"):
         optimizers.get("adamw_fancy")
     with pytest.raises(ValueError, match="decay_steps must be a finite positive number, got 0"):
@@ -459,3 +477,102 @@ def test_bad_gradients():
         assert opt.apply_gradients([]) == 0
     assert opt.iterations == 0
     np.testing.assert_array_equal(w.data, 0)
+
+
+# -- AdamW, Nadam, Lion: arguments; EMA and weight-decay exclusions ------------------------------------
+def test_new_optimizers_bad_arguments():
+    with pytest.raises(ValueError, match=r"Lion: beta_1 must be a finite number in \(0, 1\], got 0"):
+        Lion(beta_1=0)
+    with pytest.raises(ValueError, match=r"Nadam: beta_2 must be a finite number in \[0, 1\)"):
+        Nadam(beta_2=1.0)
+    with pytest.raises(ValueError, match="AdamW: weight_decay must be a finite non-negative"):
+        AdamW(weight_decay=-0.1)
+    with pytest.raises(ValueError, match=r"ema_momentum must be a finite number in \[0, 1\], got 1.5"):
+        Adam(use_ema=True, ema_momentum=1.5)
+    with pytest.raises(ValueError, match="ema_overwrite_frequency must be None or a positive integer, got 0"):
+        SGD(use_ema=True, ema_overwrite_frequency=0)
+    with pytest.raises(TypeError, match="use_ema must be True or False, got 'yes'"):
+        Lion(use_ema="yes")
+    opt = AdamW()
+    with pytest.raises(TypeError, match="var_names must be a list of strings, got 'bias'"):
+        opt.exclude_from_weight_decay(var_names="bias")
+    with pytest.raises(TypeError, match="var_list must be a list of minigrad Tensors"):
+        opt.exclude_from_weight_decay(var_list=[np.zeros(2)])
+
+
+def test_adamw_defaults_and_names():
+    opt = AdamW()
+    assert (opt.weight_decay, opt.name, opt.learning_rate) == (0.004, "adam_w", 0.001)
+    assert (Nadam().name, Lion().name, Lion().beta_2) == ("nadam", "lion", 0.99)
+    for name, cls in (("adamw", AdamW), ("AdamW", AdamW), ("nadam", Nadam), ("lion", Lion)):
+        assert type(optimizers.get(name)) is cls
+
+
+def _named(name, shape=(2, 3), value=1.0):
+    return Variable(np.full(shape, value), name=name, path=f"dense/{name}")
+
+
+def test_exclude_from_weight_decay_by_name_and_by_variable():
+    kernel, bias, other = _named("kernel"), _named("bias", (3,)), _named("gamma", (3,))
+    opt = SGD(0.5, weight_decay=0.1)
+    opt.exclude_from_weight_decay(var_list=[other], var_names=["bia"])  # a substring of the name
+    zero = [(np.zeros(v.data.shape), v) for v in (kernel, bias, other)]
+    opt.apply_gradients(zero)
+    np.testing.assert_allclose(kernel.data, 1.0 - 0.1 * 0.5)
+    np.testing.assert_array_equal(bias.data, 1.0)
+    np.testing.assert_array_equal(other.data, 1.0)
+    # a new call replaces the choice; the path's layer name is not the variable's name
+    opt.exclude_from_weight_decay(var_names=["dense"])
+    opt.apply_gradients(zero)
+    np.testing.assert_allclose(bias.data, 1.0 - 0.1 * 0.5)
+
+
+def test_ema_formula_overwrite_and_finalize():
+    w = _named("kernel", (2,), 0.0)
+    opt = SGD(1.0, use_ema=True, ema_momentum=0.5, ema_overwrite_frequency=3)
+    averages = []
+    for _ in range(3):
+        opt.apply_gradients([(np.array([-1.0, 2.0]), w)])
+        averages.append(dict(opt.get_state())["dense/kernel/average"].copy())
+    # w after updates: 1, 2, 3 (times [1, -2]); the average starts at w, then a <- a/2 + w/2
+    np.testing.assert_allclose(averages[0], [1.0, -2.0])
+    np.testing.assert_allclose(averages[1], [1.5, -3.0])
+    np.testing.assert_allclose(averages[2], [2.25, -4.5])
+    np.testing.assert_allclose(w.data, [2.25, -4.5])  # the third update overwrote w with it
+    opt.apply_gradients([(np.array([-1.0, 2.0]), w)])
+    assert not np.allclose(w.data, averages[2])
+    opt.finalize_variable_values([w])
+    np.testing.assert_allclose(w.data, dict(opt.get_state())["dense/kernel/average"])
+    with pytest.raises(ValueError, match="'dense/x' is not one this optimizer has updated"):
+        opt.finalize_variable_values([_named("x")])
+    plain = _named("kernel", (2,), 5.0)
+    SGD(0.1).finalize_variable_values([plain])  # without use_ema: nothing to do
+    np.testing.assert_array_equal(plain.data, 5.0)
+
+
+@pytest.mark.parametrize("make", [
+    lambda: Nadam(0.05, use_ema=True, ema_overwrite_frequency=4),
+    lambda: Lion(0.01, weight_decay=0.1, use_ema=True, ema_momentum=0.7),
+    lambda: Adam(0.05, amsgrad=True, use_ema=True),
+])
+def test_ema_state_round_trip_resumes_bit_identically(make):
+    w0, grads = problem(9)
+    grads = grads + problem(10)[1]
+    ref_w = mg.Tensor(w0.astype(np.float32), requires_grad=True)
+    ref = make()
+    for g in grads:
+        ref.apply_gradients([(g, ref_w)])
+    w = mg.Tensor(w0.astype(np.float32), requires_grad=True)
+    first = make()
+    for g in grads[:STEPS]:
+        first.apply_gradients([(g, w)])
+    resumed = optimizers.deserialize(optimizers.serialize(first))
+    assert resumed.get_config() == first.get_config()
+    resumed.build([w])
+    resumed.set_state(first.get_state())
+    for g in grads[STEPS:]:
+        resumed.apply_gradients([(g, w)])
+    np.testing.assert_array_equal(w.data, ref_w.data)
+    assert [n for n, _ in resumed.get_state()] == [n for n, _ in ref.get_state()]
+    for (_, a), (_, b) in zip(resumed.get_state(), ref.get_state()):
+        np.testing.assert_array_equal(a, b)

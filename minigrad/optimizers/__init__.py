@@ -1,6 +1,7 @@
 """Optimizers with Keras 3's update rules, defaults and config keys.
 
-``SGD``, ``Adam``, ``RMSprop``, ``Adagrad``, ``Adadelta``, ``Adamax``; each updates minigrad Tensors
+``SGD``, ``Adam``, ``AdamW``, ``Nadam``, ``RMSprop``, ``Adagrad``, ``Adadelta``, ``Adamax``,
+``Lion``; each updates minigrad Tensors
 in place::
 
     opt = Adam(learning_rate=1e-3)
@@ -27,6 +28,9 @@ from .adadelta import Adadelta
 from .adagrad import Adagrad
 from .adam import Adam
 from .adamax import Adamax
+from .adamw import AdamW
+from .lion import Lion
+from .nadam import Nadam
 from .optimizer import Optimizer, registry as _registry
 from .rmsprop import RMSprop
 from .sgd import SGD
@@ -34,7 +38,8 @@ from .sgd import SGD
 # ``import minigrad.optimizers.schedules`` finds the one schedules module, as in Keras
 sys.modules[__name__ + ".schedules"] = schedules
 
-__all__ = ["Optimizer", "SGD", "Adam", "RMSprop", "Adagrad", "Adadelta", "Adamax", "schedules",
+__all__ = ["Optimizer", "SGD", "Adam", "RMSprop", "Adagrad", "Adadelta", "Adamax", "AdamW", "Nadam",
+           "Lion", "schedules",
            "get", "serialize", "deserialize"]
 
 

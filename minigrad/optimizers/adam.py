@@ -32,6 +32,10 @@ class Adam(Optimizer):
     def slot_names(self):
         return ("momentum", "velocity", "velocity_hat") if self.amsgrad else ("momentum", "velocity")
 
+    def slot_groups(self):
+        # Keras makes velocity_hat apart, after the others: it comes last in the state
+        return (("momentum", "velocity"),) + ((("velocity_hat",),) if self.amsgrad else ())
+
     def update_step(self, gradient, variable, slots, learning_rate):
         dt = variable.dtype.type
         t = dt(self.iterations + 1)

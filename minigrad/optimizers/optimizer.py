@@ -5,22 +5,29 @@ One update, ``optimizer.apply_gradients([(grad, variable), ...])``, does in orde
 1. drop the pairs whose gradient is None (a warning names them; all None is an error);
 2. clip the gradients: ``clipnorm`` (each gradient to that L2 norm), ``global_clipnorm`` (all
    together) or ``clipvalue`` (elementwise), at most one of them;
-3. weight decay, if set: w <- w - w * weight_decay * lr;
+3. weight decay, if set: w <- w - w * weight_decay * lr, except for the variables named in
+   :meth:`Optimizer.exclude_from_weight_decay`;
 4. ``update_step`` for each variable: the algorithm (SGD, Adam, ...), in place on ``variable.data``
    in the variable's dtype, with the learning rate evaluated once at the current ``iterations``;
-5. constraints: each variable's ``constraint`` (or the one given in ``constraints=``) projects it;
-6. ``iterations += 1``.
+5. ``use_ema``: the moving average of every variable the optimizer knows,
+   a <- mu a + (1 - mu) w with mu = ema_momentum (mu = 0 on the first update, so a starts at w);
+   every ``ema_overwrite_frequency`` updates the variables are overwritten with their averages;
+6. constraints: each variable's ``constraint`` (or the one given in ``constraints=``) projects it;
+7. ``iterations += 1``.
 
-Per-variable state (Adam's moments, momentum buffers...) lives in "slots", created on the first
-update, in the order the variables were first seen. ``get_state()`` returns it as a flat list of
-(name, ndarray) and ``set_state()`` puts it back, so that training resumes bit for bit.
+Per-variable state (Adam's moments, momentum buffers, the EMA "average"...) lives in "slots",
+created on the first update, in the order the variables were first seen. ``get_state()`` returns
+it as a flat list of (name, ndarray) and ``set_state()`` puts it back, so that training resumes
+bit for bit. ``finalize_variable_values`` (which ``fit`` calls at the end, as Keras's does) puts
+the averages into the variables when ``use_ema`` is on.
 """
+import re
 import warnings
 
 import numpy as np
 
 from .. import schedules
-from .._checks import check_number, snake_case
+from .._checks import check_bool, check_int, check_number, snake_case
 from ..engine.autograd import no_grad
 from ..serialization import Registry
 from ..engine.tensor import Tensor
@@ -28,8 +35,7 @@ from ..engine.tensor import Tensor
 registry = Registry("optimizer")
 
 # Keras 3 config keys that minigrad accepts only at their default values
-_FIXED_KERAS_ARGS = {"use_ema": False, "ema_momentum": 0.99, "ema_overwrite_frequency": None,
-                     "loss_scale_factor": None, "gradient_accumulation_steps": None}
+_FIXED_KERAS_ARGS = {"loss_scale_factor": None, "gradient_accumulation_steps": None}
 # Keras 2 (tf.keras 2.11+) config keys that do not change the math, accepted and dropped
 _KERAS2_NO_OP_KEYS = ("jit_compile", "is_legacy_optimizer")
 # TF.js writes optimizer configs with camelCase keys
@@ -49,12 +55,17 @@ class Optimizer:
             (called with ``iterations``), or a function of no arguments.
         weight_decay: decoupled weight decay (w -= w * weight_decay * lr before each update).
         clipnorm / clipvalue / global_clipnorm: gradient clipping (positive; at most one).
+        use_ema: keep an exponential moving average of the variables (slot "average").
+        ema_momentum: its momentum mu in [0, 1]: a <- mu a + (1 - mu) w.
+        ema_overwrite_frequency: None, or every how many updates the variables are set to
+            their averages.
         name: each optimizer's default is Keras's ("adam", "rmsprop", "SGD"...); None gives the
             class name in snake case.
     """
 
     def __init__(self, learning_rate, weight_decay=None, clipnorm=None, clipvalue=None,
-                 global_clipnorm=None, name=None, **kwargs):
+                 global_clipnorm=None, use_ema=False, ema_momentum=0.99,
+                 ema_overwrite_frequency=None, name=None, **kwargs):
         who = type(self).__name__
         for key, default in _FIXED_KERAS_ARGS.items():
             value = kwargs.pop(key, default)
@@ -80,6 +91,13 @@ class Optimizer:
         for key, value in given.items():
             check_number(value, key, who, low=0, low_open=True)
         self.clipnorm, self.clipvalue, self.global_clipnorm = clipnorm, clipvalue, global_clipnorm
+        self.use_ema = check_bool(use_ema, "use_ema", who)
+        self.ema_momentum = check_number(ema_momentum, "ema_momentum", who, low=0, high=1)
+        self.ema_overwrite_frequency = check_int(ema_overwrite_frequency,
+                                                 "ema_overwrite_frequency", who, low=1,
+                                                 allow_none=True)
+        self._excluded_ids = set()   # exclude_from_weight_decay(var_list=...)
+        self._excluded_pattern = None  # ... and var_names=, as one regular expression
         self.iterations = 0
         self._variables = []   # in the order first seen: the order of the slots and of get_state()
         self._index = {}       # id(variable) -> position in _variables
@@ -112,8 +130,21 @@ class Optimizer:
         """Names of the per-variable state arrays this optimizer keeps, in order."""
         return ()
 
+    def slot_groups(self):
+        """``slot_names()`` grouped as Keras 3 creates them (one ``add_optimizer_variables`` call
+        per group), which sets the order of :meth:`get_state`: group by group, each variable's
+        slots of that group. One group by default."""
+        return (tuple(self.slot_names()),)
+
+    def _all_slot_names(self):
+        """The algorithm's slots, then the EMA's "average" when ``use_ema`` is on."""
+        return tuple(self.slot_names()) + (("average",) if self.use_ema else ())
+
     def initial_slot(self, name, variable):
-        """The starting value of slot ``name`` for ``variable`` (an ndarray); zeros by default."""
+        """The starting value of slot ``name`` for ``variable`` (an ndarray); zeros by default,
+        the variable itself for the EMA's average (the first update overwrites it anyway)."""
+        if name == "average":
+            return variable.data.copy()
         return np.zeros_like(variable.data)
 
     def build(self, variables):
@@ -125,7 +156,8 @@ class Optimizer:
             if id(variable) not in self._index:
                 self._index[id(variable)] = len(self._variables)
                 self._variables.append(variable)
-                self._slots.append({n: self.initial_slot(n, variable) for n in self.slot_names()})
+                self._slots.append({n: self.initial_slot(n, variable)
+                                    for n in self._all_slot_names()})
 
     @property
     def variables(self):
@@ -174,15 +206,24 @@ class Optimizer:
         with no_grad():
             if self.weight_decay:
                 for _, v, _ in kept:
-                    dt = v.data.dtype.type
-                    v.data -= v.data * dt(self.weight_decay) * dt(lr)
-            for g, (_, v, _) in zip(grads, kept):
-                self.update_step(g, v.data, self._slots[self._index[id(v)]], v.data.dtype.type(lr))
+                    if self._use_weight_decay(v):
+                        dt = v.data.dtype.type
+                        v.data -= v.data * dt(self.weight_decay) * dt(lr)
+            self._update_variables(grads, [v for _, v, _ in kept], lr)
+            if self.use_ema:
+                self._update_averages()
             for _, v, c in kept:
                 if c is not None:
                     self._constrain(v, c)
         self.iterations += 1
         return self.iterations
+
+    def _update_variables(self, grads, variables, learning_rate):
+        """``update_step`` on each variable (Keras's ``_backend_update_step``: a subclass with
+        state shared by all variables, as Nadam's, updates it here once per step)."""
+        for g, v in zip(grads, variables):
+            self.update_step(g, v.data, self._slots[self._index[id(v)]],
+                             v.data.dtype.type(learning_rate))
 
     def step(self, params, constraints=None):
         """Update every parameter that requires grad from its ``.grad`` (PyTorch style)."""
@@ -229,6 +270,59 @@ class Optimizer:
                              f"{value.shape} for a variable of shape {variable.data.shape}")
         variable.data[...] = value
 
+    # -- weight decay exclusions and the moving average (EMA) ---------------------------------
+    def exclude_from_weight_decay(self, var_list=None, var_names=None):
+        """Leave some variables out of weight decay (replaces any earlier call's choice).
+
+        Args:
+            var_list: variables (Tensors) to exclude.
+            var_names: strings; a variable whose name contains one of them (searched as a
+                regular expression, as Keras does: ``["bias"]`` excludes every bias) is excluded.
+                The name is the variable's ``name`` (``"kernel"``), or its ``path`` if it has none.
+        """
+        who = f"{type(self).__name__}.exclude_from_weight_decay"
+        if var_list is not None and (isinstance(var_list, Tensor) or not all(
+                isinstance(v, Tensor) for v in var_list)):
+            raise TypeError(f"{who}: var_list must be a list of minigrad Tensors, got {var_list!r}")
+        if var_names is not None and (isinstance(var_names, str) or not all(
+                isinstance(n, str) for n in var_names)):
+            raise TypeError(f"{who}: var_names must be a list of strings, got {var_names!r}")
+        self._excluded_ids = {id(v) for v in var_list or ()}
+        names = sorted(set(var_names or ()))
+        self._excluded_pattern = re.compile("|".join(names)) if names else None
+
+    def _use_weight_decay(self, variable):
+        if id(variable) in self._excluded_ids:
+            return False
+        name = getattr(variable, "name", None) or getattr(variable, "path", None) or ""
+        return self._excluded_pattern is None or self._excluded_pattern.search(name) is None
+
+    def _update_averages(self):
+        """Keras's EMA step, on every variable known (not only those updated now)."""
+        for v, slots in zip(self._variables, self._slots):
+            dt = v.data.dtype.type
+            mu = dt(self.ema_momentum if self.iterations != 0 else 0.0)
+            average = slots["average"]
+            average[...] = mu * average + (dt(1) - mu) * v.data
+        frequency = self.ema_overwrite_frequency
+        if frequency and (self.iterations + 1) % frequency == 0:
+            for v, slots in zip(self._variables, self._slots):
+                v.data[...] = slots["average"]
+
+    def finalize_variable_values(self, var_list):
+        """With ``use_ema``: overwrite the variables with their moving averages (``fit`` calls
+        this when training ends, as Keras's does); otherwise nothing changes."""
+        if not self.use_ema or not self._variables:
+            return
+        for i, v in enumerate(var_list):
+            if id(v) not in self._index:
+                raise ValueError(f"{type(self).__name__}.finalize_variable_values: variable "
+                                 f"'{_variable_name(v, i)}' is not one this optimizer has "
+                                 f"updated, so it has no moving average")
+        with no_grad():
+            for v in var_list:
+                v.data[...] = self._slots[self._index[id(v)]]["average"]
+
     # -- clipping (Keras's formulas) ----------------------------------------------------------
     def _clip_gradients(self, grads):
         if self.clipnorm:
@@ -251,12 +345,19 @@ class Optimizer:
 
     # -- state: what a model file stores to resume training exactly -----------------------------
     def get_state(self):
-        """[("iteration", int64 0-d array), then for each variable (in slot order) and each slot:
-        ("<variable path>/<slot>", ndarray copy)]."""
+        """[("iteration", int64 0-d array), then ("<variable path>/<slot>", ndarray copy) in
+        Keras 3's order: with ``use_ema`` every variable's "average" first, then for each slot
+        group (see :meth:`slot_groups`), each variable (in slot order) with its slots]."""
         state = [("iteration", np.array(self.iterations, dtype=np.int64))]
-        for i, (v, slots) in enumerate(zip(self._variables, self._slots)):
-            state.extend((f"{_variable_name(v, i)}/{n}", slots[n].copy()) for n in self.slot_names())
+        state.extend((f"{_variable_name(self._variables[i], i)}/{n}", self._slots[i][n].copy())
+                     for i, n in self._state_order())
         return state
+
+    def _state_order(self):
+        """(variable index, slot name) pairs, in the order of get_state (Keras's order of its
+        optimizer variables: the EMA's averages, then the slot groups)."""
+        groups = ((("average",),) if self.use_ema else ()) + tuple(self.slot_groups())
+        return [(i, n) for group in groups for i in range(len(self._variables)) for n in group]
 
     def set_state(self, state):
         """Restore what :meth:`get_state` returned. The optimizer must know its variables already
@@ -274,8 +375,8 @@ class Optimizer:
         if iteration.size != 1 or iteration.dtype.kind not in "iuf" or iteration.item() < 0 \
                 or iteration.item() != int(iteration.item()):
             raise ValueError(f"{who}: iteration must be a non-negative integer, got {entries[0][1]!r}")
-        slots = self.slot_names()
-        expected = [(i, n) for i in range(len(self._variables)) for n in slots]
+        slots = self._all_slot_names()
+        expected = self._state_order()
         if len(entries) - 1 != len(expected):
             hint = (" (call build(variables) first: this optimizer has no variables yet)"
                     if not self._variables and len(entries) > 1 else "")
@@ -305,7 +406,9 @@ class Optimizer:
                              f"serialized; use a schedule from minigrad.schedules or a number")
         return {"name": self.name, "learning_rate": lr, "weight_decay": self.weight_decay,
                 "clipnorm": self.clipnorm, "global_clipnorm": self.global_clipnorm,
-                "clipvalue": self.clipvalue, **_FIXED_KERAS_ARGS}
+                "clipvalue": self.clipvalue, "use_ema": self.use_ema,
+                "ema_momentum": self.ema_momentum,
+                "ema_overwrite_frequency": self.ema_overwrite_frequency, **_FIXED_KERAS_ARGS}
 
     _config_aliases = {}  # a subclass's extra TF.js keys
 

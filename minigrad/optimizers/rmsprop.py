@@ -36,6 +36,9 @@ class RMSprop(Optimizer):
         return (("velocity",) + (("momentum",) if self.momentum > 0 else ())
                 + (("average_gradient",) if self.centered else ()))
 
+    def slot_groups(self):
+        return tuple((name,) for name in self.slot_names())  # Keras makes each one apart
+
     def update_step(self, gradient, variable, slots, learning_rate):
         rho = self.rho
         v = slots["velocity"]
