@@ -28,6 +28,8 @@ from .pooling import (AveragePooling1D, AveragePooling2D, GlobalAveragePooling1D
                       MaxPooling1D, MaxPooling2D, ZeroPadding2D)
 from .reshaping import (Cropping1D, Cropping2D, Permute, RepeatVector, UpSampling1D,
                         UpSampling2D, ZeroPadding1D)
+from .regularization import (GaussianDropout, GaussianNoise, SpatialDropout1D,
+                             SpatialDropout2D)
 from .preprocessing import CenterCrop, Rescaling, Resizing
 from .augmentation import (RandomContrast, RandomFlip, RandomRotation, RandomTranslation,
                            RandomZoom)
@@ -61,6 +63,7 @@ __all__ = ["Layer", "Variable", "SymbolicTensor", "InputSpec", "BaseConv", "Conv
            "Flatten", "Reshape", "InputLayer", "Input", "BatchNormalization", "MaxPooling2D",
            "AveragePooling2D", "GlobalAveragePooling2D", "ZeroPadding2D", "MaxPooling1D",
            "AveragePooling1D", "GlobalMaxPooling1D", "GlobalMaxPooling2D", "GlobalAveragePooling1D",
+           "SpatialDropout1D", "SpatialDropout2D", "GaussianNoise", "GaussianDropout",
            "Add", "Merge",
            "Subtract", "Multiply", "Average", "Maximum", "Minimum", "Concatenate", "Dot",
            "serialize", "deserialize", "get", "registry", "LeakyReLU", "PReLU", "ELU", "Softmax",
