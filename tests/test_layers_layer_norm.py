@@ -68,8 +68,8 @@ def test_layer_norm_values_and_gradcheck(shape, axis, rms):
     np.testing.assert_allclose(got, _reference_layer_norm(x, gamma, beta, axes, 1e-3, rms),
                                rtol=1e-10, atol=1e-12)
     params = [gamma] if rms else [gamma, beta]
-    gradcheck(lambda t, *p: layer_norm(t, *p, axis=axis, rms_scaling=rms) if rms else
-              layer_norm(t, p[0], p[1], axis=axis), [x] + params)
+    gradcheck(lambda t, g, *b: layer_norm(t, g, b[0] if b else None, axis=axis,
+                                          rms_scaling=rms), [x] + params)
 
 
 @pytest.mark.parametrize("use_gamma,use_beta", [(False, False), (True, False), (False, True)])
