@@ -19,6 +19,7 @@ from .activation_layers import ELU, LeakyReLU, PReLU, Softmax
 from .convolutional import BaseConv, Conv1D, Conv2D
 from .depthwise import (BaseDepthwiseConv, BaseSeparableConv, DepthwiseConv1D, DepthwiseConv2D,
                         SeparableConv1D, SeparableConv2D)
+from .conv_transpose import Conv2DTranspose
 from .core import Activation, Dense, Dropout, Flatten, Input, InputLayer, ReLU, Reshape
 from .merging import (Add, Average, Concatenate, Dot, Maximum, Merge, Minimum, Multiply,
                       Subtract)
@@ -59,7 +60,7 @@ def get(identifier):
 
 __all__ = ["Layer", "Variable", "SymbolicTensor", "InputSpec", "BaseConv", "Conv2D",
            "Conv1D", "DepthwiseConv1D", "SeparableConv1D", "BaseDepthwiseConv", "BaseSeparableConv",
-           "DepthwiseConv2D", "SeparableConv2D", "Dense", "Activation", "ReLU", "Dropout",
+           "DepthwiseConv2D", "SeparableConv2D", "Conv2DTranspose", "Dense", "Activation", "ReLU", "Dropout",
            "Flatten", "Reshape", "InputLayer", "Input", "BatchNormalization", "MaxPooling2D",
            "AveragePooling2D", "GlobalAveragePooling2D", "ZeroPadding2D", "MaxPooling1D",
            "AveragePooling1D", "GlobalMaxPooling1D", "GlobalMaxPooling2D", "GlobalAveragePooling1D",
