@@ -24,6 +24,7 @@ import numpy as np
 
 from ..layers import InputLayer
 from . import onnx_conv, onnx_layers
+from .onnx_layers import batch_norm_affine
 from .onnx_graph import OnnxBuilder, onnx_module, write_model
 
 CONVERTERS = {**onnx_layers.CONVERTERS, **onnx_conv.CONVERTERS}
@@ -71,15 +72,6 @@ def graph_outputs(model):
 def _flat(value):
     return [v for item in value for v in _flat(item)] if isinstance(value, (list, tuple)) \
         else [value]
-
-
-def batch_norm_affine(layer):
-    """(scale, shift) of a BatchNormalization in inference: y = x * scale + shift."""
-    gamma = layer.gamma.numpy() if layer.gamma is not None else 1.0
-    beta = layer.beta.numpy() if layer.beta is not None else 0.0
-    mean, var = layer.moving_mean.numpy(), layer.moving_variance.numpy()
-    scale = gamma / np.sqrt(var.astype(np.float64) + layer.epsilon)
-    return scale, beta - mean * scale
 
 
 def _emit(b, model, input_names, folds):

@@ -159,8 +159,16 @@ def _rescaling(b, layer, ins, in_shapes, out_shapes):
 
 
 # -- normalizations ------------------------------------------------------------------------------
+def batch_norm_affine(layer):
+    """(scale, shift) of a BatchNormalization in inference: y = x * scale + shift."""
+    gamma = layer.gamma.numpy() if layer.gamma is not None else 1.0
+    beta = layer.beta.numpy() if layer.beta is not None else 0.0
+    mean, var = layer.moving_mean.numpy(), layer.moving_variance.numpy()
+    scale = gamma / np.sqrt(var.astype(np.float64) + layer.epsilon)
+    return scale, beta - mean * scale
+
+
 def _batch_norm(b, layer, ins, in_shapes, out_shapes):
-    from .onnx_export import batch_norm_affine
     rank = len(in_shapes[0])
     scale, shift = batch_norm_affine(layer)
     y = b.node("Mul", [ins[0], channel_vector(b, scale, rank, layer.axis, "scale")])
