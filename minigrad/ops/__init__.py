@@ -13,6 +13,7 @@ from .reduction import max, mean, sum
 from .linalg import bias_add, matmul
 from .shape import concatenate, getitem, pad, reshape, stack, transpose
 from .conv import conv2d
+from .conv1d import conv1d, depthwise_conv1d
 from .conv_transpose import conv2d_transpose
 from .depthwise import depthwise_conv2d
 from .layout import flatten
