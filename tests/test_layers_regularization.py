@@ -116,10 +116,11 @@ def test_the_same_seed_gives_the_same_draws(make, shape):
 
 # -- gradients: the call's own mask / scale --------------------------------------------------
 
-@pytest.mark.parametrize("layer,shape", [(SpatialDropout1D(0.4, seed=1), (3, 4, 5)),
-                                         (SpatialDropout2D(0.4, seed=1, data_format="channels_first"),
-                                          (3, 5, 2, 2)),
-                                         (GaussianDropout(0.4, seed=1), (3, 4, 5))])
+@pytest.mark.parametrize("layer,shape", [
+    (SpatialDropout1D(0.4, seed=1), (3, 4, 5)),
+    (SpatialDropout2D(0.4, seed=1, data_format="channels_first"), (3, 5, 2, 2)),
+    (GaussianDropout(0.4, seed=1), (3, 4, 5)),
+])
 def test_gradient_of_a_multiplicative_noise_is_its_multiplier(layer, shape):
     x = mg.Tensor(np.abs(_x(shape)) + 0.5, requires_grad=True)
     y = layer(x, training=True)
@@ -276,3 +277,21 @@ def test_tfjs_predicts_the_same_for_the_noise_layers(node, tmp_path):
     assert [type(layer).__name__ for layer in again.layers][1:4] == \
         ["SpatialDropout1D", "GaussianNoise", "GaussianDropout"]
     np.testing.assert_allclose(again.predict(x), expected, rtol=1e-6)
+
+
+def test_a_keras3_model_with_noise_and_pooling_layers_predicts_as_keras(keras):
+    # Keras's own model JSON (its configs, dtype policies and all) builds in minigrad; at inference
+    # the noise layers are identities on both sides
+    K = keras.layers
+    theirs = keras.Sequential([
+        keras.Input(shape=(9, 3)), K.Dense(4), K.SpatialDropout1D(0.3), K.GaussianNoise(0.2),
+        K.GaussianDropout(0.4), K.MaxPooling1D(2), K.AveragePooling1D(3, strides=1, padding="same"),
+        K.GlobalMaxPooling1D(keepdims=True), K.Reshape((4, 1, 1)),
+        K.SpatialDropout2D(0.5, data_format="channels_first"), K.GlobalAveragePooling2D(),
+        K.Dense(2)])
+    ours = mg.models.model_from_json(theirs.to_json())
+    ours.set_weights([w.detach().cpu().numpy() if hasattr(w, "detach") else np.asarray(w)
+                      for w in theirs.get_weights()])
+    x = _x((3, 9, 3))
+    np.testing.assert_allclose(ours.predict(x), np.asarray(theirs.predict(x, verbose=0)),
+                               rtol=1e-4, atol=1e-5)
