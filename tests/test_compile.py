@@ -206,8 +206,10 @@ def test_compile_from_config_reads_keras_3_and_refuses_what_it_cannot_honour():
         "steps_per_execution": 1, "jit_compile": False})
     assert isinstance(model.optimizer, optimizers.Adam)
     assert model.optimizer.learning_rate == pytest.approx(0.005)
-    with pytest.raises(ValueError, match=r"unsupported compile arguments \['weighted_metrics'\]"):
-        model.compile_from_config({"optimizer": "sgd", "loss": "mse", "weighted_metrics": ["mae"]})
+    model.compile_from_config({"optimizer": "sgd", "loss": "mse", "weighted_metrics": ["mae"]})
+    assert model.get_compile_config()["weighted_metrics"] == ["mae"]
+    with pytest.raises(ValueError, match=r"unsupported compile arguments \['sample_weight_mode'\]"):
+        model.compile_from_config({"optimizer": "sgd", "loss": "mse", "sample_weight_mode": "x"})
     with pytest.raises(ValueError, match="'optimizer' entry, got"):
         model.compile_from_config({"loss": "mse"})
 

@@ -177,6 +177,57 @@ def test_history_with_initial_epoch_and_validation_freq_as_keras(keras, kwargs):
                               validation_data=(x[:6], labels[:6]), **kwargs))
 
 
+def test_weighted_metrics_as_keras(keras):
+    """weighted_metrics weigh each sample (sample_weight or class_weight); a name that an
+    unweighted metric has becomes weighted_<name>."""
+    x, labels = _classification()
+    sw = np.linspace(0.0, 2.0, len(x)).astype(np.float32)
+    kmodel, model = _pair(keras, metrics=["accuracy"])
+    weighted = ["accuracy", "sparse_categorical_accuracy"]
+    kmodel.compile(keras.optimizers.SGD(0.1), "sparse_categorical_crossentropy",
+                   metrics=["accuracy"], weighted_metrics=weighted)
+    model.compile(optimizers.SGD(0.1), "sparse_categorical_crossentropy", metrics=["accuracy"],
+                  weighted_metrics=weighted)
+    _same_training(*_fit_both(keras, kmodel, model, x, labels, batch_size=6, epochs=2,
+                              shuffle=False, sample_weight=sw,
+                              validation_data=(x[:8], labels[:8], sw[:8])))
+    assert "val_weighted_accuracy" in model.history.history
+    _same_training(*_fit_both(keras, kmodel, model, x, labels, batch_size=7, epochs=1,
+                              shuffle=False, class_weight={1: 3.0}))
+    mine = model.evaluate(x, labels, sample_weight=sw, verbose=0, return_dict=True)
+    theirs = kmodel.evaluate(x, labels, sample_weight=sw, verbose=0, return_dict=True)
+    assert set(mine) == set(theirs)
+    for key in theirs:
+        assert mine[key] == pytest.approx(theirs[key], rel=RTOL), key
+    config = model.get_compile_config()
+    assert config["weighted_metrics"] == weighted
+    again = _model()
+    again.compile_from_config(config)
+    assert again.metrics_names == ["loss"]  # built at the first data
+    again.evaluate(x, labels, verbose=0)
+    assert again.metrics_names == model.metrics_names == [
+        "loss", "accuracy", "weighted_accuracy", "sparse_categorical_accuracy"]
+
+
+def test_weighted_metrics_of_several_outputs_are_named_per_output():
+    inputs = L.Input(shape=(4,))
+    hidden = L.Dense(3)(inputs)
+    model = Model(inputs, [L.Dense(2, activation="softmax", name="a")(hidden),
+                           L.Dense(2, activation="softmax", name="b")(hidden)])
+    model.compile("sgd", "sparse_categorical_crossentropy", metrics=["accuracy"],
+                  weighted_metrics=["accuracy"])
+    x, labels = _classification(classes=2)
+    logs = model.evaluate(x, [labels, labels], sample_weight=np.ones(len(x)), verbose=0,
+                          return_dict=True)
+    assert list(logs) == ["loss", "a_loss", "b_loss", "a_accuracy", "b_accuracy",
+                          "a_weighted_accuracy", "b_weighted_accuracy"]
+    assert logs["a_weighted_accuracy"] == pytest.approx(logs["a_accuracy"])
+    with pytest.raises(TypeError, match="weighted_metrics must be a list"):
+        model.compile("sgd", "mse", weighted_metrics="mae")
+    with pytest.raises(ValueError, match="weighted_metrics: .*no_such_metric"):
+        model.compile("sgd", "mse", weighted_metrics=["no_such_metric"])
+
+
 # -- sources of batches --------------------------------------------------------------------------
 def test_a_list_of_batches_and_a_generator_train_as_arrays():
     x, labels = _classification(20)

@@ -109,18 +109,24 @@ class CompileMetrics:
     Names are checked when compile is called; the objects are made by :meth:`build`, from the
     first targets seen. With several outputs a metric is named ``"<output>_<metric>"`` and every
     output gets its own copy of a Metric object given once for all of them.
+
+    ``weighted=True`` makes compile's ``weighted_metrics``: they are updated with the sample
+    weights (``class_weight`` included), and one whose name an unweighted metric already has
+    is called ``weighted_<metric>`` (``<output>_weighted_<metric>``), as in Keras 3.
     """
 
-    def __init__(self, metrics, output_names=("output",), who="compile"):
+    def __init__(self, metrics, output_names=("output",), who="compile", weighted=False):
         names = list(output_names)
+        what = "weighted_metrics" if weighted else "metrics"
+        self.weighted = weighted
         if metrics is not None and not isinstance(metrics, (list, tuple, dict)):
-            raise TypeError(f"{who}: metrics must be a list (or a dict by output name), got "
+            raise TypeError(f"{who}: {what} must be a list (or a dict by output name), got "
                             f"{metrics!r}")
         if isinstance(metrics, (list, tuple)) and len(names) > 1 and metrics and \
                 all(isinstance(m, (list, tuple)) for m in metrics):
-            specs = per_output(list(metrics), names, who, "metrics")  # a list per output
+            specs = per_output(list(metrics), names, who, what)  # a list per output
         elif isinstance(metrics, dict):
-            specs = per_output(metrics, names, who, "metrics")
+            specs = per_output(metrics, names, who, what)
         else:
             specs = [list(metrics or [])] * len(names)  # the same metrics for every output
         specs = [[] if s is None else [m for m in s if m is not None]
@@ -131,7 +137,7 @@ class CompileMetrics:
                     try:
                         metrics_module.get(m)
                     except (ValueError, TypeError) as e:
-                        raise ValueError(f"{who}: metrics: {e}") from None
+                        raise ValueError(f"{who}: {what}: {e}") from None
         self.output_names = names
         self._specs = specs
         self._per_output = None  # a list of Metric objects per output, once built
@@ -145,9 +151,10 @@ class CompileMetrics:
         """The Metric objects, output by output ([] before :meth:`build`)."""
         return [m for objects in self._per_output or [] for m in objects]
 
-    def build(self, y_true_shapes, y_pred_shapes, losses=None):
+    def build(self, y_true_shapes, y_pred_shapes, losses=None, taken=()):
         """Make the Metric objects; ``"accuracy"`` is resolved from each output's loss and from
-        the shapes of its targets and predictions (:func:`minigrad.metrics.resolve`)."""
+        the shapes of its targets and predictions (:func:`minigrad.metrics.resolve`). ``taken``:
+        the names already in the logs (a weighted metric with one of them is renamed)."""
         single = len(self.output_names) == 1
         losses = losses if losses is not None else [None] * len(self.output_names)
         self._per_output = []
@@ -159,16 +166,23 @@ class CompileMetrics:
                     ident = type(ident).from_config(ident.get_config())  # one state per output
                 m = metrics_module.resolve(ident, loss=loss, y_true_shape=tuple(t_shape),
                                            y_pred_shape=tuple(p_shape))
-                if not single:
-                    m.name = f"{name}_{m.name}"
+                prefix = "" if single else f"{name}_"
+                if self.weighted and prefix + m.name in taken:
+                    m.name = f"weighted_{m.name}"
+                m.name = prefix + m.name
                 objects.append(m)
             self._per_output.append(objects)
 
-    def update_state(self, y_true, y_pred):
-        """Update every output's metrics with its targets and predictions (arrays)."""
+    def update_state(self, y_true, y_pred, sample_weight=None):
+        """Update every output's metrics with its targets and predictions (arrays), and the
+        sample weights if these are weighted metrics."""
+        sample_weight = sample_weight if self.weighted else None
         for objects, y, out in zip(self._per_output, y_true, y_pred):
             for m in objects:
-                m.update_state(y, out)
+                if sample_weight is None:
+                    m.update_state(y, out)
+                else:
+                    m.update_state(y, out, sample_weight=sample_weight)
 
     def reset_state(self):
         for m in self.metrics:

@@ -46,16 +46,20 @@ class Trainer:
         self._compile_config = None  # compile's arguments that get_compile_config writes
         self._compile_loss = None  # a CompileLoss
         self._compile_metrics = None  # a CompileMetrics
+        self._weighted_metrics = None  # a CompileMetrics of compile's weighted_metrics
         self._loss_tracker = None  # the mean of the total loss, logged as "loss"
 
     # -- compile ---------------------------------------------------------------------------------
     def _output_names(self):
         return self.output_names if self.outputs else ["output"]
 
-    def compile(self, optimizer="rmsprop", loss=None, metrics=None, loss_weights=None):
+    def compile(self, optimizer="rmsprop", loss=None, metrics=None, loss_weights=None,
+                weighted_metrics=None):
         """Choose the optimizer, the loss (one for all outputs, a list, or a dict by output
         name), the metrics (``"accuracy"`` picks its kind from the loss and the targets) and the
-        weights of the outputs' losses. Names or objects are accepted everywhere."""
+        weights of the outputs' losses. Names or objects are accepted everywhere.
+        ``weighted_metrics`` are metrics that weigh each sample by its sample weight
+        (``sample_weight`` or ``class_weight``); ``metrics`` ignore those weights, as in Keras."""
         who = f"{type(self).__name__} '{self.name}'.compile"
         names = self._output_names()
         try:
@@ -67,11 +71,14 @@ class Trainer:
                              f"Optimizer), got None")
         compile_loss = CompileLoss(loss, loss_weights, output_names=names, who=who)
         compile_metrics = CompileMetrics(metrics, output_names=names, who=who)
+        weighted = CompileMetrics(weighted_metrics, output_names=names, who=who, weighted=True)
         self.optimizer, self.loss = opt, loss
         self._compile_loss, self._compile_metrics = compile_loss, compile_metrics
+        self._weighted_metrics = weighted
         # what get_compile_config writes as given; the optimizer and the losses it reads from
         # the objects made here (the metrics cannot be: "accuracy" is resolved at the first data)
-        self._compile_config = {"loss_weights": loss_weights, "metrics": metrics}
+        self._compile_config = {"loss_weights": loss_weights, "metrics": metrics,
+                                "weighted_metrics": weighted_metrics}
         self._loss_tracker = metrics_module.Mean(name="loss")
         self.compiled = True
 
@@ -84,10 +91,14 @@ class Trainer:
             return {}
         losses = [None if fn is None else losses_module.serialize(fn)
                   for fn in self._compile_loss.losses]
-        return {"optimizer": optimizers_module.serialize(self.optimizer),
-                "loss": losses[0] if len(losses) == 1 else losses,
-                "loss_weights": self._compile_config["loss_weights"],
-                "metrics": serialize_metrics(self._compile_config["metrics"])}
+        config = {"optimizer": optimizers_module.serialize(self.optimizer),
+                  "loss": losses[0] if len(losses) == 1 else losses,
+                  "loss_weights": self._compile_config["loss_weights"],
+                  "metrics": serialize_metrics(self._compile_config["metrics"])}
+        if self._compile_config["weighted_metrics"] is not None:
+            config["weighted_metrics"] = serialize_metrics(
+                self._compile_config["weighted_metrics"])
+        return config
 
     def compile_from_config(self, config):
         """Compile from a dict of :meth:`get_compile_config` (as a model file holds it)."""
@@ -95,14 +106,13 @@ class Trainer:
         if not isinstance(config, dict) or "optimizer" not in config:
             raise ValueError(f"{who}: config must be a dict of compile arguments with an "
                              f"'optimizer' entry, got {config!r}")
-        known = {"optimizer", "loss", "loss_weights", "metrics"}
+        known = {"optimizer", "loss", "loss_weights", "metrics", "weighted_metrics"}
         # Keras 3 also writes these; they choose how steps run, not what they compute
         ignored = {"run_eagerly", "steps_per_execution", "jit_compile", "auto_scale_loss"}
-        unknown = sorted(k for k, v in config.items() if k not in known | ignored
-                         and not (k == "weighted_metrics" and not v))
+        unknown = sorted(k for k in config if k not in known | ignored)
         if unknown:
             raise ValueError(f"{who}: unsupported compile arguments {unknown}; known: "
-                             f"optimizer, loss, loss_weights, metrics")
+                             f"optimizer, loss, loss_weights, metrics, weighted_metrics")
         loss = config.get("loss")
         if isinstance(loss, list):
             loss = [losses_module.get(entry) for entry in loss]
@@ -111,7 +121,8 @@ class Trainer:
         else:
             loss = losses_module.get(loss)
         self.compile(optimizer=optimizers_module.deserialize(config["optimizer"]), loss=loss,
-                     metrics=config.get("metrics"), loss_weights=config.get("loss_weights"))
+                     metrics=config.get("metrics"), loss_weights=config.get("loss_weights"),
+                     weighted_metrics=config.get("weighted_metrics"))
 
     def _assert_compiled(self, who, need_loss=True):
         if not self.compiled:
@@ -128,7 +139,8 @@ class Trainer:
         output's loss (several outputs), then the compiled metrics (built at the first targets)."""
         if not self.compiled:
             return []
-        return [self._loss_tracker] + self._compile_loss.metrics + self._compile_metrics.metrics
+        return [self._loss_tracker] + self._compile_loss.metrics + \
+            self._compile_metrics.metrics + self._weighted_metrics.metrics
 
     @property
     def metrics_names(self):
@@ -155,8 +167,10 @@ class Trainer:
         output_shapes = [tuple(o.shape) for o in self.outputs]
         self._compile_loss.check_targets(ys, output_shapes, self.dtype, who)
         if not self._compile_metrics.built:
-            self._compile_metrics.build([y.shape for y in ys], output_shapes,
-                                        losses=self._compile_loss.losses)
+            y_shapes, losses = [y.shape for y in ys], self._compile_loss.losses
+            self._compile_metrics.build(y_shapes, output_shapes, losses=losses)
+            taken = {m.name for m in self.metrics}
+            self._weighted_metrics.build(y_shapes, output_shapes, losses=losses, taken=taken)
         if class_weight is not None:
             if sw is not None:  # Keras 3 refuses the two together as well
                 raise ValueError(f"{who}: class_weight and sample_weight cannot be given "
@@ -174,9 +188,12 @@ class Trainer:
             total = total + penalty
         return total, outs
 
-    def _update_metrics(self, total, outs, ys, n):
+    def _update_metrics(self, total, outs, ys, n, sample_weight):
         self._loss_tracker.update_state(total.item(), sample_weight=n)
-        self._compile_metrics.update_state(ys, [o.data for o in outs])
+        preds = [o.data for o in outs]
+        self._compile_metrics.update_state(ys, preds)
+        if self._weighted_metrics.metrics:
+            self._weighted_metrics.update_state(ys, preds, sample_weight)
 
     def _train_step(self, xs, ys, sample_weight):
         weights = self.trainable_weights
@@ -188,12 +205,12 @@ class Trainer:
             pairs = [(w.grad, w) for w in weights]
             if any(g is not None for g, _ in pairs):
                 self.optimizer.apply_gradients(pairs)
-        self._update_metrics(total, outs, ys, len(xs[0]))
+        self._update_metrics(total, outs, ys, len(xs[0]), sample_weight)
 
     def _test_step(self, xs, ys, sample_weight):
         with no_grad():
             total, outs = self._forward_loss(xs, ys, sample_weight, training=False)
-        self._update_metrics(total, outs, ys, len(xs[0]))
+        self._update_metrics(total, outs, ys, len(xs[0]), sample_weight)
 
     def _results(self, logs, return_dict):
         if return_dict:
