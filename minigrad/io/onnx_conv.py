@@ -131,7 +131,6 @@ def _conv_transpose(b, layer, ins, in_shapes, out_shapes):
     kernel = weights[0]
     k = kernel.shape[:-2]
     strides, dilations = list(config["strides"]), list(config["dilation_rate"])
-    output_padding = config.get("output_padding")
     begins, ends, extra = [], [], []
     for i, (n, out) in enumerate(zip(_spatial(in_shapes[0], layer),
                                      _spatial(out_shapes[0], layer))):
@@ -140,10 +139,7 @@ def _conv_transpose(b, layer, ins, in_shapes, out_shapes):
                              f"input shape to be exported")
         eff = (k[i] - 1) * dilations[i] + 1
         full = (n - 1) * strides[i] + eff
-        before = 0
-        if config["padding"] == "same":   # Keras's begin crop on its torch backend
-            op = strides[i] - eff % 2 if output_padding is None else output_padding[i]
-            before = max(-((eff % 2 - eff + op) // 2), 0)
+        before = max(full - out, 0) // 2   # the smaller half of the surplus at the start
         after = full - before - out
         begins.append(before)
         ends.append(max(after, 0))
