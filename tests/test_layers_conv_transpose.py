@@ -202,6 +202,41 @@ def test_matches_keras3(keras, kwargs, shape):
     match_keras_layer(keras, "Conv2DTranspose", kwargs, shape)
 
 
+def test_config_from_keras_is_kept_key_for_key(keras):
+    kwargs = dict(filters=3, kernel_size=(2, 3), strides=2, padding="same", output_padding=(1, 0),
+                  data_format="channels_first", activation="relu", use_bias=False,
+                  kernel_regularizer="l2", bias_regularizer="l1", kernel_constraint="non_neg",
+                  bias_constraint="max_norm", kernel_initializer="he_normal")
+    theirs = keras.layers.Conv2DTranspose(**kwargs).get_config()
+    ours = layers.deserialize({"class_name": "Conv2DTranspose", "config": theirs})
+    config = ours.get_config()
+    assert set(config) == set(theirs)
+    for key in ("name", "trainable", "filters", "kernel_size", "strides", "padding",
+                "output_padding", "data_format", "dilation_rate", "activation", "use_bias"):
+        assert config[key] == (list(theirs[key]) if isinstance(theirs[key], tuple)
+                               else theirs[key]), key
+    assert isinstance(ours.kernel_regularizer, mg.regularizers.L2)
+    assert isinstance(ours.kernel_constraint, mg.constraints.NonNeg)
+    assert isinstance(ours.bias_constraint, mg.constraints.MaxNorm)
+    assert type(ours.kernel_initializer).__name__ == "HeNormal"
+
+
+@pytest.mark.parametrize("ext", [".keras", ".h5"])
+def test_a_keras_3_saved_model_loads_and_predicts_the_same(keras, tmp_path, ext):
+    pytest.importorskip("h5py")
+    inputs = keras.Input((3, 4, 2))
+    h = keras.layers.Conv2DTranspose(3, 3, strides=2, padding="same", output_padding=1,
+                                     activation="relu")(inputs)
+    out = keras.layers.Conv2DTranspose(2, (2, 3), strides=(1, 2), dilation_rate=1,
+                                       data_format="channels_last")(h)
+    theirs = keras.Model(inputs, out)
+    x = np.random.default_rng(6).standard_normal((2, 3, 4, 2)).astype(np.float32)
+    theirs.save(tmp_path / f"k{ext}")
+    ours = mg.models.load_model(tmp_path / f"k{ext}")
+    np.testing.assert_allclose(ours.predict(x), np.asarray(theirs.predict(x, verbose=0)),
+                               rtol=1e-4, atol=1e-5)
+
+
 def test_the_op_matches_keras_ops_conv_transpose(keras):
     rng = np.random.default_rng(4)
     for k, s, d, padding, op in itertools.product([1, 2, 3, 4], [1, 2, 3], [1, 2],
