@@ -60,7 +60,8 @@ def get(identifier):
 
 __all__ = ["Layer", "Variable", "SymbolicTensor", "InputSpec", "BaseConv", "Conv2D",
            "Conv1D", "DepthwiseConv1D", "SeparableConv1D", "BaseDepthwiseConv", "BaseSeparableConv",
-           "DepthwiseConv2D", "SeparableConv2D", "Conv2DTranspose", "Dense", "Activation", "ReLU", "Dropout",
+           "DepthwiseConv2D", "SeparableConv2D", "Conv2DTranspose", "Dense", "Activation",
+           "ReLU", "Dropout",
            "Flatten", "Reshape", "InputLayer", "Input", "BatchNormalization", "MaxPooling2D",
            "AveragePooling2D", "GlobalAveragePooling2D", "ZeroPadding2D", "MaxPooling1D",
            "AveragePooling1D", "GlobalMaxPooling1D", "GlobalMaxPooling2D", "GlobalAveragePooling1D",
