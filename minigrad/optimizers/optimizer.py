@@ -382,6 +382,11 @@ class Optimizer:
                     if not self._variables and len(entries) > 1 else "")
             raise ValueError(f"{who}: expected {len(expected)} slot arrays ({len(self._variables)} "
                              f"variables x {list(slots)}), got {len(entries) - 1}{hint}")
+        # a state in another order of the same names (minigrad before it took Keras's) is sorted
+        by_name = dict(entries[1:])
+        names = [f"{_variable_name(self._variables[i], i)}/{slot}" for i, slot in expected]
+        if len(by_name) == len(names) and set(by_name) == set(names):
+            entries = entries[:1] + [(n, by_name[n]) for n in names]
         values = []
         for (name, array), (i, slot) in zip(entries[1:], expected):
             variable = self._variables[i]
