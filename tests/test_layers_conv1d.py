@@ -17,7 +17,7 @@ from layer_harness import run_layer_test
 from test_tfjs_interop import _tfjs_predict
 
 
-# -- a NumPy reference, one output step at a time -----------------------------------------------------
+# -- a NumPy reference, one output step at a time --------------------------------------------------
 def _padding(n, k, s, d, padding):
     """(out, pad_before) for one axis, written out independently of minigrad.ops.geometry."""
     eff = (k - 1) * d + 1
@@ -51,7 +51,8 @@ def reference_conv1d(x, kernel, stride=1, padding="valid", dilation=1, groups=1,
                 continue
             cg, fg = c // groups, width // groups
             for g in range(groups):
-                y[:, o, g * fg:(g + 1) * fg] += x[:, i, g * cg:(g + 1) * cg] @ kernel[t, :, g * fg:(g + 1) * fg]
+                block = slice(g * fg, (g + 1) * fg)
+                y[:, o, block] += x[:, i, g * cg:(g + 1) * cg] @ kernel[t, :, block]
     return y.transpose(0, 2, 1) if channels_first else y
 
 
@@ -66,7 +67,7 @@ def _with_bias(y, layer, channels_first):
     return y + (b[:, None] if channels_first else b)
 
 
-# -- the harness, and values against the reference ------------------------------------------------------
+# -- the harness, and values against the reference -------------------------------------------------
 CONV1D_CASES = [
     (dict(filters=3, kernel_size=3), (2, 7, 2)),
     (dict(filters=2, kernel_size=2, strides=2, padding="same", activation="relu"), (2, 7, 3)),
@@ -215,7 +216,7 @@ def test_one_depthwise_base_for_the_depthwise_and_separable_classes():
         assert type(layers.deserialize(entry)) is cls
 
 
-# -- the ops: float64 gradcheck, and hypothesis-drawn grouped convolutions against the reference -------
+# -- the ops: float64 gradcheck, and hypothesis-drawn grouped convolutions against the reference ---
 @pytest.mark.parametrize("kwargs,shape,kshape", [
     (dict(), (2, 5, 2), (3, 2, 3)),
     (dict(strides=2, padding="same"), (1, 6, 2), (2, 2, 2)),
@@ -288,7 +289,7 @@ def test_conv1d_matches_the_reference(groups, cg, fg, length, k, stride, dilatio
     assert xt.grad[i] == pytest.approx(numeric, rel=1e-4, abs=1e-6)
 
 
-# -- errors that name the argument -------------------------------------------------------------------
+# -- errors that name the argument -----------------------------------------------------------------
 @pytest.mark.parametrize("make,error,match", [
     (lambda: layers.Conv1D(4, 3, groups=3), ValueError,
      r"Conv1D: groups must divide the number of filters \(4\), got groups=3"),
@@ -358,7 +359,7 @@ def test_op_errors_name_the_argument(call, error, match):
         call()
 
 
-# -- Keras 3 as the oracle (forward and gradients, from Keras's own config) --------------------------
+# -- Keras 3 as the oracle (forward and gradients, from Keras's own config) ------------------------
 KERAS_CASES = [
     ("Conv1D", dict(filters=3, kernel_size=3), (2, 7, 2)),
     ("Conv1D", dict(filters=3, kernel_size=3, padding="causal", dilation_rate=2,
@@ -387,8 +388,12 @@ KERAS_CASES = [
     ("SeparableConv1D", dict(filters=2, kernel_size=2, strides=2, activation="tanh"), (2, 7, 2)),
     ("SeparableConv1D", dict(filters=4, kernel_size=3, padding="same", strides=2,
                              data_format="channels_first"), (2, 3, 8)),
+    ("DepthwiseConv2D", dict(kernel_size=2, dilation_rate=2, use_bias=False,
+                             data_format="channels_first"), (1, 3, 5, 5)),
     ("SeparableConv2D", dict(filters=3, kernel_size=3, depth_multiplier=2,
                              data_format="channels_first"), (2, 2, 5, 4)),
+    ("SeparableConv2D", dict(filters=2, kernel_size=2, strides=2, padding="same",
+                             data_format="channels_first"), (1, 3, 5, 5)),
 ]
 
 
@@ -436,7 +441,7 @@ def test_keras_3_loads_the_saved_model_and_predicts_the_same(keras, tmp_path, da
                                rtol=1e-4, atol=1e-5)
 
 
-# -- TF.js (the Node oracle) -------------------------------------------------------------------------
+# -- TF.js (the Node oracle) -----------------------------------------------------------------------
 def test_tfjs_predicts_the_same_for_conv1d(node, tmp_path):
     # TF.js 4.x has Conv1D (no causal padding, no groups) but no DepthwiseConv1D/SeparableConv1D
     inputs = layers.Input(shape=(9, 3))
