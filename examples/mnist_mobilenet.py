@@ -3,10 +3,19 @@
     python examples/mnist_mobilenet.py                 # default settings: >= 99.0% test accuracy
     python examples/mnist_mobilenet.py --epochs 1      # one epoch: >= 97.5%
     python examples/mnist_mobilenet.py --limit 5000 --epochs 3   # a quick look: >= 90%
+    python examples/mnist_mobilenet.py --augment       # random rotation/shift/zoom while training
 
 The network: a 3x3 stem convolution, then depthwise-separable blocks (depthwise 3x3 -> BatchNorm ->
 ReLU6 -> pointwise 1x1 -> BatchNorm -> ReLU6), two of them with stride 2, global average pooling
 and a softmax classifier. The last line printed is ``test accuracy: 0.XXXX``.
+
+``--augment`` puts Keras-style augmentation layers in front of the network: RandomRotation (up
+to +-10 degrees), RandomTranslation (up to +-10% of the height and width) and RandomZoom (+-10%),
+with ``fill_mode="constant"`` (MNIST's background is 0). They change every training image anew
+on each step (``fit`` calls the model with ``training=True``) and pass images through unchanged
+in ``evaluate``/``predict``. It is off by default, so the default run is not slowed. (TF.js has
+none of these layers: a model saved with ``--augment`` loads back in minigrad, and as a ``.keras``
+file in Keras 3, but not in TF.js.)
 
 BatchNormalization's moving statistics (what inference uses) are an average with Keras's
 ``momentum=0.99``, which still remembers its starting values after a few hundred steps, so a
@@ -46,11 +55,26 @@ def separable_block(filters, stride, name, bn_momentum=0.99):
     ]
 
 
-def build_model(stem_filters=16, blocks=BLOCKS, bn_momentum=0.99):
-    """The MobileNet-style network for 28x28x1 images, as a Sequential model."""
+def augmentation_layers(seed=0):
+    """Random rotation, shift and zoom, active only while training (the identity otherwise)."""
+    return [
+        layers.RandomRotation(10 / 360, fill_mode="constant", seed=seed, name="rotate",
+                              input_shape=(28, 28, 1)),
+        layers.RandomTranslation(0.1, 0.1, fill_mode="constant", seed=seed + 1, name="shift"),
+        layers.RandomZoom(0.1, fill_mode="constant", seed=seed + 2, name="zoom"),
+    ]
+
+
+def build_model(stem_filters=16, blocks=BLOCKS, bn_momentum=0.99, augment=False, seed=0):
+    """The MobileNet-style network for 28x28x1 images, as a Sequential model; with ``augment``,
+    the :func:`augmentation_layers` come first."""
     model = mg.models.Sequential(name="mnist_mobilenet")
+    front = augmentation_layers(seed) if augment else []
+    for layer in front:
+        model.add(layer)
+    # the first layer says the input's shape
     model.add(layers.Conv2D(stem_filters, 3, padding="same", use_bias=False, name="stem",
-                            input_shape=(28, 28, 1)))
+                            **({} if front else {"input_shape": (28, 28, 1)})))
     model.add(layers.BatchNormalization(momentum=bn_momentum, name="stem_bn"))
     model.add(layers.ReLU(max_value=6.0, name="stem_relu"))
     for i, (filters, stride) in enumerate(blocks):
@@ -79,6 +103,8 @@ def main(argv=None):
     parser.add_argument("--limit", type=int, default=None, help="train on the first N images only")
     parser.add_argument("--learning-rate", type=float, default=2e-3, help="Adam's learning rate")
     parser.add_argument("--seed", type=int, default=0, help="seed for weights and shuffling")
+    parser.add_argument("--augment", action="store_true",
+                        help="random rotation/translation/zoom of the training images")
     parser.add_argument("--save", metavar="DIR", help="save the trained model (TF.js layers format)")
     parser.add_argument("--plot", metavar="FILE", help="write a PNG of the loss/accuracy curves")
     args = parser.parse_args(argv)
@@ -98,7 +124,8 @@ def main(argv=None):
     steps_per_epoch = -(-int(len(x_train) * 0.95) // args.batch_size)
     # Keras's 0.99, unless an epoch is too short for the moving averages to forget their start
     # (0.99**75 = 0.47): then the validation numbers printed during training would be wrong too
-    model = build_model(bn_momentum=min(0.99, max(0.0, 1.0 - 5.0 / steps_per_epoch)))
+    model = build_model(bn_momentum=min(0.99, max(0.0, 1.0 - 5.0 / steps_per_epoch)),
+                        augment=args.augment, seed=args.seed)
     schedule = mg.optimizers.schedules.CosineDecay(args.learning_rate,
                                                    decay_steps=args.epochs * steps_per_epoch,
                                                    alpha=0.02)

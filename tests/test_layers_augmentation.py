@@ -397,3 +397,25 @@ def test_fit_augments_and_trains(tmp_path):
     y = np.arange(16) % 3
     history = model.fit(x, y, batch_size=8, epochs=2, verbose=0)
     assert np.all(np.isfinite(history.history["loss"]))
+
+
+def test_mnist_example_augment_flag(capsys):
+    # examples/mnist_mobilenet.py --augment: the three layers in front, the identity at inference
+    import importlib.util
+    import os
+    path = os.path.join(os.path.dirname(os.path.abspath(__file__)), os.pardir, "examples",
+                        "mnist_mobilenet.py")
+    spec = importlib.util.spec_from_file_location("mnist_mobilenet", path)
+    example = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(example)
+    plain, augmented = example.build_model(), example.build_model(augment=True)
+    assert [type(l).__name__ for l in augmented.layers[:4]] == [
+        "RandomRotation", "RandomTranslation", "RandomZoom", "Conv2D"]
+    assert not any(isinstance(l, RandomRotation) for l in plain.layers)
+    augmented_weights = augmented.get_weights()
+    assert [w.shape for w in augmented_weights] == [w.shape for w in plain.get_weights()]
+    plain.set_weights(augmented_weights)
+    x = np.random.default_rng(0).uniform(0, 1, (3, 28, 28, 1)).astype(np.float32)
+    np.testing.assert_allclose(augmented.predict(x), plain.predict(x), rtol=1e-5)
+    accuracy = example.main(["--limit", "128", "--epochs", "1", "--augment"])
+    assert capsys.readouterr().out.strip().splitlines()[-1] == f"test accuracy: {accuracy:.4f}"
