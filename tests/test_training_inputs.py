@@ -81,6 +81,14 @@ def test_class_weight_trains_as_keras(keras, targets):
                               shuffle=False, class_weight=class_weight))
 
 
+def test_class_weight_weighs_only_the_training_part_of_a_split_as_keras(keras):
+    x, labels = _classification(24)
+    kmodel, model = _pair(keras)
+    _same_training(*_fit_both(keras, kmodel, model, x, labels, batch_size=6, epochs=2,
+                              shuffle=False, class_weight={0: 4.0, 2: 0.5},
+                              validation_split=0.25))
+
+
 def test_class_weight_binary_targets_as_keras(keras):
     x, labels = _classification(classes=2)
     y = labels.reshape(-1, 1).astype(np.float32)

@@ -171,12 +171,7 @@ class Trainer:
             self._compile_metrics.build(y_shapes, output_shapes, losses=losses)
             taken = {m.name for m in self.metrics}
             self._weighted_metrics.build(y_shapes, output_shapes, losses=losses, taken=taken)
-        if class_weight is not None:
-            if sw is not None:  # Keras 3 refuses the two together as well
-                raise ValueError(f"{who}: class_weight and sample_weight cannot be given "
-                                 f"together; fold the class weights into sample_weight")
-            sw = data_adapter.class_weight_to_sample_weight(ys[0], class_weight, who)
-        return xs, ys, sw
+        return xs, ys, _class_weights(ys, sw, class_weight, who)
 
     # -- one step ----------------------------------------------------------------------------------
     def _forward_loss(self, xs, ys, sample_weight, training):
@@ -313,12 +308,15 @@ class Trainer:
                 raise ValueError(f"{who}: validation_split={validation_split} needs x and y as "
                                  f"arrays; when x gives batches, pass validation_data instead")
         else:
-            xs, ys, sw = self._prepare(x, y, sample_weight, who, class_weight)
+            xs, ys, sw = self._prepare(x, y, sample_weight, who)
+            _class_weights(ys, sw, class_weight, who)  # fail before any work
             if validation_split and validation_data is None:
                 (xs, ys, sw), (vxs, vys, vsw) = data_adapter.split(xs, ys, sw,
                                                                    validation_split, who)
                 val = ArrayBatches(vxs, vys, vsw,
                                    array_batch_size(val_batch, validation_steps, len(vxs[0])))
+            # the class weights weigh the training samples only, as in Keras
+            sw = _class_weights(ys, sw, class_weight, who)
             source = ArrayBatches(xs, ys, sw,
                                   array_batch_size(batch_size, steps_per_epoch, len(xs[0])),
                                   shuffle, base_seed)
@@ -423,3 +421,12 @@ class Trainer:
         results = [np.concatenate(parts) for parts in zip(*chunks)]
         return results[0] if self._single_output else results
 
+
+def _class_weights(ys, sample_weight, class_weight, who):
+    """The sample weights, from ``class_weight`` (checked) when it is given."""
+    if class_weight is None:
+        return sample_weight
+    if sample_weight is not None:  # Keras 3 refuses the two together as well
+        raise ValueError(f"{who}: class_weight and sample_weight cannot be given together; "
+                         f"fold the class weights into sample_weight")
+    return data_adapter.class_weight_to_sample_weight(ys[0], class_weight, who)
