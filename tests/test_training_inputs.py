@@ -145,9 +145,9 @@ def test_weighted_batches_from_a_dataset_as_keras(keras):
     sw = np.linspace(0.5, 1.5, len(x)).astype(np.float32)
 
     class Batches(keras.utils.PyDataset):
-        def __init__(self):
+        def __init__(self, weighted=True):
             super().__init__()
-            self.parts = _batches(x, labels, 4, sw)
+            self.parts = _batches(x, labels, 4, sw if weighted else None)
 
         def __len__(self):
             return len(self.parts)
@@ -158,6 +158,9 @@ def test_weighted_batches_from_a_dataset_as_keras(keras):
     kmodel, model = _pair(keras)
     _same_training(*_fit_both(keras, kmodel, model, Batches(), epochs=2, shuffle=False,
                               validation_data=Batches()))
+    # class_weight applies to each (x, y) batch of a dataset
+    _same_training(*_fit_both(keras, kmodel, model, Batches(weighted=False), epochs=2,
+                              shuffle=False, class_weight={1: 0.25, 2: 3.0}))
 
 
 def test_arrays_with_steps_per_epoch_as_keras(keras):
