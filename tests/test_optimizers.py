@@ -594,3 +594,21 @@ def test_set_state_takes_the_same_names_in_another_order():
     for (n1, x), (n2, y) in zip(again.get_state(), state):
         assert n1 == n2
         np.testing.assert_array_equal(x, y)
+
+
+def test_tfjs_folder_keeps_ema_in_minigrads_metadata_only(tmp_path):
+    # TF.js's optimizers have no moving average: its trainingConfig is left out, ours keeps it
+    import json
+    from minigrad import layers as L
+    from minigrad.models import Sequential, load_model
+    model = Sequential([L.Dense(2, input_shape=(3,), name="d")], name="m")
+    model.compile(Adam(0.01, use_ema=True, ema_momentum=0.9), "mean_squared_error")
+    model.train_on_batch(np.ones((2, 3)), np.ones((2, 2)))
+    model.save(tmp_path / "m")
+    with open(tmp_path / "m" / "model.json") as f:
+        assert "trainingConfig" not in json.load(f)
+    loaded = load_model(tmp_path / "m")
+    assert loaded.optimizer.use_ema and loaded.optimizer.ema_momentum == 0.9
+    for (n1, a), (n2, b) in zip(loaded.optimizer.get_state(), model.optimizer.get_state()):
+        assert n1 == n2
+        np.testing.assert_array_equal(a, b)

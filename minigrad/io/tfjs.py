@@ -180,7 +180,8 @@ def tfjs_training_config(config):
         return None
     kind, opt = config["optimizer"]["class_name"], config["optimizer"]["config"]
     if not isinstance(opt["learning_rate"], float) or any(
-            opt.get(k) for k in ("clipnorm", "clipvalue", "global_clipnorm", "weight_decay")):
+            opt.get(k) for k in ("clipnorm", "clipvalue", "global_clipnorm", "weight_decay",
+                                 "use_ema")):
         return None
     lr = opt["learning_rate"]
     if kind == "SGD":
