@@ -1,5 +1,6 @@
 """Optimizers and schedules: Keras's equations (a NumPy reference written here), PyTorch where the
 rules coincide, clipping, constraints, state round trips, configs and argument errors."""
+import json
 import math
 import warnings
 
@@ -7,7 +8,8 @@ import numpy as np
 import pytest
 
 import minigrad as mg
-from minigrad import optimizers, schedules
+from minigrad import layers as L, optimizers, schedules
+from minigrad.models import Sequential, load_model
 from minigrad.optimizers import SGD, Adadelta, Adagrad, Adam, Adamax, AdamW, Lion, Nadam, RMSprop
 from minigrad.variable import Variable
 
@@ -598,9 +600,6 @@ def test_set_state_takes_the_same_names_in_another_order():
 
 def test_tfjs_folder_keeps_ema_in_minigrads_metadata_only(tmp_path):
     # TF.js's optimizers have no moving average: its trainingConfig is left out, ours keeps it
-    import json
-    from minigrad import layers as L
-    from minigrad.models import Sequential, load_model
     model = Sequential([L.Dense(2, input_shape=(3,), name="d")], name="m")
     model.compile(Adam(0.01, use_ema=True, ema_momentum=0.9), "mean_squared_error")
     model.train_on_batch(np.ones((2, 3)), np.ones((2, 2)))
