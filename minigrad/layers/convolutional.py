@@ -46,7 +46,7 @@ class BaseConv(Layer):
         super().__init__(**kwargs)
         who = type(self).__name__
         self.rank = check_positive_int(rank, "rank", who)
-        # None only for depthwise convolutions; Conv2D and SeparableConv2D refuse it themselves
+        # None only for depthwise convolutions; Conv and BaseSeparableConv refuse it themselves
         self.filters = None if filters is None else check_positive_int(filters, "filters", who)
         self.kernel_size = normalize_tuple(kernel_size, self.rank, "kernel_size", who)
         self.strides = normalize_tuple(strides, self.rank, "strides", who)
