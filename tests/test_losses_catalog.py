@@ -293,3 +293,18 @@ def test_errors_name_the_argument():
         losses.Hinge()(np.ones((2, 3)), mg.Tensor(np.ones((2, 4))))
     with pytest.raises(ValueError, match=r"Poisson: sample_weight of shape \(3,\)"):
         losses.Poisson()(np.ones((2, 3)), mg.Tensor(np.ones((2, 3))), sample_weight=np.ones(3))
+
+
+def test_dtype_casts_y_pred_and_keras_argument_order():
+    p = mg.Tensor(np.full((2, 3), 0.5), requires_grad=True)
+    value = losses.MeanSquaredError(dtype="float32")(np.zeros((2, 3)), p)
+    value.backward()
+    assert value.dtype == np.float32 and p.grad.dtype == np.float64
+    assert value.item() == pytest.approx(0.25)
+    assert losses.Huber(dtype=np.float64)(np.zeros((2, 3)), p).dtype == np.float64
+    with pytest.raises(ValueError, match="Huber: dtype must be None, 'float32' or 'float64', "
+                                         "got 'int32'"):
+        losses.Huber(dtype="int32")
+    wrapper = losses.LossFunctionWrapper(losses.log_cosh, "sum", "lc")  # Keras's order
+    assert wrapper.reduction == "sum" and wrapper.name == "lc"
+    assert losses.SparseCategoricalCrossentropy(True, None, "sum").reduction == "sum"

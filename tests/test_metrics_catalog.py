@@ -106,6 +106,21 @@ def test_f1_without_threshold_takes_the_row_maximum():
     assert m.result() == pytest.approx(0.5, abs=1e-6)  # 2 of 4 rows right: P = R = 1/2
 
 
+def test_confusion_counts():
+    y = np.array([1, 0, 1, 0, 1])
+    p = np.array([0.9, 0.8, 0.3, 0.1, 0.6])
+    w = np.array([1.0, 2.0, 1.0, 1.0, 0.5])
+    expected = {metrics.TruePositives: 1.5, metrics.FalsePositives: 2.0,
+                metrics.TrueNegatives: 1.0, metrics.FalseNegatives: 1.0}
+    for cls, count in expected.items():
+        m = cls()
+        m.update_state(y, p, sample_weight=w)
+        assert m.result() == count
+    several = metrics.TruePositives(thresholds=[0.0, 0.5, 0.95])
+    several.update_state(y, p)
+    np.testing.assert_array_equal(several.result(), [3, 2, 0])
+
+
 def test_loss_named_metrics_average_the_loss_functions():
     rng = np.random.default_rng(7)
     y, p = rng.normal(size=(8, 3)), rng.normal(size=(8, 3))
@@ -130,6 +145,7 @@ def test_loss_named_metrics_average_the_loss_functions():
     metrics.AUC(thresholds=[0.2, 0.4], multi_label=True, num_labels=3,
                 label_weights=[1.0, 2.0, 0.5], from_logits=True),
     metrics.F1Score(average="macro", threshold=0.4), metrics.FBetaScore(beta=2.0),
+    metrics.TruePositives(thresholds=[0.1, 0.9]), metrics.FalseNegatives(name="fn"),
     metrics.RootMeanSquaredError(), metrics.CosineSimilarity(axis=0), metrics.LogCoshError(),
     metrics.KLDivergence(), metrics.BinaryCrossentropy(from_logits=True, label_smoothing=0.1),
     metrics.SparseCategoricalCrossentropy(ignore_class=0),

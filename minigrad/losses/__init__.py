@@ -32,8 +32,8 @@ from .functions import (MAE, MSE, binary_crossentropy, categorical_crossentropy,
                         mean_absolute_error, mean_squared_error, mse,
                         sparse_categorical_crossentropy)
 from .loss import REDUCTIONS, Loss, LossFunctionWrapper
-from .regression import (KLD, MAPE, MSLE, categorical_hinge, cosine_similarity, hinge, kl_divergence,
-                         kld, log_cosh, mape, mean_absolute_percentage_error,
+from .regression import (KLD, MAPE, MSLE, categorical_hinge, cosine_similarity, hinge,
+                         kl_divergence, kld, log_cosh, mape, mean_absolute_percentage_error,
                          mean_squared_logarithmic_error, msle, poisson, squared_hinge)
 
 _registry = Registry("loss function")  # errors then read "known loss functions: ..."
@@ -52,34 +52,39 @@ def _smoothed(who, from_logits, label_smoothing, axis):
 
 @_registry.register("mean_squared_error", "mse", "meanSquaredError")
 class MeanSquaredError(LossFunctionWrapper):
-    def __init__(self, reduction="sum_over_batch_size", name="mean_squared_error"):
-        super().__init__(mean_squared_error, name=name, reduction=reduction)
+    def __init__(self, reduction="sum_over_batch_size", name="mean_squared_error", dtype=None):
+        super().__init__(mean_squared_error, name=name, reduction=reduction, dtype=dtype)
 
 
 @_registry.register("mean_absolute_error", "mae", "meanAbsoluteError")
 class MeanAbsoluteError(LossFunctionWrapper):
-    def __init__(self, reduction="sum_over_batch_size", name="mean_absolute_error"):
-        super().__init__(mean_absolute_error, name=name, reduction=reduction)
+    def __init__(self, reduction="sum_over_batch_size", name="mean_absolute_error", dtype=None):
+        super().__init__(mean_absolute_error, name=name, reduction=reduction, dtype=dtype)
 
 
 @_registry.register("mean_absolute_percentage_error", "mape", "meanAbsolutePercentageError")
 class MeanAbsolutePercentageError(LossFunctionWrapper):
-    def __init__(self, reduction="sum_over_batch_size", name="mean_absolute_percentage_error"):
-        super().__init__(mean_absolute_percentage_error, name=name, reduction=reduction)
+    def __init__(self, reduction="sum_over_batch_size", name="mean_absolute_percentage_error",
+                 dtype=None):
+        super().__init__(mean_absolute_percentage_error, name=name, reduction=reduction,
+                         dtype=dtype)
 
 
 @_registry.register("mean_squared_logarithmic_error", "msle", "meanSquaredLogarithmicError")
 class MeanSquaredLogarithmicError(LossFunctionWrapper):
-    def __init__(self, reduction="sum_over_batch_size", name="mean_squared_logarithmic_error"):
-        super().__init__(mean_squared_logarithmic_error, name=name, reduction=reduction)
+    def __init__(self, reduction="sum_over_batch_size", name="mean_squared_logarithmic_error",
+                 dtype=None):
+        super().__init__(mean_squared_logarithmic_error, name=name, reduction=reduction,
+                         dtype=dtype)
 
 
 @_registry.register("cosine_similarity", "cosineProximity")
 class CosineSimilarity(LossFunctionWrapper):
     """Keras 3 leaves ``axis`` out of its config; ours writes it, so a round trip keeps it."""
 
-    def __init__(self, axis=-1, reduction="sum_over_batch_size", name="cosine_similarity"):
-        super().__init__(cosine_similarity, name=name, reduction=reduction,
+    def __init__(self, axis=-1, reduction="sum_over_batch_size", name="cosine_similarity",
+                 dtype=None):
+        super().__init__(cosine_similarity, name=name, reduction=reduction, dtype=dtype,
                          axis=check_axis(axis, "CosineSimilarity", multiple=False,
                                          allow_none=False))
 
@@ -88,62 +93,64 @@ class CosineSimilarity(LossFunctionWrapper):
 class Huber(LossFunctionWrapper):
     """Keras 3 leaves ``delta`` out of its config; ours writes it, so a round trip keeps it."""
 
-    def __init__(self, delta=1.0, reduction="sum_over_batch_size", name="huber_loss"):
+    def __init__(self, delta=1.0, reduction="sum_over_batch_size", name="huber_loss", dtype=None):
         delta = check_number(delta, "delta", "Huber", low=0, low_open=True)
-        super().__init__(huber, name=name, reduction=reduction, delta=delta)
+        super().__init__(huber, name=name, reduction=reduction, dtype=dtype, delta=delta)
 
 
 @_registry.register("log_cosh", "logcosh", "logCosh")
 class LogCosh(LossFunctionWrapper):
-    def __init__(self, reduction="sum_over_batch_size", name="log_cosh"):
-        super().__init__(log_cosh, name=name, reduction=reduction)
+    def __init__(self, reduction="sum_over_batch_size", name="log_cosh", dtype=None):
+        super().__init__(log_cosh, name=name, reduction=reduction, dtype=dtype)
 
 
 @_registry.register("hinge")
 class Hinge(LossFunctionWrapper):
-    def __init__(self, reduction="sum_over_batch_size", name="hinge"):
-        super().__init__(hinge, name=name, reduction=reduction)
+    def __init__(self, reduction="sum_over_batch_size", name="hinge", dtype=None):
+        super().__init__(hinge, name=name, reduction=reduction, dtype=dtype)
 
 
 @_registry.register("squared_hinge", "squaredHinge")
 class SquaredHinge(LossFunctionWrapper):
-    def __init__(self, reduction="sum_over_batch_size", name="squared_hinge"):
-        super().__init__(squared_hinge, name=name, reduction=reduction)
+    def __init__(self, reduction="sum_over_batch_size", name="squared_hinge", dtype=None):
+        super().__init__(squared_hinge, name=name, reduction=reduction, dtype=dtype)
 
 
 @_registry.register("categorical_hinge", "categoricalHinge")
 class CategoricalHinge(LossFunctionWrapper):
-    def __init__(self, reduction="sum_over_batch_size", name="categorical_hinge"):
-        super().__init__(categorical_hinge, name=name, reduction=reduction)
+    def __init__(self, reduction="sum_over_batch_size", name="categorical_hinge", dtype=None):
+        super().__init__(categorical_hinge, name=name, reduction=reduction, dtype=dtype)
 
 
 @_registry.register("kl_divergence", "kld", "kullback_leibler_divergence", "KLDivergence")
 class KLDivergence(LossFunctionWrapper):
-    def __init__(self, reduction="sum_over_batch_size", name="kl_divergence"):
-        super().__init__(kl_divergence, name=name, reduction=reduction)
+    def __init__(self, reduction="sum_over_batch_size", name="kl_divergence", dtype=None):
+        super().__init__(kl_divergence, name=name, reduction=reduction, dtype=dtype)
 
 
 @_registry.register("poisson")
 class Poisson(LossFunctionWrapper):
-    def __init__(self, reduction="sum_over_batch_size", name="poisson"):
-        super().__init__(poisson, name=name, reduction=reduction)
+    def __init__(self, reduction="sum_over_batch_size", name="poisson", dtype=None):
+        super().__init__(poisson, name=name, reduction=reduction, dtype=dtype)
 
 
 @_registry.register("categorical_crossentropy", "categoricalCrossentropy")
 class CategoricalCrossentropy(LossFunctionWrapper):
     def __init__(self, from_logits=False, label_smoothing=0.0, axis=-1,
-                 reduction="sum_over_batch_size", name="categorical_crossentropy"):
-        super().__init__(categorical_crossentropy, name=name, reduction=reduction,
+                 reduction="sum_over_batch_size", name="categorical_crossentropy", dtype=None):
+        super().__init__(categorical_crossentropy, name=name, reduction=reduction, dtype=dtype,
                          **_smoothed("CategoricalCrossentropy", from_logits, label_smoothing, axis))
 
 
 @_registry.register("categorical_focal_crossentropy")
 class CategoricalFocalCrossentropy(LossFunctionWrapper):
     def __init__(self, alpha=0.25, gamma=2.0, from_logits=False, label_smoothing=0.0, axis=-1,
-                 reduction="sum_over_batch_size", name="categorical_focal_crossentropy"):
+                 reduction="sum_over_batch_size", name="categorical_focal_crossentropy",
+                 dtype=None):
         who = "CategoricalFocalCrossentropy"
         args = check_focal(who, alpha, gamma, from_logits, label_smoothing, alpha_per_class=True)
         super().__init__(categorical_focal_crossentropy, name=name, reduction=reduction,
+                         dtype=dtype,
                          from_logits=args["from_logits"],
                          label_smoothing=args["label_smoothing"],
                          axis=_axis(axis, who), alpha=args["alpha"], gamma=args["gamma"])
@@ -154,9 +161,10 @@ class SparseCategoricalCrossentropy(LossFunctionWrapper):
     """Keras 3 leaves ``axis`` out of its config; ours writes it, so a round trip keeps it."""
 
     def __init__(self, from_logits=False, ignore_class=None, reduction="sum_over_batch_size",
-                 axis=-1, name="sparse_categorical_crossentropy"):
+                 axis=-1, name="sparse_categorical_crossentropy", dtype=None):
         who = "SparseCategoricalCrossentropy"
         super().__init__(sparse_categorical_crossentropy, name=name, reduction=reduction,
+                         dtype=dtype,
                          from_logits=check_bool(from_logits, "from_logits", who),
                          ignore_class=check_int(ignore_class, "ignore_class", who,
                                                 allow_none=True),
@@ -174,8 +182,8 @@ class SparseCategoricalCrossentropy(LossFunctionWrapper):
 @_registry.register("binary_crossentropy", "binaryCrossentropy", "bce")
 class BinaryCrossentropy(LossFunctionWrapper):
     def __init__(self, from_logits=False, label_smoothing=0.0, axis=-1,
-                 reduction="sum_over_batch_size", name="binary_crossentropy"):
-        super().__init__(binary_crossentropy, name=name, reduction=reduction,
+                 reduction="sum_over_batch_size", name="binary_crossentropy", dtype=None):
+        super().__init__(binary_crossentropy, name=name, reduction=reduction, dtype=dtype,
                          **_smoothed("BinaryCrossentropy", from_logits, label_smoothing, axis))
 
 
@@ -183,10 +191,10 @@ class BinaryCrossentropy(LossFunctionWrapper):
 class BinaryFocalCrossentropy(LossFunctionWrapper):
     def __init__(self, apply_class_balancing=False, alpha=0.25, gamma=2.0, from_logits=False,
                  label_smoothing=0.0, axis=-1, reduction="sum_over_batch_size",
-                 name="binary_focal_crossentropy"):
+                 name="binary_focal_crossentropy", dtype=None):
         who = "BinaryFocalCrossentropy"
         args = check_focal(who, alpha, gamma, from_logits, label_smoothing)
-        super().__init__(binary_focal_crossentropy, name=name, reduction=reduction,
+        super().__init__(binary_focal_crossentropy, name=name, reduction=reduction, dtype=dtype,
                          from_logits=args["from_logits"],
                          label_smoothing=args["label_smoothing"], axis=_axis(axis, who),
                          apply_class_balancing=check_bool(apply_class_balancing,

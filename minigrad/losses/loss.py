@@ -4,10 +4,24 @@ import numpy as np
 
 from .. import ops
 from .._checks import snake_case
+from ..engine.tensor import Tensor
 from ..serialization import Configurable
 from .functions import _as_target
 
 REDUCTIONS = ("sum_over_batch_size", "sum", "mean", "mean_with_sample_weight", "none")
+
+
+def _float_dtype(dtype, who):
+    """None, or "float32" / "float64" from a dtype or its name."""
+    if dtype is None:
+        return None
+    try:
+        dt = np.dtype(dtype)
+    except TypeError:
+        dt = None
+    if dt not in (np.float32, np.float64):
+        raise ValueError(f"{who}: dtype must be None, 'float32' or 'float64', got {dtype!r}")
+    return dt
 
 
 class Loss(Configurable):
@@ -21,13 +35,16 @@ class Loss(Configurable):
     the means run over the valid entries only, as Keras's masks do.
     """
 
-    def __init__(self, name=None, reduction="sum_over_batch_size"):
+    def __init__(self, name=None, reduction="sum_over_batch_size", dtype=None):
         reduction = "none" if reduction is None else reduction
         if reduction not in REDUCTIONS:
             raise ValueError(f"{type(self).__name__}: reduction must be one of {REDUCTIONS} or "
                              f"None, got {reduction!r}")
         self.name = name if name is not None else snake_case(type(self).__name__)
         self.reduction = reduction
+        # None: compute in y_pred's dtype; else y_pred is cast first (Keras's compute dtype;
+        # like Keras, the config leaves it out)
+        self.dtype = _float_dtype(dtype, type(self).__name__)
 
     def call(self, y_true, y_pred):
         raise NotImplementedError(f"{type(self).__name__} must define call(y_true, y_pred)")
@@ -37,6 +54,8 @@ class Loss(Configurable):
         return None
 
     def __call__(self, y_true, y_pred, sample_weight=None):
+        if self.dtype is not None and getattr(y_pred, "dtype", None) != self.dtype:
+            y_pred = ops.cast(y_pred if isinstance(y_pred, Tensor) else Tensor(y_pred), self.dtype)
         values = self.call(y_true, y_pred)
         return self._reduce(values, sample_weight, self.valid_mask(y_true, values))
 
@@ -87,10 +106,11 @@ class Loss(Configurable):
 class LossFunctionWrapper(Loss):
     """A loss from a function ``fn(y_true, y_pred, **kwargs)`` that returns per-sample values."""
 
-    def __init__(self, fn, name=None, reduction="sum_over_batch_size", **kwargs):
+    def __init__(self, fn, reduction="sum_over_batch_size", name=None, dtype=None, **kwargs):
         if not callable(fn):
             raise TypeError(f"LossFunctionWrapper: fn must be callable, got {fn!r}")
-        super().__init__(name=name or getattr(fn, "__name__", None), reduction=reduction)
+        super().__init__(name=name or getattr(fn, "__name__", None), reduction=reduction,
+                         dtype=dtype)
         self.fn = fn
         self._fn_kwargs = kwargs
 

@@ -27,7 +27,8 @@ from .accuracy import (Accuracy, BinaryAccuracy, CategoricalAccuracy, SparseCate
                        binary_accuracy, categorical_accuracy, sparse_categorical_accuracy,
                        sparse_top_k_categorical_accuracy, top_k_categorical_accuracy)
 from .base import Mean, MeanMetricWrapper, Metric, _registry
-from .confusion import AUC, Precision, Recall
+from .confusion import (AUC, FalseNegatives, FalsePositives, Precision, Recall, TrueNegatives,
+                        TruePositives)
 from .f_score import F1Score, FBetaScore
 from .loss_metrics import (BinaryCrossentropy, CategoricalCrossentropy, CategoricalHinge,
                            CosineSimilarity, Hinge, KLDivergence, LogCoshError,

@@ -1,5 +1,5 @@
-"""Metrics from confusion-matrix counts at thresholds: ``Precision``, ``Recall`` and ``AUC``
-(Keras 3's arguments, defaults and numerics).
+"""Metrics from confusion-matrix counts at thresholds: ``Precision``, ``Recall``, ``AUC`` and the
+counts themselves (``TruePositives`` ...), with Keras 3's arguments, defaults and numerics.
 
 A prediction p counts as positive at threshold t when p > t; a target is positive when non-zero.
 Over every batch seen each metric adds up, per threshold, the (sample-weighted) numbers of true
@@ -173,6 +173,54 @@ class Recall(_ThresholdMetric):
     def result(self):
         return self._one_or_all(_divide_no_nan(self.true_positives,
                                                self.true_positives + self.false_negatives))
+
+
+class _Count(Metric):
+    """One weighted confusion count at each of ``thresholds`` (default 0.5): a float, or an
+    array with one count per threshold when several are given."""
+    _key = None
+
+    def __init__(self, thresholds=None, name=None, dtype=None):
+        super().__init__(name=name, dtype=dtype)
+        self.init_thresholds = thresholds
+        self.thresholds = [0.5] if thresholds is None else \
+            _check_thresholds(thresholds, type(self).__name__)
+        self._evenly = _evenly_spaced(self.thresholds)
+        self.reset_state()
+
+    def reset_state(self):
+        self.accumulator = np.zeros(len(self.thresholds))
+
+    def update_state(self, y_true, y_pred, sample_weight=None):
+        self.accumulator = self.accumulator + confusion_counts(
+            y_true, y_pred, self.thresholds, self.name, sample_weight=sample_weight,
+            evenly=self._evenly)[self._key]
+
+    def result(self):
+        return float(self.accumulator[0]) if len(self.thresholds) == 1 else self.accumulator
+
+    def get_config(self):
+        return {**super().get_config(), "thresholds": self.init_thresholds}
+
+
+@_registry.register()
+class TruePositives(_Count):
+    _key = "tp"
+
+
+@_registry.register()
+class FalsePositives(_Count):
+    _key = "fp"
+
+
+@_registry.register()
+class TrueNegatives(_Count):
+    _key = "tn"
+
+
+@_registry.register()
+class FalseNegatives(_Count):
+    _key = "fn"
 
 
 _CURVES = {"roc": "ROC", "pr": "PR", "prgain": "PRGAIN"}
