@@ -425,3 +425,17 @@ def test_class_weight_to_sample_weight():
         data_adapter.class_weight_to_sample_weight(binary, {0: 3.0}, "t"), [3, 1])
     with pytest.raises(ValueError, match=r"class_weight needs targets of shape"):
         data_adapter.class_weight_to_sample_weight(np.zeros((2, 3, 3)), cw, "t")
+
+
+def test_class_weight_on_a_model_built_by_its_first_data():
+    x, labels = _classification()
+    model = Sequential([L.Dense(3, activation="softmax")])  # no input shape: built by fit
+    model.compile(optimizers.SGD(0.1), "sparse_categorical_crossentropy")
+    with pytest.raises(ValueError, match="class_weight names class 5, but the output has 3"):
+        model.fit(x, labels, class_weight={5: 2.0}, verbose=0)
+    reference = _model()
+    reference.compile(optimizers.SGD(0.1), "sparse_categorical_crossentropy")
+    reference.set_weights(model.get_weights())
+    sw = np.where(labels == 1, 3.0, 1.0).astype(np.float32)
+    assert model.train_on_batch(x, labels, class_weight={1: 3.0}) == pytest.approx(
+        reference.train_on_batch(x, labels, sample_weight=sw), rel=1e-6)

@@ -175,19 +175,14 @@ def unpack_batch(batch, who, need_y=True):
 
 
 # -- class_weight --------------------------------------------------------------------------------
-def check_class_weight(class_weight, model, who):
-    """``class_weight`` as ``{int: float}``, checked: a dict of non-negative integer classes to
-    finite weights, for a model with one output, every class below the output's number of
-    classes (its last axis; 2 for an output of one unit)."""
+def check_class_weight(class_weight, who):
+    """``class_weight`` as ``{int: float}``: a dict of non-negative integer classes to finite
+    weights (None stays None)."""
     if class_weight is None:
         return None
     if not isinstance(class_weight, dict):
         raise TypeError(f"{who}: class_weight must be a dict {{class index: weight}}, got "
                         f"{type(class_weight).__name__}")
-    if len(model.output_names) > 1:
-        raise ValueError(f"{who}: class_weight is only supported for models with a single "
-                         f"output; this one has {len(model.output_names)} "
-                         f"{model.output_names}: give sample_weight instead")
     checked = {}
     for key, weight in class_weight.items():
         if isinstance(key, (bool, np.bool_)) or not isinstance(key, numbers.Integral) or key < 0:
@@ -198,12 +193,21 @@ def check_class_weight(class_weight, model, who):
             raise ValueError(f"{who}: class_weight values must be finite numbers, got "
                              f"{weight!r} for class {key}")
         checked[int(key)] = float(weight)
-    units = model.outputs[0].shape[-1] if model.outputs and model.outputs[0].shape else None
-    classes = None if units is None else (2 if units == 1 else units)
-    if classes is not None and checked and max(checked) >= classes:
-        raise ValueError(f"{who}: class_weight names class {max(checked)}, but the output has "
-                         f"{classes} classes (0 to {classes - 1})")
     return checked
+
+
+def check_class_weight_fits(class_weight, model, who):
+    """``class_weight`` against the (built) model: one output, and every class below the
+    output's number of classes (its last axis; 2 for an output of one unit)."""
+    if len(model.output_names) > 1:
+        raise ValueError(f"{who}: class_weight is only supported for models with a single "
+                         f"output; this one has {len(model.output_names)} "
+                         f"{model.output_names}: give sample_weight instead")
+    units = model.outputs[0].shape[-1] if model.outputs[0].shape else None
+    classes = None if units is None else (2 if units == 1 else units)
+    if classes is not None and class_weight and max(class_weight) >= classes:
+        raise ValueError(f"{who}: class_weight names class {max(class_weight)}, but the output "
+                         f"has {classes} classes (0 to {classes - 1})")
 
 
 def class_weight_to_sample_weight(y, class_weight, who):

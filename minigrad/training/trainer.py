@@ -171,7 +171,17 @@ class Trainer:
             self._compile_metrics.build(y_shapes, output_shapes, losses=losses)
             taken = {m.name for m in self.metrics}
             self._weighted_metrics.build(y_shapes, output_shapes, losses=losses, taken=taken)
-        return xs, ys, _class_weights(ys, sw, class_weight, who)
+        return xs, ys, self._class_weights(ys, sw, class_weight, who)
+
+    def _class_weights(self, ys, sample_weight, class_weight, who):
+        """The sample weights, from ``class_weight`` (checked against the model) if given."""
+        if class_weight is None:
+            return sample_weight
+        if sample_weight is not None:  # Keras 3 refuses the two together as well
+            raise ValueError(f"{who}: class_weight and sample_weight cannot be given together; "
+                             f"fold the class weights into sample_weight")
+        data_adapter.check_class_weight_fits(class_weight, self, who)
+        return data_adapter.class_weight_to_sample_weight(ys[0], class_weight, who)
 
     # -- one step ----------------------------------------------------------------------------------
     def _forward_loss(self, xs, ys, sample_weight, training):
@@ -218,7 +228,7 @@ class Trainer:
         """One training step on one batch: the loss (float), or [loss, *metrics]."""
         who = f"{type(self).__name__} '{self.name}'.train_on_batch"
         self._assert_compiled(who)
-        class_weight = data_adapter.check_class_weight(class_weight, self, who)
+        class_weight = data_adapter.check_class_weight(class_weight, who)
         xs, ys, sw = self._prepare(x, y, sample_weight, who, class_weight)
         if reset_metrics:
             self.reset_metrics()
@@ -296,7 +306,7 @@ class Trainer:
         validation_split = check_number(validation_split, "validation_split", who, low=0,
                                         high=1, high_open=True)
         shuffle = check_bool(shuffle, "shuffle", who)
-        class_weight = data_adapter.check_class_weight(class_weight, self, who)
+        class_weight = data_adapter.check_class_weight(class_weight, who)
         # seed None: drawn from NumPy's global generator, so np.random.seed(...) fixes the order
         base_seed = int(np.random.randint(0, 2**63 - 1, dtype=np.int64)) if seed is None \
             else check_seed(seed, who)
@@ -309,14 +319,14 @@ class Trainer:
                                  f"arrays; when x gives batches, pass validation_data instead")
         else:
             xs, ys, sw = self._prepare(x, y, sample_weight, who)
-            _class_weights(ys, sw, class_weight, who)  # fail before any work
+            self._class_weights(ys, sw, class_weight, who)  # fail before any work
             if validation_split and validation_data is None:
                 (xs, ys, sw), (vxs, vys, vsw) = data_adapter.split(xs, ys, sw,
                                                                    validation_split, who)
                 val = ArrayBatches(vxs, vys, vsw,
                                    array_batch_size(val_batch, validation_steps, len(vxs[0])))
             # the class weights weigh the training samples only, as in Keras
-            sw = _class_weights(ys, sw, class_weight, who)
+            sw = self._class_weights(ys, sw, class_weight, who)
             source = ArrayBatches(xs, ys, sw,
                                   array_batch_size(batch_size, steps_per_epoch, len(xs[0])),
                                   shuffle, base_seed)
@@ -421,12 +431,3 @@ class Trainer:
         results = [np.concatenate(parts) for parts in zip(*chunks)]
         return results[0] if self._single_output else results
 
-
-def _class_weights(ys, sample_weight, class_weight, who):
-    """The sample weights, from ``class_weight`` (checked) when it is given."""
-    if class_weight is None:
-        return sample_weight
-    if sample_weight is not None:  # Keras 3 refuses the two together as well
-        raise ValueError(f"{who}: class_weight and sample_weight cannot be given together; "
-                         f"fold the class weights into sample_weight")
-    return data_adapter.class_weight_to_sample_weight(ys[0], class_weight, who)
