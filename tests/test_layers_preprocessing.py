@@ -217,8 +217,10 @@ def _preprocessing_model():
     return mg.models.Model(inputs, layers.Dense(2)(layers.Flatten()(x)))
 
 
-@pytest.mark.parametrize("filename", ["model.keras", "tfjs_model"])
+@pytest.mark.parametrize("filename", ["model.keras", "model.h5", "tfjs_model"])
 def test_saved_and_loaded_with_the_model(tmp_path, filename):
+    if filename != "tfjs_model":
+        pytest.importorskip("h5py")       # Keras's files are HDF5 inside
     model = _preprocessing_model()
     x = np.random.default_rng(3).uniform(0, 255, (2, 6, 7, 2)).astype(np.float32)
     model.save(tmp_path / filename)
@@ -230,6 +232,7 @@ def test_saved_and_loaded_with_the_model(tmp_path, filename):
 
 
 def test_keras_loads_the_saved_model(keras, tmp_path):
+    pytest.importorskip("h5py")
     model = _preprocessing_model()
     x = np.random.default_rng(4).uniform(0, 255, (2, 6, 7, 2)).astype(np.float32)
     model.save(tmp_path / "model.keras")
