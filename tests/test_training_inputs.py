@@ -347,6 +347,19 @@ def test_is_batch_source():
     assert data_adapter.is_batch_source(b for b in [(x, x)])
     assert data_adapter.is_batch_source(iter([(x, x)]))
 
+    class ArrayLike:  # indexable with a length, but an array (a torch tensor, an h5py dataset)
+        def __array__(self, dtype=None, copy=None):
+            return x
+
+        def __len__(self):
+            return len(x)
+
+        def __getitem__(self, i):
+            return x[i]
+
+    assert not data_adapter.is_batch_source(ArrayLike())
+    assert not data_adapter.is_dataset_like(ArrayLike())
+
 
 # -- errors name the argument --------------------------------------------------------------------
 @pytest.mark.parametrize("kwargs, error, match", [

@@ -133,7 +133,8 @@ def is_batch_list(x):
 
 def is_dataset_like(x):
     """A PyDataset-like object: batch ``i`` from ``x[i]``, and ``__len__`` or ``num_batches``."""
-    if isinstance(x, (np.ndarray, Tensor, list, tuple, dict, str, bytes)):
+    if isinstance(x, (np.ndarray, Tensor, list, tuple, dict, str, bytes)) or \
+            hasattr(x, "__array__"):  # a torch tensor or an h5py dataset index samples
         return False
     return hasattr(x, "__getitem__") and (hasattr(x, "__len__") or hasattr(x, "num_batches"))
 
@@ -145,11 +146,9 @@ def is_batch_source(x):
         return False
     if isinstance(x, list):
         return is_batch_list(x)
-    if is_dataset_like(x):
-        return True
     if hasattr(x, "__array__"):
         return False  # an array-like object
-    return hasattr(x, "__iter__") or hasattr(x, "__next__")
+    return is_dataset_like(x) or hasattr(x, "__iter__") or hasattr(x, "__next__")
 
 
 def unpack_batch(batch, who, need_y=True):
