@@ -72,9 +72,9 @@ def inputs(name, rng, shape):
         return rng.poisson(2.0, size=shape).astype(float), rng.uniform(0.1, 3, size=shape)
     if name == "kld":
         return softmax(x), softmax(rng.normal(size=shape))
-    if name in ("hinge", "squared_hinge", "bfocal"):
+    if name in ("hinge", "squared_hinge", "bfocal", "overlap"):
         return rng.integers(0, 2, size=shape).astype(float), \
-            x if name != "bfocal" else rng.uniform(0.05, 0.95, size=shape)
+            x if name == "hinge" or name == "squared_hinge" else rng.uniform(0.05, 0.95, size=shape)
     if name in ("categorical_hinge", "cfocal"):
         y = np.eye(shape[-1])[rng.integers(0, shape[-1], size=shape[:-1])]
         return y, x if name == "categorical_hinge" else softmax(x) * 2
@@ -127,6 +127,34 @@ def test_binary_focal_options(kw):
                                ref("bfocal", y, p, **kw), rtol=1e-9)
 
 
+def test_overlap_and_generalized_cross_entropy_formulas():
+    rng = np.random.default_rng(9)
+    y = rng.integers(0, 2, size=(3, 4, 2)).astype(float)
+    p = rng.uniform(size=(3, 4, 2))
+    inter = (y * p).sum((1, 2))
+    np.testing.assert_allclose(losses.dice(y, mg.Tensor(p), axis=(1, 2)).data,
+                               1 - 2 * inter / (y.sum((1, 2)) + p.sum((1, 2)) + EPS))
+    assert losses.Dice()(y, mg.Tensor(p)).item() == pytest.approx(
+        1 - 2 * (y * p).sum() / (y.sum() + p.sum() + EPS))
+    a, b = 0.3, 0.8
+    fa, fb = ((1 - p) * y).sum(), (p * (1 - y)).sum()
+    assert losses.Tversky(a, b)(y, mg.Tensor(p)).item() == pytest.approx(
+        1 - (y * p).sum() / ((y * p).sum() + a * fa + b * fb + EPS))
+    probs = softmax(rng.normal(size=(5, 3)))
+    labels = np.array([0, 2, 1, 1, 0])
+    picked = probs[np.arange(5), labels]
+    np.testing.assert_allclose(
+        losses.categorical_generalized_cross_entropy(labels, mg.Tensor(probs), q=0.4).data,
+        (1 - picked ** 0.4) / 0.4)
+    loss = losses.CategoricalGeneralizedCrossEntropy(q=0.6)
+    assert gradcheck(lambda x: loss(labels, x), [probs])
+    with pytest.raises(ValueError, match=r"CategoricalGeneralizedCrossEntropy: q must be a finite "
+                                         r"number in \(0, 1\), got 1"):
+        losses.CategoricalGeneralizedCrossEntropy(q=1)
+    with pytest.raises(TypeError, match="Dice: axis must be an integer, a non-empty list"):
+        losses.Dice(axis="all")
+
+
 def test_keras_documentation_examples():
     y, p = [[0.0, 1.0], [1.0, 1.0], [1.0, 1.0]], mg.Tensor([[1.0, 0.0], [1.0, 1.0], [-1.0, -1.0]])
     np.testing.assert_allclose(losses.cosine_similarity(y, p).data, [0, -1, 1], atol=1e-6)
@@ -166,6 +194,8 @@ GRADCHECK = [
     ("cfocal", losses.CategoricalFocalCrossentropy,
      {"from_logits": True, "label_smoothing": 0.1, "gamma": 1.5, "alpha": [0.2, 0.3, 0.5]}),
     ("bfocal", losses.BinaryFocalCrossentropy, {}),
+    ("overlap", losses.Dice, {"axis": 1}),
+    ("overlap", losses.Tversky, {"alpha": 0.3, "beta": 0.9, "axis": [1]}),
     ("bfocal", losses.BinaryFocalCrossentropy,
      {"from_logits": True, "apply_class_balancing": True, "label_smoothing": 0.2}),
 ]
@@ -227,6 +257,8 @@ def test_ignore_class_with_each_reduction():
     losses.CategoricalFocalCrossentropy(alpha=[0.5, 0.5], gamma=1.0, from_logits=True),
     losses.BinaryFocalCrossentropy(apply_class_balancing=True, alpha=0.3, label_smoothing=0.1),
     losses.SparseCategoricalCrossentropy(reduction="mean_with_sample_weight", axis=1),
+    losses.Dice(axis=[1, 2]), losses.Tversky(alpha=0.2, beta=0.1, axis=-1),
+    losses.CategoricalGeneralizedCrossEntropy(q=0.3),
 ])
 def test_config_round_trip(loss):
     again = losses.deserialize(losses.serialize(loss))

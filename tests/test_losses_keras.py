@@ -94,6 +94,12 @@ CASES = [
      "logits"),
     ("CategoricalFocalCrossentropy", {"alpha": [0.1, 0.2, 0.3, 0.2, 0.2], "gamma": 3.0},
      "probs"),
+    ("Dice", {}, "binary_probs"),
+    ("Dice", {"axis": 1}, "binary_probs"),
+    ("Tversky", {"alpha": 0.3, "beta": 0.7}, "binary_probs"),
+    ("Tversky", {"axis": [1]}, "binary_probs"),
+    ("CategoricalGeneralizedCrossEntropy", {}, "sparse_probs"),
+    ("CategoricalGeneralizedCrossEntropy", {"q": 0.2}, "sparse_probs"),
     ("BinaryFocalCrossentropy", {}, "binary_probs"),
     ("BinaryFocalCrossentropy", {"from_logits": True, "gamma": 3.0}, "binary_logits"),
     ("BinaryFocalCrossentropy", {"apply_class_balancing": True, "alpha": 0.4,
@@ -140,7 +146,7 @@ def test_loss_matches_keras(keras, class_name, kwargs, kind):
     assert type(losses.get(entry)) is type(from_entry)
     # Keras's dict builds what Keras builds from it (Keras 3 leaves Huber's delta and some axes
     # out of its configs, so both fall back to the defaults there) ...
-    keras_again = keras.losses.deserialize(entry)
+    keras_again = type(theirs).from_config(entry["config"])
     assert from_entry.get_config().items() >= keras_again.get_config().items()
     y_true, y_pred = make_data(kind, 0)
     assert_match(run_both(keras, keras_again, from_entry, y_true, y_pred), class_name)
@@ -159,6 +165,8 @@ REDUCTION_CASES = [
     ("BinaryFocalCrossentropy", {"from_logits": True}, "binary_logits"),
     ("Hinge", {}, "zero_one"),
     ("CosineSimilarity", {}, "regression"),
+    ("Dice", {"axis": 1}, "binary_probs"),
+    ("CategoricalGeneralizedCrossEntropy", {"q": 0.7}, "sparse_probs"),
 ]
 
 
@@ -211,6 +219,9 @@ FUNCTIONS = [
      "binary_logits"),
     ("binary_crossentropy", {"label_smoothing": 0.2}, "binary_probs"),
     ("categorical_crossentropy", {"label_smoothing": 0.2}, "probs"),
+    ("dice", {"axis": -1}, "binary_probs"),
+    ("tversky", {"alpha": 0.2, "beta": 0.8, "axis": 1}, "binary_probs"),
+    ("categorical_generalized_cross_entropy", {"q": 0.4}, "sparse_probs"),
 ]
 
 
@@ -226,7 +237,7 @@ def test_functions_match_keras_per_sample(keras, name, kwargs, kind):
 @pytest.mark.parametrize("name", [
     "mape", "msle", "kld", "cosine_similarity", "log_cosh", "hinge", "squared_hinge",
     "categorical_hinge", "poisson", "kl_divergence", "huber", "categorical_focal_crossentropy",
-    "binary_focal_crossentropy", "mean_absolute_percentage_error",
+    "binary_focal_crossentropy", "mean_absolute_percentage_error", "dice", "tversky",
     "mean_squared_logarithmic_error", "bce"])
 def test_names_and_keras_function_entries(keras, name):
     """A name as Keras 3's losses.get takes it, and the dict Keras writes for its function, give

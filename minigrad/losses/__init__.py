@@ -8,8 +8,9 @@ Each loss exists twice, as in Keras:
   over the batch (Keras's ``"sum_over_batch_size"`` reduction) and which has ``get_config``.
 
 The catalog is Keras 3's: cross-entropies (categorical, sparse, binary, and their focal
-variants), regression (mean squared/absolute, percentage, squared logarithmic, Huber, log-cosh,
-cosine similarity), Poisson, Kullback-Leibler, and the hinges. Configs are Keras's; where Keras 3
+variants, the generalized cross-entropy), regression (mean squared/absolute, percentage, squared
+logarithmic, Huber, log-cosh, cosine similarity), Poisson, Kullback-Leibler, the hinges, and the
+overlap losses Dice and Tversky. Configs are Keras's; where Keras 3
 leaves an argument out of its config (Huber's ``delta``, some ``axis``), ours writes it too.
 
 ``y_true`` is an ndarray (or a Tensor, whose data is used; it is never differentiated), ``y_pred`` a
@@ -32,6 +33,7 @@ from .functions import (MAE, MSE, binary_crossentropy, categorical_crossentropy,
                         mean_absolute_error, mean_squared_error, mse,
                         sparse_categorical_crossentropy)
 from .loss import REDUCTIONS, Loss, LossFunctionWrapper
+from .overlap import categorical_generalized_cross_entropy, dice, tversky
 from .regression import (KLD, MAPE, MSLE, categorical_hinge, cosine_similarity, hinge,
                          kl_divergence, kld, log_cosh, mape, mean_absolute_percentage_error,
                          mean_squared_logarithmic_error, msle, poisson, squared_hinge)
@@ -41,6 +43,12 @@ _registry = Registry("loss function")  # errors then read "known loss functions:
 
 def _axis(axis, who):
     return check_axis(axis, who, multiple=False, allow_none=False)
+
+
+def _axes(axis, who):
+    """None, an int or a list of ints (as Keras writes them in the config)."""
+    axis = check_axis(axis, who)
+    return list(axis) if isinstance(axis, tuple) else axis
 
 
 def _smoothed(who, from_logits, label_smoothing, axis):
@@ -202,6 +210,33 @@ class BinaryFocalCrossentropy(LossFunctionWrapper):
                          alpha=args["alpha"], gamma=args["gamma"])
 
 
+@_registry.register("dice")
+class Dice(LossFunctionWrapper):
+    def __init__(self, reduction="sum_over_batch_size", name="dice", axis=None, dtype=None):
+        super().__init__(dice, name=name, reduction=reduction, dtype=dtype,
+                         axis=_axes(axis, "Dice"))
+
+
+@_registry.register("tversky")
+class Tversky(LossFunctionWrapper):
+    def __init__(self, alpha=0.5, beta=0.5, reduction="sum_over_batch_size", name="tversky",
+                 axis=None, dtype=None):
+        super().__init__(tversky, name=name, reduction=reduction, dtype=dtype,
+                         alpha=check_number(alpha, "alpha", "Tversky"),
+                         beta=check_number(beta, "beta", "Tversky"),
+                         axis=_axes(axis, "Tversky"))
+
+
+@_registry.register("categorical_generalized_cross_entropy")
+class CategoricalGeneralizedCrossEntropy(LossFunctionWrapper):
+    def __init__(self, q=0.5, reduction="sum_over_batch_size",
+                 name="categorical_generalized_cross_entropy", dtype=None):
+        q = check_number(q, "q", "CategoricalGeneralizedCrossEntropy", low=0, high=1,
+                         low_open=True, high_open=True)
+        super().__init__(categorical_generalized_cross_entropy, name=name, reduction=reduction,
+                         dtype=dtype, q=q)
+
+
 # the functions, for get(function): Keras resolves them to these classes' defaults
 _FUNCTION_CLASSES = {
     mean_squared_error: MeanSquaredError, mean_absolute_error: MeanAbsoluteError, huber: Huber,
@@ -213,6 +248,8 @@ _FUNCTION_CLASSES = {
     categorical_focal_crossentropy: CategoricalFocalCrossentropy,
     sparse_categorical_crossentropy: SparseCategoricalCrossentropy,
     binary_crossentropy: BinaryCrossentropy, binary_focal_crossentropy: BinaryFocalCrossentropy,
+    dice: Dice, tversky: Tversky,
+    categorical_generalized_cross_entropy: CategoricalGeneralizedCrossEntropy,
 }
 
 
