@@ -281,9 +281,33 @@ def test_errors_name_the_argument(cls, kwargs, error, words):
         cls(**kwargs)
 
 
-def test_augmentation_wants_4d_inputs():
-    with pytest.raises(ValueError, match="rank 4"):
-        RandomFlip()(np.zeros((3, 3, 1), np.float32), training=True)
+def test_augmentation_wants_an_image_or_a_batch():
+    with pytest.raises(ValueError, match=r"rank 4\) or one image \(rank 3"):
+        RandomFlip()(np.zeros((3, 3), np.float32), training=True)
+
+
+@pytest.mark.parametrize("cls,kwargs", RANDOM_LAYERS)
+def test_one_image_without_the_batch_axis(cls, kwargs):
+    # as Keras: one (H, W, C) image is augmented as a batch of one (the same draws)
+    x = np.random.default_rng(1).uniform(0, 255, (5, 6, 2)).astype(np.float32)
+    y = cls(seed=3, **kwargs)(x, training=True).numpy()
+    np.testing.assert_array_equal(y, cls(seed=3, **kwargs)(x[None], training=True).numpy()[0])
+    np.testing.assert_array_equal(cls(seed=3, **kwargs)(x).numpy(), x)
+
+
+@pytest.mark.parametrize("class_name,kwargs", [
+    ("RandomRotation", dict(factor=(0.25, 0.25), fill_mode="constant")),
+    ("RandomTranslation", dict(height_factor=(0.2, 0.2), width_factor=(-0.4, -0.4),
+                               interpolation="nearest", fill_mode="wrap")),
+    ("RandomZoom", dict(height_factor=(-0.5, -0.5), data_format="channels_first")),
+    ("RandomContrast", dict(factor=(-0.5, 0.5), value_range=(-1, 1))),
+])
+def test_one_image_matches_keras(keras, class_name, kwargs):
+    x = _x((5, 5, 2))
+    theirs = getattr(keras.layers, class_name)(**kwargs)
+    ours = layers.deserialize({"class_name": class_name, "config": theirs.get_config()})
+    np.testing.assert_allclose(ours(x, training=True).numpy(),
+                               np.asarray(theirs(x, training=True).cpu()), rtol=1e-4, atol=1e-5)
 
 
 # -- Keras 3 as oracle: degenerate factors make the draw certain ---------------------------------

@@ -161,9 +161,40 @@ def test_layer_errors_name_the_argument(cls, kwargs, error, words):
         cls(**kwargs)
 
 
-def test_image_layers_want_4d_inputs():
-    with pytest.raises(ValueError, match="rank 4"):
-        Resizing(2, 2)(np.zeros((2, 3, 3), np.float32))
+@pytest.mark.parametrize("shape", [(3, 3), (1, 2, 3, 3, 1)])
+def test_image_layers_want_an_image_or_a_batch(shape):
+    for layer in (Resizing(2, 2), CenterCrop(2, 2)):
+        with pytest.raises(ValueError, match=r"rank 4\) or one image \(rank 3"):
+            layer(np.zeros(shape, np.float32))
+
+
+@pytest.mark.parametrize("layer", [Resizing(3, 5), Resizing(4, 2, interpolation="nearest"),
+                                   Resizing(2, 2, crop_to_aspect_ratio=True,
+                                            data_format="channels_first"),
+                                   CenterCrop(2, 3), CenterCrop(7, 3, data_format="channels_first")])
+def test_one_image_without_the_batch_axis(layer):
+    # as Keras: (H, W, C) in, (height, width, C) out, the same as a batch of one
+    x = _x((4, 5, 2))
+    y = layer(x)
+    assert y.shape == layer.compute_output_shape(x.shape)
+    np.testing.assert_array_equal(y.numpy(), layer(x[None]).numpy()[0])
+    probe = type(layer).from_config(dict(layer.get_config(), dtype="float64"))
+    gradcheck(lambda t: probe(t), [x.astype(np.float64)])
+
+
+@pytest.mark.parametrize("class_name,kwargs", [
+    ("Resizing", dict(height=3, width=5)),
+    ("Resizing", dict(height=6, width=2, interpolation="nearest", crop_to_aspect_ratio=True)),
+    ("CenterCrop", dict(height=2, width=3)),
+    ("CenterCrop", dict(height=7, width=3, data_format="channels_first")),
+])
+def test_one_image_matches_keras(keras, class_name, kwargs):
+    x = _x((4, 5, 2))
+    theirs = getattr(keras.layers, class_name)(**kwargs)
+    ours = layers.deserialize({"class_name": class_name, "config": theirs.get_config()})
+    np.testing.assert_allclose(ours(x).numpy(), np.asarray(theirs(x).cpu()), rtol=1e-4,
+                               atol=1e-5)
+    assert ours.compute_output_shape((4, 5, 2)) == tuple(theirs.compute_output_shape((4, 5, 2)))
 
 
 # -- Keras 3 as oracle ---------------------------------------------------------------------------

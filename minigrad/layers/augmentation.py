@@ -1,7 +1,8 @@
 """Image augmentation layers as in Keras 3: a random change of each image while training
 (``layer(x, training=True)``, which ``fit`` passes), the identity otherwise (``predict``,
-``evaluate``, a plain ``layer(x)``). Inputs are 4-D image batches, (N, H, W, C) or (N, C, H, W)
-with ``data_format="channels_first"``; the output has the input's shape.
+``evaluate``, a plain ``layer(x)``). Inputs are image batches, (N, H, W, C) or (N, C, H, W) with
+``data_format="channels_first"``, or one image without the batch axis; the output has the input's
+shape.
 
 * ``RandomFlip(mode)``: each image flipped with probability 1/2: left-right (``"horizontal"``),
   top-bottom (``"vertical"``), or both at once (``"horizontal_and_vertical"``, one draw per image,
@@ -32,7 +33,7 @@ from .._checks import check_number, check_seed
 from ..ops.geometry import normalize_data_format
 from ..ops.image import INTERPOLATIONS, affine_transform
 from .base import Layer, registry
-from .input_spec import InputSpec
+from .preprocessing import ImageSpec, one_image_as_batch
 
 FILL_MODES = ("reflect", "wrap", "constant", "nearest")
 
@@ -69,7 +70,8 @@ def _as_config(factor):
 
 class RandomImageLayer(Layer):
     """What the augmentation layers share: ``data_format``, ``seed`` and the generator seeded
-    with it, the 4-D input, and ``call``: ``augment`` while training, the identity otherwise."""
+    with it, the image input, and ``call``: ``augment`` (of a 4-D batch) while training, the
+    identity otherwise."""
 
     def __init__(self, seed=None, data_format=None, **kwargs):
         super().__init__(**kwargs)
@@ -77,13 +79,13 @@ class RandomImageLayer(Layer):
         self.seed = check_seed(seed, who)
         self.data_format = normalize_data_format(data_format, who)
         self._rng = np.random.default_rng(self.seed)
-        self.input_spec = InputSpec(ndim=4)
+        self.input_spec = ImageSpec()
 
     def _height_width(self, shape):
         return (shape[2], shape[3]) if self.data_format == "channels_first" else shape[1:3]
 
     def call(self, inputs, training=False):
-        return self.augment(inputs) if training else inputs
+        return one_image_as_batch(self.augment, inputs) if training else inputs
 
     def augment(self, images):
         """The random change of a batch of images (a Tensor); draws from ``self._rng``."""

@@ -8,11 +8,13 @@
 * ``CenterCrop(height, width)``: (N, H, W, C) -> (N, height, width, C), the central window; an
   image smaller than the target is cropped to the target's ratio and resized, as Keras does.
 
-``channels_first`` puts C at axis 1 for Resizing and CenterCrop. The math lives in
-:mod:`minigrad.ops.image`; all three are differentiable w.r.t. their input.
+``channels_first`` puts C at axis 1 for Resizing and CenterCrop. As in Keras, the image layers
+here and in :mod:`.augmentation` also take one image without the batch axis, (H, W, C). The math
+lives in :mod:`minigrad.ops.image`; all three are differentiable w.r.t. their input.
 """
 import numpy as np
 
+from .. import ops
 from .._checks import check_bool, check_number, check_positive_int
 from ..ops.geometry import normalize_data_format
 from ..ops.image import INTERPOLATIONS, center_crop, resize
@@ -49,8 +51,34 @@ class Rescaling(Layer):
         return config
 
 
+class ImageSpec(InputSpec):
+    """What Keras's image layers take: a batch of images (rank 4) or one image (rank 3)."""
+
+    def __init__(self):
+        super().__init__(min_ndim=3)
+
+    def check(self, layer, shape):
+        if len(shape) not in (3, 4):
+            raise ValueError(f"{type(layer).__name__} '{layer.name}': expected a batch of images "
+                             f"(rank 4) or one image (rank 3), got shape {tuple(shape)}")
+
+
+def height_axis(data_format, rank):
+    """The axis of the rows in an image (rank 3) or a batch of images (rank 4)."""
+    return (1 if data_format == "channels_first" else 0) + rank - 3
+
+
+def one_image_as_batch(compute, images):
+    """``compute(images)`` for a 4-D batch; one image (rank 3) goes through as a batch of one."""
+    if images.ndim == 4:
+        return compute(images)
+    out = compute(ops.reshape(images, (1,) + tuple(images.shape)))
+    return ops.reshape(out, tuple(out.shape[1:]))
+
+
 class _ImageLayer(Layer):
-    """What the image layers share: ``data_format``, a 4-D input, a (height, width) target."""
+    """What the resizing layers share: ``data_format``, an image input, a (height, width)
+    target."""
 
     def __init__(self, height, width, data_format=None, **kwargs):
         super().__init__(**kwargs)
@@ -58,11 +86,11 @@ class _ImageLayer(Layer):
         self.height = check_positive_int(height, "height", who)
         self.width = check_positive_int(width, "width", who)
         self.data_format = normalize_data_format(data_format, who)
-        self.input_spec = InputSpec(ndim=4)
+        self.input_spec = ImageSpec()
 
     def compute_output_shape(self, input_shape):
         shape = list(input_shape)
-        h_axis = 2 if self.data_format == "channels_first" else 1
+        h_axis = height_axis(self.data_format, len(shape))
         shape[h_axis], shape[h_axis + 1] = self.height, self.width
         return tuple(shape)
 
@@ -109,10 +137,11 @@ class Resizing(_ImageLayer):
         self.antialias = False
 
     def call(self, inputs, training=False):
-        return resize(inputs, (self.height, self.width), self.interpolation,
-                      crop_to_aspect_ratio=self.crop_to_aspect_ratio,
-                      pad_to_aspect_ratio=self.pad_to_aspect_ratio, fill_value=self.fill_value,
-                      data_format=self.data_format)
+        return one_image_as_batch(lambda images: resize(
+            images, (self.height, self.width), self.interpolation,
+            crop_to_aspect_ratio=self.crop_to_aspect_ratio,
+            pad_to_aspect_ratio=self.pad_to_aspect_ratio, fill_value=self.fill_value,
+            data_format=self.data_format), inputs)
 
     def get_config(self):
         config = super().get_config()
@@ -132,4 +161,5 @@ class CenterCrop(_ImageLayer):
     target, as Keras does."""
 
     def call(self, inputs, training=False):
-        return center_crop(inputs, self.height, self.width, self.data_format)
+        return one_image_as_batch(
+            lambda images: center_crop(images, self.height, self.width, self.data_format), inputs)
