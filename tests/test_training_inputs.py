@@ -452,3 +452,40 @@ def test_class_weight_on_a_model_built_by_its_first_data():
     sw = np.where(labels == 1, 3.0, 1.0).astype(np.float32)
     assert model.train_on_batch(x, labels, class_weight={1: 3.0}) == pytest.approx(
         reference.train_on_batch(x, labels, sample_weight=sw), rel=1e-6)
+
+
+def test_a_torch_data_loader_gives_batches():
+    torch = pytest.importorskip("torch")
+    x, labels = _classification(18)
+    loader = torch.utils.data.DataLoader(
+        torch.utils.data.TensorDataset(torch.from_numpy(x), torch.from_numpy(labels)),
+        batch_size=5, shuffle=False)
+    reference = _model()
+    reference.compile(optimizers.SGD(0.1), "sparse_categorical_crossentropy")
+    model = _model()
+    model.compile(optimizers.SGD(0.1), "sparse_categorical_crossentropy")
+    model.set_weights(reference.get_weights())
+    expected = reference.fit(x, labels, batch_size=5, epochs=2, shuffle=False, verbose=0)
+    history = model.fit(loader, epochs=2, verbose=0)  # re-read each epoch, 4 batches
+    np.testing.assert_allclose(history.history["loss"], expected.history["loss"], rtol=1e-6)
+    assert model.optimizer.iterations == 8
+    np.testing.assert_allclose(model.predict(loader), reference.predict(x), rtol=1e-6)
+
+
+def test_batches_for_a_model_with_two_inputs():
+    a, b = L.Input(shape=(4,), name="a"), L.Input(shape=(2,), name="b")
+    model = Model([a, b], L.Dense(1)(L.Concatenate()([a, b])))
+    model.compile(optimizers.SGD(0.05), "mse")
+    rng = np.random.default_rng(1)
+    xa, xb = rng.normal(size=(12, 4)).astype(np.float32), rng.normal(size=(12, 2)).astype(
+        np.float32)
+    y = rng.normal(size=(12, 1)).astype(np.float32)
+    expected = model.evaluate([xa, xb], y, batch_size=4, verbose=0)
+    as_tuples = [((xa[i:i + 4], xb[i:i + 4]), y[i:i + 4]) for i in range(0, 12, 4)]
+    as_dicts = [({"a": xa[i:i + 4], "b": xb[i:i + 4]}, y[i:i + 4]) for i in range(0, 12, 4)]
+    for batches in (as_tuples, as_dicts):
+        assert model.evaluate(batches, verbose=0) == pytest.approx(expected, rel=1e-6)
+    np.testing.assert_allclose(model.predict(iter([((xa, xb),)])), model.predict([xa, xb]),
+                               rtol=1e-6)
+    model.fit(as_dicts, epochs=1, verbose=0)
+    assert model.optimizer.iterations == 3

@@ -154,11 +154,12 @@ def is_batch_source(x):
 def unpack_batch(batch, who, need_y=True):
     """``(x, y, sample_weight)`` of one batch; y and sample_weight may be None.
 
-    For training and evaluation a batch is ``(x, y)`` or ``(x, y, sample_weight)`` (a list is
-    read as a tuple, as Keras does); for prediction (``need_y=False``) it is ``x`` alone or a
-    tuple whose first item is x.
+    For training and evaluation a batch is ``(x, y)`` or ``(x, y, sample_weight)``; for
+    prediction (``need_y=False``) it is ``x`` alone or a tuple whose first item is x (y, if
+    there, is ignored). A list is read as a tuple, as Keras does, so the inputs of a model with
+    several give a batch as ``((x1, x2), y)`` or a dict by input name.
     """
-    if isinstance(batch, list) and need_y:
+    if isinstance(batch, list):
         batch = tuple(batch)
     if not isinstance(batch, tuple):
         if need_y:

@@ -83,7 +83,7 @@ class IterableBatches:
         if self.indexed:
             self.num_batches = data.num_batches if hasattr(data, "num_batches") else len(data)
         else:
-            one_shot = iter(data) is data  # a generator or an iterator: read once
+            one_shot = hasattr(data, "__next__")  # a generator or an iterator: read once
             self.num_batches = None if one_shot or not hasattr(data, "__len__") else len(data)
         self.shuffle = shuffle and self.indexed and self.num_batches is not None
         self.seed = seed
