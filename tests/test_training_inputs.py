@@ -489,3 +489,28 @@ def test_batches_for_a_model_with_two_inputs():
                                rtol=1e-6)
     model.fit(as_dicts, epochs=1, verbose=0)
     assert model.optimizer.iterations == 3
+
+
+def test_an_endless_dataset_needs_steps():
+    x, labels = _classification(8)
+
+    class Endless:  # num_batches None: batch i for every i, as an endless PyDataset
+        num_batches = None
+
+        def __getitem__(self, i):
+            j = 4 * (i % 2)
+            return x[j:j + 4], labels[j:j + 4]
+
+    model = _model()
+    model.compile(optimizers.SGD(0.1), "sparse_categorical_crossentropy")
+    for call, match in ((lambda: model.fit(Endless(), verbose=0), "steps_per_epoch must be"),
+                        (lambda: model.evaluate(Endless(), verbose=0), "steps must be"),
+                        (lambda: model.predict(Endless()), "steps must be"),
+                        (lambda: model.fit(x, labels, validation_data=Endless(), verbose=0),
+                         "validation_steps must be")):
+        with pytest.raises(ValueError, match=match + r" given when x never ends"):
+            call()
+    history = model.fit(Endless(), steps_per_epoch=3, epochs=2, verbose=0,
+                        validation_data=Endless(), validation_steps=2)
+    assert model.optimizer.iterations == 6 and len(history.history["val_loss"]) == 2
+    assert model.predict(Endless(), steps=3).shape == (12, 3)

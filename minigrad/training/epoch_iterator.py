@@ -86,6 +86,7 @@ class IterableBatches:
             one_shot = hasattr(data, "__next__")  # a generator or an iterator: read once
             self.num_batches = None if one_shot or not hasattr(data, "__len__") else len(data)
         self.shuffle = shuffle and self.indexed and self.num_batches is not None
+        self.endless = self.indexed and self.num_batches is None
         self.seed = seed
 
     def iterate(self, epoch):
@@ -113,7 +114,10 @@ class EpochIterator:
     """Epochs of batches from ``source`` (an :class:`ArrayBatches` or :class:`IterableBatches`),
     ``steps`` batches each (None: one pass)."""
 
-    def __init__(self, source, steps=None, who="fit"):
+    def __init__(self, source, steps=None, who="fit", steps_name="steps_per_epoch"):
+        if steps is None and getattr(source, "endless", False):
+            raise ValueError(f"{who}: {steps_name} must be given when x never ends (a dataset "
+                             f"whose num_batches is None), got None")
         self.source, self.steps, self.who = source, steps, who
         self._known = source.num_batches  # batches in a pass; learnt when a source runs out
         self._iterator = None  # the current pass, kept across epochs when steps is given
@@ -180,7 +184,8 @@ def batch_source(model, x, y, sample_weight, batch_size, who, class_weight=None,
     return IterableBatches(x, prepare, shuffle=shuffle, seed=seed)
 
 
-def epochs_of(model, x, y, sample_weight, batch_size, steps, who, need_y=True):
+def epochs_of(model, x, y, sample_weight, batch_size, steps, who, need_y=True,
+              steps_name="steps"):
     """An :class:`EpochIterator` over x (arrays or batches) in order (evaluate, predict)."""
     source = batch_source(model, x, y, sample_weight, batch_size, who, need_y=need_y)
     if source is None:
@@ -189,7 +194,7 @@ def epochs_of(model, x, y, sample_weight, batch_size, steps, who, need_y=True):
         else:
             xs, ys, sw = data_adapter.prepare(model, x, None, None, who, need_y=False)
         source = ArrayBatches(xs, ys, sw, array_batch_size(batch_size, steps, len(xs[0])))
-    return EpochIterator(source, steps, who)
+    return EpochIterator(source, steps, who, steps_name)
 
 
 def validation_epochs(model, validation_data, batch_size, steps, who):
@@ -202,9 +207,11 @@ def validation_epochs(model, validation_data, batch_size, steps, who):
             raise ValueError(f"{who}: validation_data must be (x_val, y_val) or (x_val, y_val, "
                              f"sample_weight), got {len(validation_data)} items")
         vx, vy, vsw = (tuple(validation_data) + (None,))[:3]
-        return epochs_of(model, vx, vy, vsw, batch_size, steps, who_val)
+        return epochs_of(model, vx, vy, vsw, batch_size, steps, who_val,
+                         steps_name="validation_steps")
     if data_adapter.is_batch_source(validation_data):
-        return epochs_of(model, validation_data, None, None, None, steps, who_val)
+        return epochs_of(model, validation_data, None, None, None, steps, who_val,
+                         steps_name="validation_steps")
     raise ValueError(f"{who}: validation_data must be (x_val, y_val), (x_val, y_val, "
                      f"sample_weight) or batches of them (a generator, a list of batches, a "
                      f"dataset), got {type(validation_data).__name__}")

@@ -333,7 +333,7 @@ class Trainer:
         if validation_data is not None:
             val = validation_epochs(self, validation_data, val_batch, validation_steps, who)
         if val is not None and not isinstance(val, EpochIterator):
-            val = EpochIterator(val, validation_steps, who)
+            val = EpochIterator(val, validation_steps, who, "validation_steps")
         train = EpochIterator(source, steps_per_epoch, who)
         history = callbacks_module.History()
         cbs = self._callback_list(callbacks, verbose, {"epochs": epochs,
