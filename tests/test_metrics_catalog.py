@@ -121,6 +121,32 @@ def test_confusion_counts():
     np.testing.assert_array_equal(several.result(), [3, 2, 0])
 
 
+def test_r2_score_definition():
+    rng = np.random.default_rng(8)
+    y = rng.normal(size=(20, 2))
+    p = y + rng.normal(size=(20, 2)) * 0.5
+    m = metrics.R2Score(class_aggregation=None)
+    m.update_state(y[:12], p[:12])
+    m.update_state(y[12:], p[12:])
+    r2 = 1 - ((y - p) ** 2).sum(0) / ((y - y.mean(0)) ** 2).sum(0)
+    np.testing.assert_allclose(m.result(), r2)
+    adjusted = metrics.R2Score(num_regressors=2)
+    adjusted.update_state(y, p)
+    n = y.size
+    assert adjusted.result() == pytest.approx(1 - (1 - r2.mean()) * (n - 1) / (n - 3))
+
+
+def test_rate_at_constraint():
+    y = np.array([0, 0, 0, 0, 1, 1, 1, 1])
+    p = np.array([0.12, 0.22, 0.33, 0.72, 0.25, 0.63, 0.85, 0.95])   # thresholds 0, 0.1 .. 1
+    m = metrics.SensitivityAtSpecificity(0.75, num_thresholds=11)
+    m.update_state(y, p)
+    assert m.result() == pytest.approx(0.75)  # > 0.4: 3 of 4 negatives out, 3 of 4 positives in
+    r = metrics.RecallAtPrecision(precision=1.0, num_thresholds=11)
+    r.update_state(y, p)
+    assert r.result() == pytest.approx(0.5)   # > 0.8: only 0.85 and 0.95, both positive
+
+
 def test_loss_named_metrics_average_the_loss_functions():
     rng = np.random.default_rng(7)
     y, p = rng.normal(size=(8, 3)), rng.normal(size=(8, 3))
@@ -146,7 +172,10 @@ def test_loss_named_metrics_average_the_loss_functions():
                 label_weights=[1.0, 2.0, 0.5], from_logits=True),
     metrics.F1Score(average="macro", threshold=0.4), metrics.FBetaScore(beta=2.0),
     metrics.TruePositives(thresholds=[0.1, 0.9]), metrics.FalseNegatives(name="fn"),
-    metrics.RootMeanSquaredError(), metrics.CosineSimilarity(axis=0), metrics.LogCoshError(),
+    metrics.RootMeanSquaredError(), metrics.CosineSimilarity(axis=0),
+    metrics.R2Score(class_aggregation=None, num_regressors=2),
+    metrics.SensitivityAtSpecificity(0.5, num_thresholds=20, class_id=1),
+    metrics.PrecisionAtRecall(recall=0.8), metrics.LogCoshError(),
     metrics.KLDivergence(), metrics.BinaryCrossentropy(from_logits=True, label_smoothing=0.1),
     metrics.SparseCategoricalCrossentropy(ignore_class=0),
 ])
@@ -199,6 +228,13 @@ def test_errors_name_the_argument():
         metrics.Recall(class_id=5).update_state(np.zeros((4, 3)), np.zeros((4, 3)))
     with pytest.raises(ValueError, match=r"f1_score: y_true and y_pred must both have shape"):
         metrics.F1Score().update_state(np.zeros(4), np.zeros(4))
+    with pytest.raises(ValueError, match=r"SensitivityAtSpecificity: specificity must be a finite "
+                                         r"number in \[0, 1\], got 1.2"):
+        metrics.SensitivityAtSpecificity(1.2)
+    with pytest.raises(ValueError, match="R2Score: class_aggregation must be one of"):
+        metrics.R2Score(class_aggregation="mean")
+    with pytest.raises(ValueError, match="R2Score: num_regressors must be a non-negative integer"):
+        metrics.R2Score(num_regressors=-1)
     with pytest.raises(ValueError, match=r"auc: sample_weight of shape \(3,\)"):
         metrics.AUC().update_state(np.zeros((4, 2)), np.zeros((4, 2)), sample_weight=np.ones(3))
 

@@ -82,6 +82,14 @@ CASES = [
     ("FalsePositives", {"thresholds": [0.1, 0.6]}, "binary"),
     ("TrueNegatives", {"thresholds": [0.0, 0.25, 0.5, 0.75, 1.0]}, "binary"),
     ("FalseNegatives", {"thresholds": 0.3}, "binary_1d"),
+    ("SensitivityAtSpecificity", {"specificity": 0.6}, "binary"),
+    ("SpecificityAtSensitivity", {"sensitivity": 0.7, "num_thresholds": 50}, "binary"),
+    ("PrecisionAtRecall", {"recall": 0.5, "class_id": 1}, "onehot"),
+    ("RecallAtPrecision", {"precision": 0.6, "num_thresholds": 1}, "binary"),
+    ("R2Score", {}, "regression"),
+    ("R2Score", {"class_aggregation": None}, "regression"),
+    ("R2Score", {"class_aggregation": "variance_weighted_average", "num_regressors": 3},
+     "regression"),
     ("MeanAbsolutePercentageError", {}, "regression"),
     ("MeanSquaredLogarithmicError", {}, "positive"),
     ("RootMeanSquaredError", {}, "regression"),
@@ -143,7 +151,7 @@ def test_metric_matches_keras_over_batches(keras, class_name, kwargs, kind, weig
                                   "log_cosh_error", "cosine_similarity", "hinge", "poisson",
                                   "binary_crossentropy", "categorical_crossentropy",
                                   "sparse_categorical_crossentropy", "squared_hinge",
-                                  "categorical_hinge", "bce", "true_positives",
+                                  "categorical_hinge", "bce", "true_positives", "r2_score",
                                   "false_negatives"])
 def test_names_as_keras(keras, name):
     """A name Keras 3's metrics.get takes gives the same class here."""

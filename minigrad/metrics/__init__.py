@@ -9,10 +9,11 @@ stateful object that averages those values over every batch it has seen::
     m.result()         # a float: the accuracy over all batches
     m.reset_state()    # start again (each epoch)
 
-The catalog is Keras 3's: accuracies (:mod:`.accuracy`), the metrics named after losses
-(:mod:`.loss_metrics`), ``Precision``, ``Recall`` and ``AUC`` from confusion counts at thresholds
-(:mod:`.confusion`), and ``F1Score`` / ``FBetaScore`` (:mod:`.f_score`); each reachable by its
-Keras name in ``compile(metrics=["precision", "recall", "auc", "f1_score"])``.
+The catalog is Keras 3's: accuracies (:mod:`.accuracy`), the metrics named after losses with
+``RootMeanSquaredError`` and ``R2Score`` (:mod:`.loss_metrics`), ``Precision``, ``Recall``,
+``AUC`` and the counts ``TruePositives`` ... from confusion counts at thresholds
+(:mod:`.confusion`), ``SensitivityAtSpecificity`` and its kin (:mod:`.constrained`), and
+``F1Score`` / ``FBetaScore`` (:mod:`.f_score`); each reachable by its Keras name in ``compile(metrics=["precision", "recall", "auc", "f1_score"])``.
 
 ``"accuracy"`` in ``compile(metrics=[...])`` means a different metric for different targets:
 :func:`resolve_accuracy` picks it from the loss, as Keras and TF.js do.
@@ -29,11 +30,13 @@ from .accuracy import (Accuracy, BinaryAccuracy, CategoricalAccuracy, SparseCate
 from .base import Mean, MeanMetricWrapper, Metric, _registry
 from .confusion import (AUC, FalseNegatives, FalsePositives, Precision, Recall, TrueNegatives,
                         TruePositives)
+from .constrained import (PrecisionAtRecall, RecallAtPrecision, SensitivityAtSpecificity,
+                          SpecificityAtSensitivity)
 from .f_score import F1Score, FBetaScore
 from .loss_metrics import (BinaryCrossentropy, CategoricalCrossentropy, CategoricalHinge,
                            CosineSimilarity, Hinge, KLDivergence, LogCoshError,
                            MeanAbsoluteError, MeanAbsolutePercentageError, MeanSquaredError,
-                           MeanSquaredLogarithmicError, Poisson, RootMeanSquaredError,
+                           MeanSquaredLogarithmicError, Poisson, R2Score, RootMeanSquaredError,
                            SparseCategoricalCrossentropy, SquaredHinge, binary_crossentropy,
                            categorical_crossentropy, categorical_hinge, cosine_similarity, hinge,
                            kl_divergence, log_cosh, mean_absolute_error,

@@ -1,15 +1,19 @@
 """Metrics named after losses (Keras 3's): the mean over every sample seen of a loss function's
-per-sample values, e.g. ``KLDivergence``, ``BinaryCrossentropy``; and ``RootMeanSquaredError``.
+per-sample values, e.g. ``KLDivergence``, ``BinaryCrossentropy``; and the regression scores
+``RootMeanSquaredError`` and ``R2Score``.
 
 The functions are the losses' own (``minigrad.losses``), run on plain arrays: no graph is built.
 One exception, as in Keras: the metric ``cosine_similarity`` is +cos (higher is better), where
 the loss is -cos.
 """
+import warnings
+
 import numpy as np
 
 from .. import losses as _losses
 from .._checks import check_axis, check_bool, check_int, check_number
-from .base import Mean, MeanMetricWrapper, _array, _check_same_shape, _registry, _same_rank
+from .base import (Mean, MeanMetricWrapper, Metric, _array, _check_same_shape, _registry,
+                   _same_rank)
 
 
 def _loss_values(fn, name=None):
@@ -147,6 +151,76 @@ class SparseCategoricalCrossentropy(MeanMetricWrapper):
         if w.ndim == values.ndim + 1 and w.shape[-1] == 1:
             w = w.reshape(w.shape[:-1])
         return w.reshape(w.shape + (1,) * (values.ndim - w.ndim))
+
+
+_AGGREGATIONS = (None, "uniform_average", "variance_weighted_average")
+
+
+@_registry.register()
+class R2Score(Metric):
+    """The coefficient of determination per output column c of (N, C) targets:
+    R2_c = 1 - sum w (y - p)**2 / sum w (y - mean_w(y))**2 over every sample seen (0 where a
+    column has no variance), then averaged (``"uniform_average"``), weighted by the columns'
+    variances (``"variance_weighted_average"``), or kept per column (None). With
+    ``num_regressors`` k > 0 it is adjusted: 1 - (1 - R2)(n - 1) / (n - k - 1), n the number of
+    entries seen (as Keras, which falls back to R2 with a warning when n - 1 <= k)."""
+
+    def __init__(self, class_aggregation="uniform_average", num_regressors=0, name="r2_score",
+                 dtype=None):
+        super().__init__(name=name, dtype=dtype)
+        if class_aggregation not in _AGGREGATIONS:
+            raise ValueError(f"R2Score: class_aggregation must be one of {_AGGREGATIONS}, got "
+                             f"{class_aggregation!r}")
+        self.class_aggregation = class_aggregation
+        self.num_regressors = check_int(num_regressors, "num_regressors", "R2Score", low=0)
+        self.reset_state()
+
+    def reset_state(self):
+        self.num_samples = 0
+        self.sum = self.squared_sum = self.total_mse = self.count = np.float64(0.0)
+
+    def update_state(self, y_true, y_pred, sample_weight=None):
+        who = self.name
+        y_true, y_pred = _same_rank(np.asarray(_array(y_true, who, "y_true"), np.float64),
+                                    np.asarray(_array(y_pred, who, "y_pred"), np.float64))
+        if y_true.ndim != 2 or y_true.shape != y_pred.shape:
+            raise ValueError(f"{who}: y_true and y_pred must both have shape (batch_size, "
+                             f"output_dim), got y_true of shape {y_true.shape} and y_pred of "
+                             f"shape {y_pred.shape}")
+        w = np.ones(1) if sample_weight is None else \
+            np.asarray(_array(sample_weight, who, "sample_weight"), np.float64)
+        w = np.broadcast_to(w[:, None] if w.ndim == 1 and sample_weight is not None else w,
+                            y_true.shape)
+        self.sum = self.sum + (w * y_true).sum(0)
+        self.squared_sum = self.squared_sum + (w * y_true * y_true).sum(0)
+        self.total_mse = self.total_mse + (w * (y_true - y_pred) ** 2).sum(0)
+        self.count = self.count + w.sum(0)
+        self.num_samples += y_true.size
+
+    def result(self):
+        # nothing seen: 0 / 0, nan (as Keras)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            mean = self.sum / self.count
+            total = self.squared_sum - self.sum * mean
+            raw = 1 - self.total_mse / total
+        raw = np.where(np.isinf(raw), 0.0, raw)
+        if self.class_aggregation == "uniform_average":
+            score = np.mean(raw)
+        elif self.class_aggregation == "variance_weighted_average":
+            score = np.sum(total * raw) / np.sum(total)
+        else:
+            score = raw
+        n, k = self.num_samples, self.num_regressors
+        if k and k >= n - 1:
+            warnings.warn(f"{self.name}: {k} regressors for {n} entries: the adjusted R2 is not "
+                          f"defined, so this is the plain R2", stacklevel=2)
+        elif k:
+            score = 1 - (1 - score) * (n - 1) / (n - k - 1)
+        return float(score) if np.ndim(score) == 0 else score
+
+    def get_config(self):
+        return {**super().get_config(), "class_aggregation": self.class_aggregation,
+                "num_regressors": self.num_regressors}
 
 
 def _smoothing(value, who):
