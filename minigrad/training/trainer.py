@@ -10,7 +10,13 @@ One training step (``train_on_batch``, and each batch of ``fit``):
    applies each weight's constraint after its update.
 
 ``evaluate`` and ``predict`` run ``training=False`` under ``no_grad()`` (no graph is recorded).
-Every argument is checked before any work is done, and errors name the argument and the value.
+Every argument is checked before any work is done, and errors name the argument and the value
+(a batch from a generator is checked when it comes).
+
+The data: arrays, or a source of batches (a generator, a list of batches, a PyDataset-like
+object); :mod:`.epoch_iterator` cuts either into epochs as Keras 3 does (``steps_per_epoch``).
+A sample's weight in the loss is its ``sample_weight``, or ``class_weight[its class]``:
+``loss = sum_i w_i * loss_i / batch_size`` (Keras's ``sum_over_batch_size``).
 
 What ``compile`` makes lives in :mod:`minigrad.training.compile` (the compiled loss and the
 compiled metrics); :meth:`Trainer.get_compile_config` is what a model file saves of it.
@@ -286,8 +292,9 @@ class Trainer:
         shuffling) for validation, unless ``validation_data`` is given: ``(x_val, y_val[,
         sample_weight])`` or batches; it is evaluated after the epochs ``validation_freq``
         names (every n-th, or a list of epoch numbers from 1), on at most
-        ``validation_steps`` batches. Each epoch's order is drawn from ``seed`` and the epoch
-        number, so resuming with ``initial_epoch`` replays the same order.
+        ``validation_steps`` batches. ``shuffle`` reorders the samples of arrays and the
+        batches of a list or dataset (a generator is read as it comes); each epoch's order is
+        drawn from ``seed`` and the epoch number, so resuming with ``initial_epoch`` replays it.
         Returns a :class:`~minigrad.callbacks.History`.
         """
         who = f"{type(self).__name__} '{self.name}'.fit"
