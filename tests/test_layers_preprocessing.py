@@ -77,7 +77,8 @@ def test_center_crop_values():
     (lambda: resize(np.zeros((2, 2, 1)), (2, 2)), ValueError, "4-D"),
     (lambda: resize(np.zeros((1, 2, 2, 1)), (2, 2), crop_to_aspect_ratio=True,
                     pad_to_aspect_ratio=True), ValueError, "only one"),
-    (lambda: center_crop(np.zeros((1, 2, 2, 1)), 2, -1), ValueError, "size"),
+    (lambda: center_crop(np.zeros((1, 2, 2, 1)), 2, -1), ValueError, "width"),
+    (lambda: center_crop(np.zeros((1, 2, 2, 1)), 2.0, 2), TypeError, "height"),
 ])
 def test_op_errors(call, error, words):
     with pytest.raises(error, match=words):

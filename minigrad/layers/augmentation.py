@@ -40,16 +40,17 @@ FILL_MODES = ("reflect", "wrap", "constant", "nearest")
 
 def factor_range(factor, name, who, low, high, low_open=False):
     """``(lower, upper)`` from a number f (the range [-f, f], cut at ``low``) or a pair (sorted),
-    every number in [low, high] (``low_open``: (low, high]); a ValueError names the argument."""
+    every number in [low, high] (``low_open``: (low, high]). A TypeError for what is no number
+    (a string, a bool), a ValueError for a number out of range or a pair of the wrong length."""
     expected = (f"a number or a pair of numbers in {'(' if low_open else '['}{low}, {high}]")
-    bad = ValueError(f"{who}: {name} must be {expected}, got {factor!r}")
+    message = f"{who}: {name} must be {expected}, got {factor!r}"
     pair = isinstance(factor, (list, tuple))
     values = list(factor) if pair else [factor]
+    if not all(isinstance(v, numbers.Real) and not isinstance(v, bool) for v in values):
+        raise TypeError(message)
     if (pair and len(values) != 2) or not all(
-            isinstance(v, numbers.Real) and not isinstance(v, bool) for v in values):
-        raise bad
-    if not all(low <= v <= high and not (low_open and v == low) for v in values):
-        raise bad
+            low <= v <= high and not (low_open and v == low) for v in values):
+        raise ValueError(message)
     if pair:
         lower, upper = sorted(float(v) for v in values)
         return lower, upper
@@ -278,11 +279,13 @@ class RandomContrast(RandomImageLayer):
 
 
 def _contrast_pair(factor, who):
-    """Keras 3's check of a (lower, upper) contrast factor: two numbers, the first <= 1 and the
-    second >= 0 (so 1 - lower and 1 + upper stay >= 0 for factors in [0, 1]); then sorted."""
-    if len(factor) != 2 or not all(isinstance(v, numbers.Real) and not isinstance(v, bool)
-                                   for v in factor) or factor[0] > 1 or factor[1] < 0:
-        raise ValueError(f"{who}: factor must be a number in [0, 1] or a pair (lower, upper) with "
-                         f"lower <= 1 and upper >= 0, got {factor!r}")
+    """A (lower, upper) contrast factor checked as Keras 3 checks it (two numbers, the first at
+    most 1, the second at least 0), then sorted."""
+    message = (f"{who}: factor must be a number in [0, 1] or a pair (lower, upper) with "
+               f"lower <= 1 and upper >= 0, got {factor!r}")
+    if not all(isinstance(v, numbers.Real) and not isinstance(v, bool) for v in factor):
+        raise TypeError(message)
+    if len(factor) != 2 or factor[0] > 1 or factor[1] < 0:
+        raise ValueError(message)
     lower, upper = sorted(float(v) for v in factor)
     return lower, upper

@@ -41,6 +41,7 @@ import numbers
 
 import numpy as np
 
+from .._checks import check_positive_int
 from ..engine.function import Function, as_tensor
 from ._common import check_image
 from .geometry import normalize_data_format
@@ -144,7 +145,8 @@ def center_crop(images, height, width, data_format="channels_last"):
     data_format = normalize_data_format(data_format, who)
     images = as_tensor(images, who)
     check_image(images, "images", who, data_format)
-    height, width = _check_size((height, width), who)
+    height = check_positive_int(height, "height", who)
+    width = check_positive_int(width, "width", who)
     h_axis, w_axis = _hw_axes(data_format)
     dh, dw = images.shape[h_axis] - height, images.shape[w_axis] - width
     if dh >= 0 and dw >= 0:
