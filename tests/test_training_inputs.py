@@ -9,6 +9,8 @@ import warnings
 import numpy as np
 import pytest
 
+import minigrad as mg
+
 from minigrad import layers as L, optimizers
 from minigrad.models import Model, Sequential
 from minigrad.training import data_adapter
@@ -514,3 +516,40 @@ def test_an_endless_dataset_needs_steps():
                         validation_data=Endless(), validation_steps=2)
     assert model.optimizer.iterations == 6 and len(history.history["val_loss"]) == 2
     assert model.predict(Endless(), steps=3).shape == (12, 3)
+
+
+def test_batch_size_defaults_to_32_as_the_api_says():
+    """The contract writes ``batch_size=32``; left at it, the size is Keras 3's "not given":
+    32 for arrays, the batches' own size for a generator."""
+    import inspect
+    for method in (Model.fit, Model.evaluate, Model.predict):
+        default = inspect.signature(method).parameters["batch_size"].default
+        assert default == 32 and repr(default) == "32", method.__name__
+    x, labels = _classification(70)
+    model = Sequential([L.Input(shape=(x.shape[1],)), L.Dense(3)])
+    model.compile(optimizers.SGD(0.1), "sparse_categorical_crossentropy")
+    steps = []
+    model.fit(x, labels, epochs=1, verbose=0,
+              callbacks=[mg.callbacks.LambdaCallback(
+                  on_train_batch_end=lambda batch, logs: steps.append(batch))])
+    assert len(steps) == 3                    # 70 samples in batches of 32
+    model.fit(((x[i:i + 7], labels[i:i + 7]) for i in range(0, 70, 7)), epochs=1, verbose=0)
+    assert model.optimizer.iterations == 3 + 10
+
+
+def test_a_metric_with_one_value_per_class_is_logged_as_an_array():
+    """F1Score by name (average=None): the logs and History hold one score per class, as
+    Keras 3; the progress bar shows their mean."""
+    x, labels = _classification(24)
+    onehot = np.eye(3, dtype=np.float32)[labels]
+    model = Sequential([L.Input(shape=(x.shape[1],)), L.Dense(3, activation="softmax")])
+    model.compile(optimizers.SGD(0.1), "categorical_crossentropy", metrics=["f1_score"])
+    history = model.fit(x, onehot, batch_size=8, epochs=2, verbose=0,
+                        validation_data=(x, onehot))
+    assert [np.shape(v) for v in history.history["f1_score"]] == [(3,), (3,)]
+    assert np.shape(history.history["val_f1_score"][-1]) == (3,)
+    logs = model.evaluate(x, onehot, return_dict=True, verbose=0)
+    want = model.metrics[-1].result()
+    np.testing.assert_allclose(logs["f1_score"], np.asarray(want))
+    from minigrad.training.progbar import format_value
+    assert format_value(np.array([0.25, 0.75])) == "0.5000"

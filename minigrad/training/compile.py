@@ -189,12 +189,19 @@ class CompileMetrics:
             m.reset_state()
 
     def result(self):
-        """``{name: float}`` for every metric, in output order."""
+        """``{name: value}`` for every metric, in output order: a float, or an array for a metric
+        with one result per class or threshold (F1Score(average=None), ...), as Keras 3 logs."""
         if not self.built:
             raise ValueError("CompileMetrics.result: the metrics are not built yet; they are "
                              "built from the first targets given to fit / evaluate / "
                              "train_on_batch / test_on_batch")
-        return {m.name: float(m.result()) for m in self.metrics}
+        return {m.name: log_value(m.result()) for m in self.metrics}
+
+
+def log_value(result):
+    """A metric's result as the logs hold it: a float, or a float array of its values."""
+    value = np.asarray(result.numpy() if hasattr(result, "numpy") else result, dtype=np.float64)
+    return float(value) if value.ndim == 0 else value
 
 
 def serialize_metrics(metrics):

@@ -166,7 +166,7 @@ class EpochIterator:
 def batch_source(model, x, y, sample_weight, batch_size, who, class_weight=None, shuffle=False,
                  seed=0, need_y=True):
     """An :class:`IterableBatches` when ``x`` gives batches (then y, sample_weight and
-    batch_size must be None: the batches hold them), else None. Each batch is checked as
+    batch_size must be left out: the batches hold them), else None. Each batch is checked as
     ``model._prepare`` checks arrays, ``class_weight`` applied."""
     if not data_adapter.is_batch_source(x):
         return None
@@ -215,6 +215,26 @@ def validation_epochs(model, validation_data, batch_size, steps, who):
     raise ValueError(f"{who}: validation_data must be (x_val, y_val), (x_val, y_val, "
                      f"sample_weight) or batches of them (a generator, a list of batches, a "
                      f"dataset), got {type(validation_data).__name__}")
+
+
+class _DefaultBatchSize(int):
+    """The default ``batch_size`` of fit / evaluate / predict: the int 32, as the API writes it,
+    but an object of its own, so that the trainer can tell "left at its default" (Keras 3's
+    None: batches from a generator keep their own size, and ``steps`` can set it for arrays)
+    from a 32 the caller wrote."""
+
+    def __repr__(self):
+        return "32"
+
+
+DEFAULT_BATCH_SIZE = _DefaultBatchSize(32)
+
+
+def given_batch_size(batch_size, who):
+    """``batch_size`` checked (a positive int), or None when it was left at its default."""
+    if batch_size is DEFAULT_BATCH_SIZE:
+        return None
+    return check_int(batch_size, "batch_size", who, low=1, allow_none=True)
 
 
 def array_batch_size(batch_size, steps, size):

@@ -67,8 +67,9 @@ def terminal_width(stream, fallback=80):
 
 
 def format_value(value):
-    """Keras's number format: 4 decimals, or scientific notation for tiny magnitudes."""
-    value = float(value)
+    """Keras's number format: 4 decimals, or scientific notation for tiny magnitudes; a metric
+    with several values (one per class) shows their mean, as Keras's bar does."""
+    value = float(np.mean(value))
     return f"{value:.4f}" if abs(value) > 1e-3 or value == 0.0 else f"{value:.4e}"
 
 

@@ -32,10 +32,10 @@ from .._checks import check_bool, check_int, check_number, check_seed
 from ..engine.autograd import no_grad
 from . import callbacks as callbacks_module
 from . import data_adapter
-from .epoch_iterator import (ArrayBatches, EpochIterator, array_batch_size, batch_source,
-                             check_validation_freq, epochs_of, should_validate,
-                             validation_epochs)
-from .compile import CompileLoss, CompileMetrics, serialize_metrics
+from .epoch_iterator import (DEFAULT_BATCH_SIZE, ArrayBatches, EpochIterator, array_batch_size,
+                             batch_source, check_validation_freq, epochs_of, given_batch_size,
+                             should_validate, validation_epochs)
+from .compile import CompileLoss, CompileMetrics, log_value, serialize_metrics
 from .progbar import resolve_verbose
 
 
@@ -158,8 +158,9 @@ class Trainer:
             m.reset_state()
 
     def get_metrics_result(self):
-        """``{name: float}`` of every metric: the logs that callbacks receive."""
-        return {m.name: float(m.result()) for m in self.metrics}
+        """``{name: value}`` of every metric, the logs that callbacks receive: a float, or an
+        array for a metric with one result per class or threshold (as Keras 3)."""
+        return {m.name: log_value(m.result()) for m in self.metrics}
 
     # -- data ------------------------------------------------------------------------------------
     def _model_input(self, xs):
@@ -277,7 +278,7 @@ class Trainer:
         return callbacks_module.CallbackList(progbar + callbacks + ([history] if history else []),
                                              self, params)
 
-    def fit(self, x=None, y=None, batch_size=None, epochs=1, verbose="auto", callbacks=None,
+    def fit(self, x=None, y=None, batch_size=DEFAULT_BATCH_SIZE, epochs=1, verbose="auto", callbacks=None,
             validation_split=0.0, validation_data=None, shuffle=True, class_weight=None,
             sample_weight=None, initial_epoch=0, steps_per_epoch=None, validation_steps=None,
             validation_batch_size=None, validation_freq=1, seed=None):
@@ -285,7 +286,7 @@ class Trainer:
 
         ``x`` holds arrays (with ``y``, batches of ``batch_size``, 32 by default) or gives
         batches ``(x, y[, sample_weight])``: a generator, a list of batches, a PyDataset-like
-        object (then ``y``, ``sample_weight`` and ``batch_size`` stay None).
+        object (then ``y`` and ``sample_weight`` stay None and ``batch_size`` at its default).
         ``steps_per_epoch`` makes an epoch that many batches, the data carrying on across
         epochs (required for a generator that never ends). ``class_weight`` weighs each sample
         by its class. ``validation_split`` keeps the last fraction of the samples (before
@@ -299,7 +300,7 @@ class Trainer:
         """
         who = f"{type(self).__name__} '{self.name}'.fit"
         self._assert_compiled(who)
-        batch_size = check_int(batch_size, "batch_size", who, low=1, allow_none=True)
+        batch_size = given_batch_size(batch_size, who)
         epochs = check_int(epochs, "epochs", who, low=0)
         initial_epoch = check_int(initial_epoch, "initial_epoch", who, low=0)
         steps_per_epoch = check_int(steps_per_epoch, "steps_per_epoch", who, low=1,
@@ -394,14 +395,14 @@ class Trainer:
         cbs.on_test_end(logs or {})
         return logs
 
-    def evaluate(self, x=None, y=None, batch_size=None, verbose="auto", sample_weight=None,
+    def evaluate(self, x=None, y=None, batch_size=DEFAULT_BATCH_SIZE, verbose="auto", sample_weight=None,
                  steps=None, callbacks=None, return_dict=False):
         """The loss (and metrics) over all of x, y in inference mode: a float, or [loss, *metrics]
         (a dict with ``return_dict=True``). ``x`` may give batches, as in :meth:`fit`;
         ``steps`` stops after that many batches."""
         who = f"{type(self).__name__} '{self.name}'.evaluate"
         self._assert_compiled(who)
-        batch_size = check_int(batch_size, "batch_size", who, low=1, allow_none=True)
+        batch_size = given_batch_size(batch_size, who)
         steps = check_int(steps, "steps", who, low=1, allow_none=True)
         verbose = resolve_verbose(verbose, who)
         batches = epochs_of(self, x, y, sample_weight, batch_size, steps, who)
@@ -412,11 +413,11 @@ class Trainer:
             raise ValueError(f"{who}: x gave no batches")
         return self._results(logs, return_dict)
 
-    def predict(self, x, batch_size=None, verbose=0, steps=None, callbacks=None):
+    def predict(self, x, batch_size=DEFAULT_BATCH_SIZE, verbose=0, steps=None, callbacks=None):
         """The model's outputs for every sample of ``x``, batch by batch, as NumPy arrays.
         ``x`` may give batches of inputs (``x`` or ``(x,)`` each)."""
         who = f"{type(self).__name__} '{self.name}'.predict"
-        batch_size = check_int(batch_size, "batch_size", who, low=1, allow_none=True)
+        batch_size = given_batch_size(batch_size, who)
         steps = check_int(steps, "steps", who, low=1, allow_none=True)
         verbose = resolve_verbose(verbose, who)
         batches = epochs_of(self, x, None, None, batch_size, steps, who, need_y=False)
