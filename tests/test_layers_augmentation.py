@@ -446,3 +446,21 @@ def test_mnist_example_augment_flag(capsys):
     np.testing.assert_allclose(augmented.predict(x), plain.predict(x), rtol=1e-5)
     accuracy = example.main(["--limit", "128", "--epochs", "1", "--augment"])
     assert capsys.readouterr().out.strip().splitlines()[-1] == f"test accuracy: {accuracy:.4f}"
+
+
+def test_fit_trains_on_augmented_images_and_evaluate_sees_the_originals():
+    # a certain draw (half the height down, zeros coming in) and a learning rate of 0: the loss
+    # train_on_batch reports is the loss of the shifted images, evaluate's that of the originals
+    shift = dict(height_factor=(0.5, 0.5), width_factor=0.0, fill_mode="constant")
+    model = mg.models.Sequential([layers.Input(shape=(4, 3, 1)), layers.RandomTranslation(**shift),
+                                  layers.Flatten(), layers.Dense(2)])
+    model.compile(optimizer=mg.optimizers.SGD(learning_rate=0.0), loss="mse")
+    x = np.random.default_rng(0).uniform(0, 1, (5, 4, 3, 1)).astype(np.float32)
+    y = np.random.default_rng(1).uniform(0, 1, (5, 2)).astype(np.float32)
+    shifted = np.concatenate([np.zeros_like(x[:, :2]), x[:, :2]], axis=1)
+    dense = model.layers[-1]
+    predict = lambda images: images.reshape(5, -1) @ dense.kernel.numpy() + dense.bias.numpy()
+    mse = lambda images: float(np.mean((predict(images) - y) ** 2))
+    np.testing.assert_allclose(model.train_on_batch(x, y), mse(shifted), rtol=1e-5)
+    np.testing.assert_allclose(model.evaluate(x, y, verbose=0), mse(x), rtol=1e-5)
+    assert abs(mse(shifted) - mse(x)) > 1e-3

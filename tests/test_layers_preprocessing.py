@@ -1,6 +1,7 @@
 """Rescaling, Resizing, CenterCrop and their ops (minigrad.ops.image: resize, center_crop): the
 layer harness, values against NumPy, gradcheck, errors that name the argument, Keras 3 (torch) as
-oracle from Keras's own get_config (forward and input gradients), and TF.js for the layers it has."""
+oracle from Keras's own get_config (forward and input gradients), and TF.js where it computes
+what Keras does."""
 import json
 
 import numpy as np
@@ -172,7 +173,8 @@ def test_image_layers_want_an_image_or_a_batch(shape):
 @pytest.mark.parametrize("layer", [Resizing(3, 5), Resizing(4, 2, interpolation="nearest"),
                                    Resizing(2, 2, crop_to_aspect_ratio=True,
                                             data_format="channels_first"),
-                                   CenterCrop(2, 3), CenterCrop(7, 3, data_format="channels_first")])
+                                   CenterCrop(2, 3),
+                                   CenterCrop(7, 3, data_format="channels_first")])
 def test_one_image_without_the_batch_axis(layer):
     # as Keras: (H, W, C) in, (height, width, C) out, the same as a batch of one
     x = _x((4, 5, 2))
