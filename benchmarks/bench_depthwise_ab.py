@@ -5,11 +5,13 @@ Run:  cp minigrad/backend/kernels/depthwise.cpython-*.so /tmp/before.so     # th
       python benchmarks/bench_depthwise_ab.py /tmp/before.so \
           minigrad/backend/kernels/depthwise.cpython-*.so
                                               [--op fwd|grad_in|grad_k|bwd] [--threads 1,2] [--warm]
+                                              [--simd base,avx512]
 
 On a shared, noisy machine two separate benchmark runs differ by more than most changes gain.
 This script loads both builds into one process (each ``.so`` under a module name of its own) and
 calls them alternately on the same arrays, so noise falls on both alike, then prints the median
-of each and their ratio. It also checks that both give the same bits.
+of each and their ratio. It also checks that both give the same bits. Two copies of one build
+with ``--simd base,avx512`` compare its instruction-set paths (``minigrad.backend.simd``).
 
 By default a 64 MB buffer is written before every call (``--warm`` leaves it out), so each call
 finds x, G and the outputs in memory rather than in the caches, as inside a network.
@@ -70,11 +72,17 @@ def main():
     parser.add_argument("--threads", default="1,2")
     parser.add_argument("--repeat", type=int, default=40)
     parser.add_argument("--warm", action="store_true", help="do not evict the caches")
+    parser.add_argument("--simd", metavar="A,B", help="instruction-set path of each build, e.g. "
+                        "base,avx512 (builds with runtime dispatch; default: each one's best)")
     args = parser.parse_args()
     modules = [load(path, f"build{i}") for i, path in enumerate(args.builds)]
+    if args.simd:
+        for module, path in zip(modules, args.simd.split(",")):
+            module._set_simd_path(path.strip())
     evict = None if args.warm else np.zeros(16 << 20, dtype=np.float32)
     rng = np.random.default_rng(0)
-    names = [os.path.basename(p) for p in args.builds]
+    names = [os.path.basename(p) + (f" ({m._simd_path()})" if hasattr(m, "_simd_path") else "")
+             for p, m in zip(args.builds, modules)]
     print(f"{args.op}, {'warm' if args.warm else 'cold'} caches, median ms of {args.repeat}: "
           f"A = {names[0]}, B = {names[1]}")
     for n, c, h, w, s, m in SHAPES:

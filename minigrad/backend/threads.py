@@ -13,6 +13,7 @@ import glob
 import os
 
 from . import kernels as _kernels
+from . import simd as _simd
 from .kernels import openmp as _openmp
 
 
@@ -78,6 +79,8 @@ def build_info():
         "num_threads": _num_threads,
         "max_threads": _openmp.max_threads(),
         "blas_threads_settable": _set_blas_threads is not None,
+        "simd": _simd.path(),                 # the instruction set the depthwise kernels run
+        "simd_available": _simd.available(),  # the ones this CPU can run
     }
     if not info["openmp"]:
         info["warning"] = "built without OpenMP: every kernel runs on one thread"

@@ -46,8 +46,9 @@ from libc.stddef cimport ptrdiff_t
 from libc.stdlib cimport free, malloc
 from libc.string cimport memcpy, memset
 
-from .depthwise_simd cimport (corr_span, dw_corr_span_f32, dw_corr_span_plain, dw_prefetch,
-                              dw_prefetch_write, dw_wgrad_span_f32, dw_wgrad_span_plain,
+from .depthwise_simd cimport (corr_span, dw_best_path, dw_corr_span_f32, dw_corr_span_plain,
+                              dw_get_path, dw_path_supported, dw_prefetch, dw_prefetch_write,
+                              dw_set_path, dw_wgrad_span_f32, dw_wgrad_span_plain,
                               posix_memalign, real, repeat, sum_groups, wgrad_span)
 
 # ---- the plan (depthwise_plan.py) as the struct the loops read ---------------------------------
@@ -426,3 +427,24 @@ def _wgrad_span_float32(const float[::1] src, const ptrdiff_t[::1] src_off, floa
                ("gk", len(gk), gk_off, 0), ("g", len(g), None, channels))
     (dw_wgrad_span_plain if plain else dw_wgrad_span_f32)(
         &src[0], &src_off[0], &gk[0], &gk_off[0], ntaps, &g[0], count, src_step, channels)
+
+
+# ---- the instruction set ("path") of the spans: include/depthwise_simd.h, "choosing the path" --
+_PATHS = ("base", "avx2", "avx512")
+dw_set_path(dw_best_path())  # the fastest this CPU has (backend.simd may choose another)
+
+
+def _simd_paths():
+    """The paths this CPU can run, slowest first ("base" always)."""
+    return [name for i, name in enumerate(_PATHS) if dw_path_supported(i)]
+
+
+def _simd_path():
+    """The path the spans run on now."""
+    return _PATHS[dw_get_path()]
+
+
+def _set_simd_path(name):
+    """Run the spans on path ``name`` from now on (the tests compare every path)."""
+    if name not in _PATHS or dw_set_path(_PATHS.index(name)) < 0:
+        raise ValueError(f"simd path must be one of this CPU's {_simd_paths()}, got {name!r}")

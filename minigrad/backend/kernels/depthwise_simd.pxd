@@ -45,6 +45,11 @@ cdef extern from "depthwise_simd.h" nogil:
     void dw_repeat_f64(const double *src, double *dst, ptrdiff_t n, ptrdiff_t M)
     void dw_sum_groups_f32(const float *src, float *dst, ptrdiff_t n, ptrdiff_t M)
     void dw_sum_groups_f64(const double *src, double *dst, ptrdiff_t n, ptrdiff_t M)
+    # which instruction set ("path") the functions above run: 0 base, 1 avx2, 2 avx512
+    int dw_path_supported(int path)
+    int dw_best_path()
+    int dw_set_path(int path)
+    int dw_get_path()
 
 cdef inline void corr_span(const real *src, const ptrdiff_t *src_off, const real *w,
                            const ptrdiff_t *w_off, Py_ssize_t ntaps, real *dst, Py_ssize_t count,

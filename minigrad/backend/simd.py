@@ -1,0 +1,44 @@
+"""Which instruction set the hand-vectorised kernels run on.
+
+The depthwise kernels' inner loops (``kernels/include/depthwise_simd.h``) are compiled for several
+instruction sets ("paths") from one source: ``"base"`` (what the build flags give: SSE2 in a
+portable x86-64 wheel, everything the CPU has with ``-march=native``), ``"avx2"`` and
+``"avx512"``. At import the fastest path this CPU supports is chosen, as NumPy and PyTorch choose
+theirs, so a portable build runs at full speed too. ``MINIGRAD_SIMD=avx2`` (or ``base``,
+``avx512``) picks one by hand, to compare or to debug; ``minigrad.build_info()["simd"]`` says which
+runs.
+
+>>> path() in available()
+True
+"""
+import os
+
+from .kernels import depthwise as _depthwise
+
+
+def available():
+    """The paths this CPU can run, slowest first (``"base"`` always)."""
+    return _depthwise._simd_paths()
+
+
+def path():
+    """The path the kernels run on now."""
+    return _depthwise._simd_path()
+
+
+def set_path(name):
+    """Run the kernels on path ``name`` from now on (one of :func:`available`)."""
+    _depthwise._set_simd_path(name)
+
+
+def _from_environment():
+    value = os.environ.get("MINIGRAD_SIMD", "").strip().lower()
+    if value:
+        try:
+            set_path(value)
+        except ValueError:
+            raise ValueError(f"MINIGRAD_SIMD must be one of this CPU's paths {available()}, got "
+                             f"{os.environ['MINIGRAD_SIMD']!r}") from None
+
+
+_from_environment()
