@@ -250,3 +250,34 @@ def test_names_and_keras_function_entries(keras, name):
     assert entry["class_name"] == "function"
     assert type(losses.get(entry)) is expected
     assert type(losses.get(getattr(losses, keras.losses.get(name).__name__))) is expected
+
+
+@pytest.mark.parametrize("class_name,kwargs,shape,weight_shape,reduction", [
+    # 1-D targets: one loss value for the whole batch, weighted by each of the (N,) weights
+    ("MeanSquaredError", {}, (4,), (4,), "sum_over_batch_size"),
+    ("Huber", {"delta": 0.7}, (3,), (3,), "none"),
+    ("BinaryCrossentropy", {"from_logits": True}, (1, 4), (1, 4), "sum"),
+    # (N, N) per-sample losses and (N,) weights: Keras broadcasts them from the right
+    ("MeanAbsoluteError", {}, (3, 3, 1), (3,), "mean_with_sample_weight"),
+    ("Hinge", {}, (4, 4, 5), (4,), "mean"),
+    # (N,) losses and (N, 1) weights: Keras's result keeps the axis of 1
+    ("MeanSquaredError", {}, (4, 3), (4, 1), "none"),
+    # the weights' trailing axis of 1 dropped against (N, T) losses
+    ("LogCosh", {}, (3, 2, 4), (3, 2, 1), "sum_over_batch_size"),
+])
+def test_sample_weight_pairs_with_the_losses_as_keras_does(keras, class_name, kwargs, shape,
+                                                          weight_shape, reduction):
+    """Keras 3 pairs sample_weight with the per-sample losses by a trailing axis of 1, then NumPy
+    broadcasting; these shapes were refused or weighed by rows (found by a fuzz against Keras)."""
+    theirs = getattr(keras.losses, class_name)(reduction=reduction, **kwargs)
+    ours = losses.get({"class_name": class_name, "config": {**theirs.get_config(), **kwargs}})
+    rng = np.random.default_rng(11)
+    y_true, y_pred = (rng.normal(size=shape).astype(np.float32) for _ in range(2))
+    if class_name == "Hinge":
+        y_true = np.sign(y_true)
+    if class_name == "BinaryCrossentropy":
+        y_true = (y_true > 0).astype(np.float32)
+    weights = rng.uniform(0.1, 2.0, size=weight_shape).astype(np.float32)
+    got = run_both(keras, theirs, ours, y_true, y_pred, weights)
+    assert got[0].shape == got[1].shape
+    assert_match(got, f"{class_name} {shape} weights {weight_shape}")

@@ -59,29 +59,53 @@ class Loss(Configurable):
         values = self.call(y_true, y_pred)
         return self._reduce(values, sample_weight, self.valid_mask(y_true, values))
 
-    def _weights(self, sample_weight, values):
-        """``sample_weight`` as an array that broadcasts against ``values`` from the left."""
+    def _weighted(self, sample_weight, values):
+        """``(values, weights)`` paired as Keras 3 pairs them: when their ranks differ by one and
+        the longer has a trailing axis of 1, that axis is dropped (or one added to a rank-1
+        partner), then the two broadcast as NumPy does (from the right; Keras's result may so be
+        larger than ``values``, e.g. per-sample scalars times (N,) weights). Where Keras's pairing
+        does not broadcast, (N,) weights scale every value of sample n (aligned from the left,
+        as Keras 2 did)."""
         weights = _as_target(sample_weight, values.dtype, type(self).__name__)
-        shape = weights.shape
-        if weights.ndim == values.ndim + 1 and shape[-1] == 1:
-            weights = weights.reshape(shape[:-1])  # (N, 1) weights for (N,) losses
-        # weights (N,) scale every value of sample n: align them with the leading axes
-        weights = weights.reshape(weights.shape + (1,) * (values.ndim - weights.ndim))
+        shape, vshape = weights.shape, values.shape
+        v, w = values, weights
+        if v.ndim == w.ndim + 1 and vshape[-1] == 1:
+            if w.ndim == 1:
+                w = w.reshape(shape + (1,))
+            else:
+                v = v.reshape(vshape[:-1])
+        elif w.ndim == v.ndim + 1 and shape[-1] == 1:
+            if v.ndim == 1:
+                v = v.reshape(vshape + (1,))
+            else:
+                w = w.reshape(shape[:-1])
         try:
-            fits = np.broadcast_shapes(weights.shape, values.shape) == values.shape
+            np.broadcast_shapes(w.shape, v.shape)
+            return v, w
+        except ValueError:
+            pass
+        # Keras 2's rule: the weights' axes are the leading axes of the values
+        if weights.ndim == values.ndim + 1 and shape[-1] == 1:
+            weights = weights.reshape(shape[:-1])
+        weights = weights.reshape(weights.shape + (1,) * max(values.ndim - weights.ndim, 0))
+        try:
+            fits = np.broadcast_shapes(weights.shape, vshape) == vshape
         except ValueError:
             fits = False
         if not fits:
             raise ValueError(f"{type(self).__name__}: sample_weight of shape {shape} does not "
-                             f"fit the per-sample losses of shape {values.shape}")
-        return weights
+                             f"fit the per-sample losses of shape {vshape}")
+        return values, weights
 
     def _reduce(self, values, sample_weight, mask=None):
-        weights = None if sample_weight is None else self._weights(sample_weight, values)
+        weights = None
+        if sample_weight is not None:
+            values, weights = self._weighted(sample_weight, values)
         if mask is not None:
             # Keras: valid entries weigh total/valid and the others 0, so that the mean over
             # all entries is the mean over the valid ones (0 when none is valid)
-            mask = np.asarray(mask, dtype=bool).reshape(values.shape)
+            mask = np.asarray(mask, dtype=bool)
+            mask = mask.reshape(values.shape) if mask.size == values.size else mask
             dt = values.dtype.type
             valid = mask.sum()
             scale = dt(mask.size) / dt(valid) if valid and self.reduction in (
