@@ -286,6 +286,7 @@ LAYERS = [
     ("GroupNormalization", {"groups": 3, "axis": 1, "center": False}, (6, 2, 2)),
     ("GroupNormalization", {"groups": 4, "epsilon": 0.01}, (5, 8)),
     ("Dropout", {"rate": 0.5}, (6,)),
+    ("SpatialDropout1D", {"rate": 0.5}, (3, 2)),
     ("SpatialDropout2D", {"rate": 0.5}, (3, 3, 2)),
     ("GaussianNoise", {"stddev": 0.3}, (6,)),
     ("GaussianDropout", {"rate": 0.3}, (6,)),
@@ -352,3 +353,16 @@ def test_dot_of_sequences(ort, tmp_path):
     a, b = layers.Input(shape=(3, 5), name="a"), layers.Input(shape=(4, 5), name="b")
     model = mg.models.Model([a, b], layers.Dot(axes=(2, 2))([a, b]))
     _check(ort, model, tmp_path)
+
+
+@pytest.mark.parametrize("class_name,kwargs,shape,match", [
+    ("CenterCrop", {"height": 6, "width": 4, "name": "crop"}, (4, 5, 1), "crop.*at least"),
+    ("Resizing", {"height": 4, "width": 4, "crop_to_aspect_ratio": True, "name": "rs"},
+     (6, 8, 1), "rs.*crop_to_aspect_ratio"),
+    ("Softmax", {"axis": [1, 2], "name": "soft"}, (3, 4), "soft.*several axes"),
+])
+def test_layer_settings_without_an_onnx_equivalent_are_named(ort, tmp_path, class_name, kwargs,
+                                                               shape, match):
+    with pytest.raises(ValueError, match=match):
+        _single_layer_model(class_name, kwargs, shape).export(tmp_path / "m.onnx")
+    assert not os.listdir(tmp_path)
