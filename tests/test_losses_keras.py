@@ -281,3 +281,22 @@ def test_sample_weight_pairs_with_the_losses_as_keras_does(keras, class_name, kw
     got = run_both(keras, theirs, ours, y_true, y_pred, weights)
     assert got[0].shape == got[1].shape
     assert_match(got, f"{class_name} {shape} weights {weight_shape}")
+
+
+@pytest.mark.parametrize("class_name,kwargs", [
+    ("CategoricalCrossentropy", {"from_logits": True, "label_smoothing": 0.85, "axis": 1}),
+    ("CategoricalCrossentropy", {"label_smoothing": 0.3, "axis": 1}),
+    ("CategoricalFocalCrossentropy", {"from_logits": True, "label_smoothing": 0.36, "axis": 1,
+                                      "alpha": 0.22, "gamma": 1.3}),
+])
+def test_label_smoothing_along_another_axis_matches_keras(keras, class_name, kwargs):
+    """With ``axis`` not the last, Keras still smooths by s / (size of the last axis)."""
+    theirs = getattr(keras.losses, class_name)(**kwargs)
+    ours = losses.get({"class_name": class_name, "config": theirs.get_config()})
+    rng = np.random.default_rng(5)
+    labels = rng.integers(0, 4, size=(2, 3))
+    y_true = np.moveaxis(np.eye(4, dtype=np.float32)[labels], -1, 1)   # (2, 4, 3): classes on 1
+    logits = rng.normal(size=(2, 4, 3)).astype(np.float32)
+    y_pred = logits if kwargs.get("from_logits") else np.exp(logits) / np.exp(logits).sum(
+        1, keepdims=True)
+    assert_match(run_both(keras, theirs, ours, y_true, y_pred), f"{class_name} {kwargs}")

@@ -35,7 +35,8 @@ def categorical_focal_crossentropy(y_true, y_pred, alpha=0.25, gamma=2.0, from_l
     1 - EPSILON) (p = softmax(y_pred) with ``from_logits``).
 
     ``alpha`` is one weight for all classes or a list with one per class; ``gamma`` = 0 gives
-    ``alpha * categorical_crossentropy``; ``label_smoothing`` s makes the targets y (1 - s) + s / C.
+    ``alpha * categorical_crossentropy``; ``label_smoothing`` s makes the targets y (1 - s) + s / C
+    (C: the size of the last axis whatever ``axis`` is, as Keras).
     """
     who = "categorical_focal_crossentropy"
     args = check_focal(who, alpha, gamma, from_logits, label_smoothing, alpha_per_class=True)
@@ -51,7 +52,7 @@ def categorical_focal_crossentropy(y_true, y_pred, alpha=0.25, gamma=2.0, from_l
             (-1,) + (1,) * (y_pred.ndim - axis - 1))  # along the class axis
     if args["label_smoothing"]:
         s = args["label_smoothing"]
-        y_true = y_true * (1.0 - s) + y_pred.dtype.type(s) / y_pred.dtype.type(num_classes)
+        y_true = y_true * (1.0 - s) + y_pred.dtype.type(s) / y_pred.dtype.type(y_pred.shape[-1])
     p = ops.softmax(y_pred, axis=axis) if args["from_logits"] else y_pred
     q = ops.clip(p / ops.sum(p, axis=axis, keepdims=True), EPSILON, 1.0 - EPSILON)
     cross_entropy = ops.log(q) * -y_true

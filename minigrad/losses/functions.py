@@ -83,7 +83,8 @@ def huber(y_true, y_pred, delta=1.0):
 def categorical_crossentropy(y_true, y_pred, from_logits=False, label_smoothing=0.0, axis=-1):
     """-sum_c y_c log p_c along ``axis`` for one-hot (or soft) targets ``y_true``.
 
-    ``label_smoothing`` s replaces y by y (1 - s) + s / C. Probabilities are renormalised by their
+    ``label_smoothing`` s replaces y by y (1 - s) + s / C, C the size of the last axis even when
+    ``axis`` is another one (as Keras 3, and Keras 2, do). Probabilities are renormalised by their
     sum and clipped to [EPSILON, 1 - EPSILON] (Keras); logits go through a stable log-softmax.
     """
     who = "categorical_crossentropy"
@@ -97,7 +98,8 @@ def categorical_crossentropy(y_true, y_pred, from_logits=False, label_smoothing=
                       f"loss is always 0; use binary_crossentropy for two classes", stacklevel=2)
     if label_smoothing:
         dt = y_pred.dtype.type
-        y_true = y_true * (1.0 - label_smoothing) + dt(label_smoothing) / dt(num_classes)
+        # Keras divides by the last axis's size, not by num_classes along ``axis``
+        y_true = y_true * (1.0 - label_smoothing) + dt(label_smoothing) / dt(y_pred.shape[-1])
     op = SoftmaxCrossEntropy if from_logits else ProbabilityCrossEntropy
     return op.apply(y_pred, target=y_true, axis=axis)
 
