@@ -26,6 +26,25 @@ def test_buffer_pool_hands_out_only_arrays_no_one_holds():
     assert pool.nbytes == 0
 
 
+def test_buffer_pool_reshapes_a_free_array_of_the_same_size_in_place():
+    pool = BufferPool(max_bytes=1 << 20, min_bytes=1024)
+    a = pool.empty((64, 64), np.float32)
+    a[:] = 1.0
+    first = id(a)
+    del a
+    b = pool.empty((16, 8, 32), np.float32)                  # 16 KiB too: the same array
+    assert id(b) == first and b.shape == (16, 8, 32)
+    assert b.base is None and b.flags.c_contiguous and b.flags.owndata   # no view
+    assert pool.nbytes == 64 * 64 * 4
+    c = pool.empty((64, 64), np.float32)                     # b is held: a second array
+    assert c is not b and not np.shares_memory(b, c) and c.shape == (64, 64)
+    assert pool.empty((32, 32), np.float32) is not b         # another size: another array
+    assert pool.empty((64, 32), np.float64) is not b         # same bytes, another dtype
+    size = 64 * 64 * 4
+    assert pool.nbytes == 3 * size + 32 * 32 * 4             # b, c, the float64 and the small one
+    assert pool.release(b) and pool.nbytes == 2 * size + 32 * 32 * 4
+
+
 def test_buffer_pool_lets_go_of_least_recently_used_shapes():
     size = 64 * 64 * 4
     pool = BufferPool(max_bytes=3 * size, min_bytes=1024)
@@ -73,7 +92,8 @@ def test_a_leaf_keeps_a_pooled_gradient_without_a_copy_and_the_pool_never_hands_
     x = mg.Tensor(np.random.default_rng(0).normal(size=shape).astype(np.float32),
                   requires_grad=True)
     k = mg.Tensor(np.ones((3, 3, 32, 1), np.float32))
-    pooled = _buffers.buffers._arrays.setdefault((shape, np.dtype(np.float32)), [])
+    nbytes = int(np.prod(shape)) * 4          # the pool keeps arrays by size and dtype
+    pooled = _buffers.buffers._arrays.setdefault((nbytes, np.dtype(np.float32)), [])
     mg.ops.depthwise_conv2d(x, k, strides=2, padding="same").sum().backward()
     first = x.grad
     # the op wrote dL/dx into a pooled array, and that array itself is the gradient: no copy
