@@ -37,9 +37,9 @@ def linear(x):
 
 @_registry.register()
 def relu(x, negative_slope=0.0, max_value=None, threshold=0.0):
-    """Rectified linear unit, Keras's general form:
-    f(x) = min(x, max_value) for x >= threshold, negative_slope * (x - threshold) below it.
-    The defaults give max(x, 0); ``max_value=6`` gives relu6."""
+    """Rectified linear unit, Keras 3's general form: x where x > threshold, else 0; clipped to
+    [0, max_value] when max_value is given; then minus negative_slope * max(threshold - x, 0).
+    So f(threshold) = 0. The defaults give max(x, 0); ``max_value=6`` gives relu6."""
     negative_slope = check_number(negative_slope, "negative_slope", "relu", low=0)
     threshold = check_number(threshold, "threshold", "relu")
     max_value = check_number(max_value, "max_value", "relu", low=0, allow_none=True)
@@ -48,8 +48,12 @@ def relu(x, negative_slope=0.0, max_value=None, threshold=0.0):
             return ops.relu(x)
         return ops.relu6(x) if max_value == 6 else ops.clip(x, 0.0, max_value)
     x = as_tensor(x, "relu")
-    y = ops.where(x.data < threshold, (x - threshold) * negative_slope, x)
-    return y if max_value is None else ops.clip(y, max_value=max_value)
+    y = ops.where(x.data > threshold, x, x * 0.0)
+    if max_value is not None:
+        y = ops.clip(y, 0.0, max_value)
+    if negative_slope != 0:
+        y = y - ops.relu(threshold - x) * negative_slope
+    return y
 
 
 @_registry.register()

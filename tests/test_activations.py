@@ -301,3 +301,23 @@ def test_oracle_matches_keras3_by_name_forward_and_gradient(keras, name, kwargs)
     assert A.serialize(A.get(name)) == A.serialize(A.deserialize(name))
     np.testing.assert_allclose(my.numpy(), ky.detach().numpy(), rtol=1e-4, atol=1e-6)
     np.testing.assert_allclose(mx.grad, xt.grad.numpy(), rtol=1e-4, atol=1e-6)
+
+
+def test_relu_is_zero_at_exactly_its_threshold_as_keras_3():
+    """Keras 3 keeps x only where x > threshold (and clips to [0, max_value] when given):
+    f(threshold) = 0. Whole-number inputs (pixel values) meet the threshold exactly."""
+    x = np.array([0.5, 1.0, 2.0, -1.0, 3.0])
+    np.testing.assert_allclose(A.relu(mg.Tensor(x), threshold=1.0).numpy(), [0, 0, 2, 0, 3])
+    np.testing.assert_allclose(A.relu(mg.Tensor(x), threshold=1.0, negative_slope=0.5).numpy(),
+                               [-0.25, 0, 2, -1, 3])
+    np.testing.assert_allclose(A.relu(mg.Tensor(x), threshold=-2.0, max_value=2.5).numpy(),
+                               [0.5, 1, 2, 0, 2.5])   # clipped to [0, max_value]
+
+
+@pytest.mark.parametrize("kwargs", [{"threshold": 1.0}, {"threshold": 1.0, "negative_slope": 0.5},
+                                    {"threshold": -2.0, "max_value": 2.5},
+                                    {"threshold": 2.0, "negative_slope": 0.3, "max_value": 3.0}])
+def test_relu_on_whole_numbers_matches_keras_3(keras, kwargs):
+    x = np.array([-3, -2, -1, 0, 1, 2, 3, 4], np.float32)
+    want = keras.ops.convert_to_numpy(keras.activations.relu(x, **kwargs))
+    np.testing.assert_allclose(A.relu(mg.Tensor(x), **kwargs).numpy(), want, atol=1e-7)

@@ -359,6 +359,8 @@ def test_dot_of_sequences(ort, tmp_path):
     ("CenterCrop", {"height": 6, "width": 4, "name": "crop"}, (4, 5, 1), "crop.*at least"),
     ("Resizing", {"height": 4, "width": 4, "crop_to_aspect_ratio": True, "name": "rs"},
      (6, 8, 1), "rs.*crop_to_aspect_ratio"),
+    ("Resizing", {"height": 4, "width": 4, "pad_to_aspect_ratio": True, "name": "rp"},
+     (6, 10, 1), "rp.*pad_to_aspect_ratio"),
     ("Softmax", {"axis": [1, 2], "name": "soft"}, (3, 4), "soft.*several axes"),
 ])
 def test_layer_settings_without_an_onnx_equivalent_are_named(ort, tmp_path, class_name, kwargs,
@@ -366,3 +368,25 @@ def test_layer_settings_without_an_onnx_equivalent_are_named(ort, tmp_path, clas
     with pytest.raises(ValueError, match=match):
         _single_layer_model(class_name, kwargs, shape).export(tmp_path / "m.onnx")
     assert not os.listdir(tmp_path)
+
+
+def test_a_convolution_called_twice_folds_the_batch_norm_into_its_one_call(ort, tmp_path):
+    """The fold belongs to the call that feeds the BatchNormalization, not to the layer."""
+    a, b = layers.Input(shape=(5, 5, 2), name="a"), layers.Input(shape=(5, 5, 2), name="b")
+    conv = layers.Conv2D(3, 3, padding="same", name="shared")
+    out = layers.Add()([layers.BatchNormalization(name="bn")(conv(a)), conv(b)])
+    _check(ort, _randomize(mg.models.Model([a, b], out)), tmp_path)
+
+
+def test_group_normalization_with_one_group_per_channel(ort, tmp_path):
+    _check(ort, _single_layer_model("GroupNormalization", {"groups": -1}, (3, 3, 4)), tmp_path)
+
+
+def test_relu_at_exactly_its_threshold(ort, tmp_path):
+    """Keras 3: f(threshold) = 0; inputs of whole numbers hit the threshold exactly."""
+    model = _single_layer_model("ReLU", {"threshold": 1.0, "negative_slope": 0.5,
+                                         "max_value": 2.5}, (6,))
+    x = np.array([[0.5, 1.0, 2.0, -1.0, 3.0, 1.0]], np.float32)
+    np.testing.assert_allclose(model.predict(x), [[-0.25, 0.0, 2.0, -1.0, 2.5, 0.0]])
+    model.export(tmp_path / "m.onnx")
+    np.testing.assert_allclose(_run(ort, tmp_path / "m.onnx", [x])[0], model.predict(x))

@@ -238,11 +238,14 @@ def _upsampling(b, layer, ins, in_shapes, out_shapes):
 
 def _resizing(b, layer, ins, in_shapes, out_shapes):
     config, rank = layer.get_config(), len(in_shapes[0])
-    if config.get("crop_to_aspect_ratio") or config["interpolation"] not in ("bilinear",
-                                                                             "nearest"):
-        raise ValueError(f"export: Resizing '{layer.name}' with crop_to_aspect_ratio or "
-                         f"interpolation {config['interpolation']!r} is not supported by the "
-                         f"exporter")
+    for key in ("crop_to_aspect_ratio", "pad_to_aspect_ratio"):
+        if config.get(key):
+            raise ValueError(f"export: Resizing '{layer.name}' with {key}=True is not supported "
+                             f"by the exporter")
+    if config["interpolation"] not in ("bilinear", "nearest"):
+        raise ValueError(f"export: Resizing '{layer.name}' with interpolation "
+                         f"{config['interpolation']!r} is not supported by the exporter "
+                         f"('bilinear' and 'nearest' are)")
     sizes = [config["height"], config["width"]]
     if config["interpolation"] == "bilinear":
         return _resize(b, ins[0], layer, rank, "linear", "half_pixel", sizes=sizes)

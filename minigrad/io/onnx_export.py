@@ -35,9 +35,10 @@ def _is_model(layer):
 
 
 def _batch_norm_folds(model):
-    """{id(BatchNormalization node's record): the convolution layer it folds into} for each BN
-    whose only input comes from a convolution (linear activation, channels on the BN's axis)
-    whose output nothing else reads and is not a model output."""
+    """{id(BatchNormalization node's record): the record of the convolution call it folds into}
+    for each BN whose only input comes from a convolution (linear activation, channels on the
+    BN's axis) whose output nothing else reads and is not a model output. Calls, not layers: a
+    convolution called twice folds the BN into the one call that feeds it."""
     graph = model._graph
     readers = {}
     for node in graph.nodes:
@@ -61,7 +62,7 @@ def _batch_norm_folds(model):
         channel_axis = 1 if config.get("data_format") == "channels_first" else rank - 1
         if layer.axis % rank != channel_axis:
             continue
-        folds[id(node.record)] = conv
+        folds[id(node.record)] = conv._call_records[source.node_index]
     return folds
 
 
@@ -79,7 +80,7 @@ def _emit(b, model, input_names, folds):
     names of its outputs. A nested model is inlined the same way."""
     graph = model._graph
     names = {id(t): n for t, n in zip(_flat(model.inputs), input_names)}
-    pending = {}   # id(conv layer) -> the BN whose affine map it absorbs
+    pending = {}   # id(convolution call's record) -> the BN whose affine map it absorbs
     for node in graph.nodes:
         if id(node.record) in folds:
             pending[id(folds[id(node.record)])] = node.layer
@@ -105,7 +106,7 @@ def _emit(b, model, input_names, folds):
             b.scope = layer.name
             in_shapes = [tuple(t.shape) for t in node.inputs]
             out_shapes = [tuple(t.shape) for t in node.outputs]
-            bn = pending.get(id(layer))
+            bn = pending.get(id(node.record))
             if bn is not None:
                 outs = convert(b, layer, ins, in_shapes, out_shapes, fold=batch_norm_affine(bn))
             else:

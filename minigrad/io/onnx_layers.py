@@ -97,17 +97,20 @@ def _dense(b, layer, ins, in_shapes, out_shapes):
 
 
 def _relu(b, layer, ins, in_shapes, out_shapes):
-    """Keras's general relu: x >= max_value -> max_value; threshold <= x -> x; else
-    negative_slope * (x - threshold)."""
+    """Keras 3's general relu: x where x > threshold, else 0; clipped to [0, max_value]; minus
+    negative_slope * relu(threshold - x)."""
     x, config = ins[0], layer.get_config()
     slope, threshold, top = config["negative_slope"], config["threshold"], config["max_value"]
     if slope == 0 and threshold == 0:
         y = b.node("Relu", [x])
-    else:
-        below = b.node("Mul", [b.node("Sub", [x, b.const(threshold)]), b.const(slope)])
-        keep = b.node("GreaterOrEqual", [x, b.const(threshold)])
-        y = b.node("Where", [keep, x, below])
-    return _clip(b, y, None, top) if top is not None else y
+        return _clip(b, y, None, top) if top is not None else y
+    y = b.node("Where", [b.node("Greater", [x, b.const(threshold)]), x, b.const(0.0)])
+    if top is not None:
+        y = _clip(b, y, 0.0, top)
+    if slope != 0:
+        below = b.node("Relu", [b.node("Sub", [b.const(threshold), x])])
+        y = b.node("Sub", [y, b.node("Mul", [below, b.const(slope)])])
+    return y
 
 
 def _leaky_relu(b, layer, ins, in_shapes, out_shapes):
@@ -212,9 +215,9 @@ def _layer_norm(b, layer, ins, in_shapes, out_shapes):
 
 def _group_norm(b, layer, ins, in_shapes, out_shapes):
     config, shape = layer.get_config(), in_shapes[0]
-    rank, groups = len(shape), config["groups"]
-    axis = config["axis"] % rank
+    rank, axis = len(shape), config["axis"] % len(shape)
     channels = shape[axis]
+    groups = channels if config["groups"] == -1 else config["groups"]   # -1: one per channel
     if axis == rank - 1:     # (N, ..., C) -> (N, S, G, C/G), statistics over S and C/G
         grouped, stats = [0, -1, groups, channels // groups], [1, 3]
     elif axis == 1:          # (N, C, ...) -> (N, G, C/G * S)
