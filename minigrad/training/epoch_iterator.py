@@ -41,10 +41,15 @@ def ran_out_warning(who, seen):
 
 class ArrayBatches:
     """Batches of ``batch_size`` samples from checked arrays: ``xs`` and ``ys`` (lists, one
-    array per input / output; ``ys`` may be None) and ``sw`` (one weight per sample, or None)."""
+    array per input / output; ``ys`` may be None) and ``sw`` (one weight per sample, or None).
 
-    def __init__(self, xs, ys, sw, batch_size, shuffle=False, seed=0):
+    With ``dtype`` (the model's), each batch of x is cast to it as it is taken, so that the
+    arrays themselves stay as given (uint8 images: a quarter of the memory of float32). A
+    shuffled pass takes each batch by its indices: nothing is copied but the batch."""
+
+    def __init__(self, xs, ys, sw, batch_size, shuffle=False, seed=0, dtype=None):
         self.xs, self.ys, self.sw = xs, ys, sw
+        self.dtype = None if dtype is None else np.dtype(dtype)
         self.size = len(xs[0])
         self.batch_size = batch_size
         self.shuffle, self.seed = shuffle, seed
@@ -59,7 +64,7 @@ class ArrayBatches:
             index = slice(step * size, (step + 1) * size)
             if order is not None:
                 index = order[index]
-            yield take(self.xs, index), take(self.ys, index), \
+            yield take(self.xs, index, self.dtype), take(self.ys, index), \
                 None if self.sw is None else self.sw[index]
 
     def end_epoch(self):
@@ -189,11 +194,13 @@ def epochs_of(model, x, y, sample_weight, batch_size, steps, who, need_y=True,
     """An :class:`EpochIterator` over x (arrays or batches) in order (evaluate, predict)."""
     source = batch_source(model, x, y, sample_weight, batch_size, who, need_y=need_y)
     if source is None:
-        if need_y:
-            xs, ys, sw = model._prepare(x, y, sample_weight, who)
+        if need_y:  # x as given: each batch is cast to the model's dtype as it is taken
+            xs, ys, sw = model._prepare(x, y, sample_weight, who, cast=False)
         else:
-            xs, ys, sw = data_adapter.prepare(model, x, None, None, who, need_y=False)
-        source = ArrayBatches(xs, ys, sw, array_batch_size(batch_size, steps, len(xs[0])))
+            xs, ys, sw = data_adapter.prepare(model, x, None, None, who, need_y=False,
+                                              cast=False)
+        source = ArrayBatches(xs, ys, sw, array_batch_size(batch_size, steps, len(xs[0])),
+                              dtype=model.dtype)
     return EpochIterator(source, steps, who, steps_name)
 
 

@@ -166,11 +166,12 @@ class Trainer:
     def _model_input(self, xs):
         return xs[0] if len(xs) == 1 else xs
 
-    def _prepare(self, x, y, sample_weight, who, class_weight=None):
+    def _prepare(self, x, y, sample_weight, who, class_weight=None, cast=True):
         """The data as checked arrays (:func:`data_adapter.prepare`), y checked against each
         output's loss, and the compiled metrics built from the first targets seen.
-        ``class_weight`` (checked) becomes the sample weights."""
-        xs, ys, sw = data_adapter.prepare(self, x, y, sample_weight, who)
+        ``class_weight`` (checked) becomes the sample weights. ``cast=False``: x keeps its dtype
+        (the caller casts each batch)."""
+        xs, ys, sw = data_adapter.prepare(self, x, y, sample_weight, who, cast=cast)
         output_shapes = [tuple(o.shape) for o in self.outputs]
         self._compile_loss.check_targets(ys, output_shapes, self.dtype, who)
         if not self._compile_metrics.built:
@@ -326,18 +327,19 @@ class Trainer:
                 raise ValueError(f"{who}: validation_split={validation_split} needs x and y as "
                                  f"arrays; when x gives batches, pass validation_data instead")
         else:
-            xs, ys, sw = self._prepare(x, y, sample_weight, who)
+            xs, ys, sw = self._prepare(x, y, sample_weight, who, cast=False)  # cast per batch
             self._class_weights(ys, sw, class_weight, who)  # fail before any work
             if validation_split and validation_data is None:
                 (xs, ys, sw), (vxs, vys, vsw) = data_adapter.split(xs, ys, sw,
                                                                    validation_split, who)
                 val = ArrayBatches(vxs, vys, vsw,
-                                   array_batch_size(val_batch, validation_steps, len(vxs[0])))
+                                   array_batch_size(val_batch, validation_steps, len(vxs[0])),
+                                   dtype=self.dtype)
             # the class weights weigh the training samples only, as in Keras
             sw = self._class_weights(ys, sw, class_weight, who)
             source = ArrayBatches(xs, ys, sw,
                                   array_batch_size(batch_size, steps_per_epoch, len(xs[0])),
-                                  shuffle, base_seed)
+                                  shuffle, base_seed, dtype=self.dtype)
         if validation_data is not None:
             val = validation_epochs(self, validation_data, val_batch, validation_steps, who)
         if val is not None and not isinstance(val, EpochIterator):
