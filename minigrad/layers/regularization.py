@@ -40,7 +40,9 @@ class _SpatialDropout(Dropout):
 
     def get_config(self):
         config = super().get_config()
-        del config["noise_shape"]
+        # Keras 3's spatial dropouts write neither noise_shape nor trainable (their __init__
+        # refuses trainable, so a config with it could not be loaded by Keras)
+        del config["noise_shape"], config["trainable"]
         return config
 
 
