@@ -112,6 +112,9 @@ def main(argv=None):
         parser.error("--epochs, --batch-size and --limit must be positive")
     if args.plot and importlib.util.find_spec("matplotlib") is None:  # say so before training
         parser.error('--plot needs matplotlib: pip install -e ".[plot]" (or pip install matplotlib)')
+    if args.augment and args.save:  # minigrad loads such a folder back; TF.js itself cannot
+        print(f"note: TF.js has no RandomRotation/RandomTranslation/RandomZoom layers, so TF.js "
+              f"cannot load {args.save} (minigrad's load_model can)")
 
     if args.threads is not None:
         mg.set_num_threads(args.threads)
