@@ -18,6 +18,27 @@ def threads_for(work, parallel_min=PARALLEL_MIN):
     return threads.get_num_threads() if work >= parallel_min else 1
 
 
+def long_sum_matmul(a, b):
+    """``a @ b`` on one BLAS thread, for a product whose summed axis is far longer than its small
+    result: a convolution's weight gradient cols^T @ G, (kh*kw*Cin, P) @ (P, Cout), P = N*OH*OW.
+
+    Why: OpenBLAS shares such a product between its threads by rows and columns of the result,
+    and the threads wait for each other's packed blocks of the long axis many times per call.
+    With a core busy elsewhere each wait can last a time slice: on 2 threads of a shared 2-core
+    machine the MNIST model's products took 1.0-5x as long as on one (0.8-1.2x with the cores
+    idle). The sum is never split between threads, so the bits are those of any thread count.
+    """
+    n = threads.get_num_threads()
+    set_blas = threads._set_blas_threads
+    if n == 1 or set_blas is None:
+        return np.matmul(a, b)
+    set_blas(1)
+    try:
+        return np.matmul(a, b)
+    finally:
+        set_blas(n)
+
+
 def shape_of(x):
     """The shape of a Tensor, an array or anything NumPy can read, without converting it."""
     return np.shape(getattr(x, "data", x))
@@ -36,7 +57,8 @@ def check_axis(axis, shape, who):
     ndim = len(shape)
     if ndim == 0:
         raise ValueError(f"{who}: x of shape () has no axis, got axis {axis!r}")
-    if isinstance(axis, bool) or not isinstance(axis, numbers.Integral) or not -ndim <= axis < ndim:
+    if not (type(axis) is int or (isinstance(axis, numbers.Integral) and not isinstance(axis, bool))) \
+            or not -ndim <= axis < ndim:
         raise ValueError(f"{who}: axis must be an integer in [-{ndim}, {ndim - 1}] for x of shape "
                          f"{tuple(shape)}, got {axis!r}")
     return int(axis) % ndim

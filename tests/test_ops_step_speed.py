@@ -1,0 +1,93 @@
+"""The shortcuts a training step takes for speed give what the plain code gives: the weight
+gradient's product on one BLAS thread, the fast paths of argument checks."""
+import numpy as np
+import pytest
+
+import minigrad as mg
+from minigrad.backend import threads
+from minigrad.ops._common import check_axis, long_sum_matmul
+
+
+@pytest.fixture
+def blas_calls(monkeypatch):
+    """Record what ``long_sum_matmul`` asks of OpenBLAS's thread setting (and pass it on)."""
+    calls = []
+    real = threads._set_blas_threads
+
+    def record(n):
+        calls.append(n)
+        if real is not None:
+            real(n)
+
+    monkeypatch.setattr(threads, "_set_blas_threads", record)
+    before = mg.get_num_threads()
+    yield calls
+    mg.set_num_threads(before)
+
+
+@pytest.mark.parametrize("shape", [(500, 3, 4), (2000, 16, 8), (7, 1, 1)])
+def test_long_sum_matmul_is_the_product_on_one_blas_thread(blas_calls, shape):
+    p, m, n = shape
+    rng = np.random.default_rng(0)
+    a = rng.standard_normal((p, m), dtype=np.float32)
+    b = rng.standard_normal((p, n), dtype=np.float32)
+    mg.set_num_threads(2)
+    blas_calls.clear()
+    got = long_sum_matmul(a.T, b)
+    assert blas_calls == [1, 2]                    # one thread for the product, then back
+    assert np.array_equal(got, np.matmul(a.T, b))  # the same bits as on two threads
+    mg.set_num_threads(1)
+    blas_calls.clear()
+    assert np.array_equal(long_sum_matmul(a.T, b), got)
+    assert blas_calls == []                        # already one thread: nothing to switch
+
+
+def test_long_sum_matmul_restores_the_threads_after_an_error(blas_calls):
+    mg.set_num_threads(2)
+    blas_calls.clear()
+    with pytest.raises(ValueError):
+        long_sum_matmul(np.ones((3, 4)), np.ones((5, 2)))
+    assert blas_calls == [1, 2]
+
+
+def test_conv_weight_gradient_same_on_one_and_two_threads():
+    rng = np.random.default_rng(1)
+    x = rng.standard_normal((4, 9, 9, 8), dtype=np.float32)
+    k = rng.standard_normal((1, 1, 8, 16), dtype=np.float32)
+    grads = []
+    before = mg.get_num_threads()
+    try:
+        for n in (1, 2):
+            mg.set_num_threads(n)
+            kt = mg.Tensor(k, requires_grad=True)
+            mg.ops.conv2d(mg.Tensor(x), kt).sum().backward()
+            grads.append(kt.grad)
+    finally:
+        mg.set_num_threads(before)
+    assert np.array_equal(grads[0], grads[1])
+    ref = np.einsum("nhwc,nhwf->cf", x.astype(np.float64), np.ones((4, 9, 9, 16)))
+    np.testing.assert_allclose(grads[0].reshape(8, 16), ref, rtol=1e-5)
+
+
+def test_check_axis_fast_path_keeps_the_rules():
+    assert check_axis(-1, (2, 3), "f") == 1
+    assert check_axis(np.int64(0), (2, 3), "f") == 0
+    for bad in (True, 1.0, "1", 2, -3):
+        with pytest.raises(ValueError, match="axis must be an integer"):
+            check_axis(bad, (2, 3), "f")
+
+
+def test_batch_norm_checks_keep_refusing_bad_numbers():
+    from minigrad.ops.normalization import batch_norm_train, moving_average_update
+    x = np.ones((2, 3), np.float32)
+    for bad in (-1.0, float("nan"), True, "0.1"):
+        with pytest.raises(ValueError, match="epsilon"):
+            batch_norm_train(x, None, None, epsilon=bad)
+    assert batch_norm_train(x, None, None, epsilon=np.float32(1e-3))[0].shape == (2, 3)
+    with pytest.raises(ValueError, match="at least one value"):
+        batch_norm_train(np.ones((0, 3), np.float32), None, None)
+    for bad in (1.5, -0.1, float("nan"), False, None):
+        with pytest.raises(ValueError, match="momentum"):
+            moving_average_update(np.zeros(2), np.ones(2), bad)
+    assert moving_average_update(np.zeros(2), np.ones(2), 1).tolist() == [0.0, 0.0]
+
