@@ -240,3 +240,25 @@ def test_tfjs_predicts_the_same_for_the_merging_layers(node, tmp_path):
                                rtol=1e-4, atol=1e-5)
     again = mg.models.load_model(tmp_path / "model")
     np.testing.assert_allclose(again.predict(x), expected, rtol=1e-6)
+
+
+def test_keras_functional_forms_and_alias_names():
+    """Keras 3's ``layers.add([a, b])`` and friends, and its alias class names, importable."""
+    a, b = layers.Input(shape=(3,)), layers.Input(shape=(3,))
+    for fn, cls in [(layers.add, layers.Add), (layers.subtract, layers.Subtract),
+                    (layers.multiply, layers.Multiply), (layers.average, layers.Average),
+                    (layers.maximum, layers.Maximum), (layers.minimum, layers.Minimum),
+                    (layers.concatenate, layers.Concatenate), (layers.dot, layers.Dot)]:
+        out = fn([a, b], name=f"f_{cls.__name__.lower()}")
+        assert isinstance(out.layer, cls) and out.layer.name == f"f_{cls.__name__.lower()}"
+    assert layers.concatenate([a, b], axis=-1).shape == (None, 6)
+    assert layers.dot([a, b], axes=1, normalize=True).layer.normalize is True
+    x = np.arange(6, dtype=np.float32).reshape(2, 3)
+    np.testing.assert_allclose(layers.subtract([x, 2 * x]).numpy(), -x)
+    for alias, cls in [("Convolution1D", "Conv1D"), ("Convolution2DTranspose", "Conv2DTranspose"),
+                       ("SeparableConvolution2D", "SeparableConv2D"), ("MaxPool2D", "MaxPooling2D"),
+                       ("AvgPool1D", "AveragePooling1D"), ("GlobalAvgPool2D",
+                                                           "GlobalAveragePooling2D")]:
+        assert getattr(layers, alias) is getattr(layers, cls)
+    entry = {"class_name": "Convolution1D", "config": {"filters": 2, "kernel_size": 3}}
+    assert type(layers.deserialize(entry)) is layers.Conv1D

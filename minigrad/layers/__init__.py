@@ -22,7 +22,8 @@ from .depthwise import (BaseDepthwiseConv, BaseSeparableConv, DepthwiseConv1D, D
 from .conv_transpose import Conv2DTranspose
 from .core import Activation, Dense, Dropout, Flatten, Input, InputLayer, ReLU, Reshape
 from .merging import (Add, Average, Concatenate, Dot, Maximum, Merge, Minimum, Multiply,
-                      Subtract)
+                      Subtract, add, average, concatenate, dot, maximum, minimum, multiply,
+                      subtract)
 from .normalization import BatchNormalization, GroupNormalization, LayerNormalization
 from .pooling import (AveragePooling1D, AveragePooling2D, GlobalAveragePooling1D,
                       GlobalAveragePooling2D, GlobalMaxPooling1D, GlobalMaxPooling2D,
@@ -34,6 +35,15 @@ from .regularization import (GaussianDropout, GaussianNoise, SpatialDropout1D,
 from .preprocessing import CenterCrop, Rescaling, Resizing
 from .augmentation import (RandomContrast, RandomFlip, RandomRotation, RandomTranslation,
                            RandomZoom)
+
+
+# Keras 3's other names for the same classes (the registry reads them in files too)
+Convolution1D, Convolution2D, Convolution2DTranspose = Conv1D, Conv2D, Conv2DTranspose
+SeparableConvolution1D, SeparableConvolution2D = SeparableConv1D, SeparableConv2D
+MaxPool1D, MaxPool2D, AvgPool1D, AvgPool2D = MaxPooling1D, MaxPooling2D, AveragePooling1D, \
+    AveragePooling2D
+GlobalMaxPool1D, GlobalMaxPool2D = GlobalMaxPooling1D, GlobalMaxPooling2D
+GlobalAvgPool1D, GlobalAvgPool2D = GlobalAveragePooling1D, GlobalAveragePooling2D
 
 
 def serialize(layer):
@@ -72,4 +82,8 @@ __all__ = ["Layer", "Variable", "SymbolicTensor", "InputSpec", "BaseConv", "Conv
            "UpSampling1D", "UpSampling2D", "Cropping1D", "Cropping2D", "ZeroPadding1D", "Permute",
            "RepeatVector", "LayerNormalization", "GroupNormalization",
            "Rescaling", "Resizing", "CenterCrop", "RandomFlip", "RandomRotation", "RandomZoom",
-           "RandomTranslation", "RandomContrast"]
+           "RandomTranslation", "RandomContrast",
+           "Convolution1D", "Convolution2D", "Convolution2DTranspose", "SeparableConvolution1D",
+           "SeparableConvolution2D", "MaxPool1D", "MaxPool2D", "AvgPool1D", "AvgPool2D",
+           "GlobalMaxPool1D", "GlobalMaxPool2D", "GlobalAvgPool1D", "GlobalAvgPool2D",
+           "add", "subtract", "multiply", "average", "maximum", "minimum", "concatenate", "dot"]

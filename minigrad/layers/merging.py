@@ -276,3 +276,44 @@ class Dot(Merge):
 
     def get_config(self):
         return {**super().get_config(), "axes": self.axes, "normalize": self.normalize}
+
+
+# -- Keras's functional forms: ``add([a, b])`` is ``Add()([a, b])`` ------------------------------
+def add(inputs, **kwargs):
+    """``Add(**kwargs)(inputs)``: the elementwise sum of a list of tensors."""
+    return Add(**kwargs)(inputs)
+
+
+def subtract(inputs, **kwargs):
+    """``Subtract(**kwargs)(inputs)``: inputs[0] - inputs[1]."""
+    return Subtract(**kwargs)(inputs)
+
+
+def multiply(inputs, **kwargs):
+    """``Multiply(**kwargs)(inputs)``: the elementwise product."""
+    return Multiply(**kwargs)(inputs)
+
+
+def average(inputs, **kwargs):
+    """``Average(**kwargs)(inputs)``: the elementwise mean."""
+    return Average(**kwargs)(inputs)
+
+
+def maximum(inputs, **kwargs):
+    """``Maximum(**kwargs)(inputs)``: the elementwise maximum."""
+    return Maximum(**kwargs)(inputs)
+
+
+def minimum(inputs, **kwargs):
+    """``Minimum(**kwargs)(inputs)``: the elementwise minimum."""
+    return Minimum(**kwargs)(inputs)
+
+
+def concatenate(inputs, axis=-1, **kwargs):
+    """``Concatenate(axis, **kwargs)(inputs)``."""
+    return Concatenate(axis=axis, **kwargs)(inputs)
+
+
+def dot(inputs, axes=-1, normalize=False, **kwargs):
+    """``Dot(axes, normalize, **kwargs)(inputs)``."""
+    return Dot(axes=axes, normalize=normalize, **kwargs)(inputs)
