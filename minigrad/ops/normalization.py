@@ -214,7 +214,9 @@ def _check(who, x, axis, epsilon, vectors):
     if len(shape) < 1:
         raise ValueError(f"{who}: x must have at least one axis, got a scalar")
     axis = check_axis(axis, shape, who)
-    if isinstance(epsilon, bool) or not isinstance(epsilon, numbers.Real) or not epsilon >= 0:
+    # a float is the usual case: tested first, before the slower checks against numbers.Real
+    if not (type(epsilon) is float and epsilon >= 0) and (
+            isinstance(epsilon, bool) or not isinstance(epsilon, numbers.Real) or not epsilon >= 0):
         raise ValueError(f"{who}: epsilon must be a non-negative number, got {epsilon!r}")
     c = shape[axis]
     for name, v in vectors:
@@ -266,7 +268,7 @@ def batch_norm_train(x, gamma, beta, epsilon=1e-3, axis=-1, activation=None):
     axis = _check(who, x, axis, epsilon, [("gamma", gamma), ("beta", beta)])
     bounds = _bounds(who, activation)
     shape = shape_of(x)
-    if int(np.prod(shape)) == 0:
+    if 0 in shape:
         raise ValueError(f"{who}: x has shape {shape}: every channel needs at least one value to "
                          f"take batch statistics of")
     stats = {}
@@ -284,7 +286,9 @@ def moving_average_update(moving, value, momentum):
     >>> moving_average_update(np.array([1.0]), np.array([3.0]), 0.75).tolist()
     [1.5]
     """
-    if isinstance(momentum, bool) or not isinstance(momentum, numbers.Real) or not 0 <= momentum <= 1:
+    if not (type(momentum) is float and 0 <= momentum <= 1) and (
+            isinstance(momentum, bool) or not isinstance(momentum, numbers.Real)
+            or not 0 <= momentum <= 1):
         raise ValueError(f"moving_average_update: momentum must be a number in [0, 1], got "
                          f"{momentum!r}")
     moving = np.asarray(moving)
