@@ -390,3 +390,11 @@ def test_relu_at_exactly_its_threshold(ort, tmp_path):
     np.testing.assert_allclose(model.predict(x), [[-0.25, 0.0, 2.0, -1.0, 2.5, 0.0]])
     model.export(tmp_path / "m.onnx")
     np.testing.assert_allclose(_run(ort, tmp_path / "m.onnx", [x])[0], model.predict(x))
+
+
+def test_export_takes_keras_3_arguments(ort, tmp_path, capsys):
+    model = mg.models.Sequential([layers.Input(shape=(3,)), layers.Dense(2)], name="tiny")
+    model.export(tmp_path / "m.onnx", format="onnx", verbose=True)
+    assert "tiny" in capsys.readouterr().out and os.path.exists(tmp_path / "m.onnx")
+    with pytest.raises(ValueError, match="input_signature must be None"):
+        model.export(tmp_path / "n.onnx", input_signature=[(None, 3)])

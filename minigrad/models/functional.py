@@ -13,6 +13,8 @@ through its execution plan: :mod:`minigrad.models.plan`), and calling it on Symb
 it in a bigger model. Training (``compile``, ``fit``...)
 comes from :class:`~minigrad.training.Trainer`; files from :mod:`minigrad.models.saving`.
 """
+import os
+
 import numpy as np  # noqa: F401  (the doctest above uses it)
 
 from .. import layers as layers_module
@@ -251,16 +253,23 @@ class Model(Trainer, Layer):
         weights.bin); with the optimizer's state when compiled. See :mod:`minigrad.models.saving`."""
         saving.save_model(self, filepath, overwrite=overwrite, include_optimizer=include_optimizer)
 
-    def export(self, filepath, format="onnx"):
+    def export(self, filepath, format="onnx", verbose=None, input_signature=None):
         """Write the model for inference in another runtime, as Keras 3's ``export``. The one
         format is ``"onnx"``: an ONNX file that ONNX Runtime runs with the same input and the
         same output as :meth:`predict` (needs the optional onnx package,
-        ``pip install "minigrad[onnx]"``). See :mod:`minigrad.io.onnx_export`."""
+        ``pip install "minigrad[onnx]"``). See :mod:`minigrad.io.onnx_export`. ``verbose``
+        prints where the file went; ``input_signature`` must be None (the inputs are the
+        model's own, with a dynamic batch dimension)."""
         if format != "onnx":
             raise ValueError(f"export: format must be 'onnx' (the one export format minigrad "
                              f"writes), got {format!r}")
+        if input_signature is not None:
+            raise ValueError(f"export: input_signature must be None (the file takes the "
+                             f"model's own inputs, any batch size), got {input_signature!r}")
         from ..io.onnx_export import export_onnx
         export_onnx(self, filepath)
+        if verbose:
+            print(f"Saved the model '{self.name}' as ONNX at {os.fspath(filepath)}")
 
     def save_weights(self, filepath, overwrite=True):
         """Write only the weights: a Keras 3 ``.weights.h5`` file, else a TF.js folder (its
