@@ -78,6 +78,9 @@ def match_keras_layer(keras, class_name, kwargs, input_shape, *, training=False,
         np.testing.assert_allclose(m.grad, _numpy(t.grad), rtol=rtol, atol=atol,
                                    err_msg=f"{class_name}{kwargs}: gradient w.r.t. input {i}")
     if compare_weight_grads:
+        assert len(ours.trainable_weights) == len(theirs.trainable_weights), \
+            f"{class_name}: {len(ours.trainable_weights)} trainable weights, Keras has " \
+            f"{len(theirs.trainable_weights)}"
         for mw, tw in zip(ours.trainable_weights, theirs.trainable_weights):
             tgrad = tw.value.grad if hasattr(tw, "value") else None
             assert tgrad is not None, f"Keras gave no gradient for {tw.path}"

@@ -72,3 +72,13 @@ def test_mnist_mobilenet_rejects_bad_flags():
     example = _load("mnist_mobilenet")
     with pytest.raises(SystemExit):
         example.main(["--epochs", "0"])
+
+
+def test_the_onnx_example_runs_and_agrees_with_predict(tmp_path):
+    """examples/mnist_onnx.py on 500 images: ONNX Runtime and minigrad give the same
+    probabilities (it returns their largest difference)."""
+    pytest.importorskip("onnx")
+    pytest.importorskip("onnxruntime")
+    module = _load("mnist_onnx")
+    worst = module.main(["--limit", "500", "--output", str(tmp_path / "m.onnx")])
+    assert worst < 1e-4
