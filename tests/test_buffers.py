@@ -45,6 +45,29 @@ def test_buffer_pool_reshapes_a_free_array_of_the_same_size_in_place():
     assert pool.release(b) and pool.nbytes == 2 * size + 32 * 32 * 4
 
 
+def test_on_a_miss_the_pool_keeps_free_only_as_much_as_is_in_use_or_keep_free():
+    size = 64 * 64 * 4
+    pool = BufferPool(max_bytes=1 << 30, min_bytes=1024, keep_free=2 * size)
+    old = [pool.empty((64, 64), np.float32) for _ in range(6)]     # one batch size
+    ids = {id(a) for a in old}
+    del old
+    for _ in range(3):                                             # a steady loop: no miss
+        again = [pool.empty((64, 64), np.float32) for _ in range(6)]
+        assert {id(a) for a in again} == ids
+        del again
+    assert pool.nbytes == 6 * size
+    new = pool.empty((32, 32), np.float32)                # another size: a miss; 6 free arrays
+    assert pool.nbytes == 2 * size + new.nbytes           # keep_free of them are kept
+    held = [pool.empty((64, 64), np.float32) for _ in range(5)]   # 2 reused, 3 new (misses)
+    assert pool.nbytes == 5 * size + new.nbytes           # in use: never let go
+    del held
+    # a new size: on the first miss 5 arrays are free and only `new` is in use, so 3 of them go;
+    # on the next misses the big arrays in use let the 2 left stay
+    big = [pool.empty((128, 64), np.float32) for _ in range(3)]
+    assert pool.nbytes == 2 * size + new.nbytes + 3 * 2 * size
+    assert all(b.shape == (128, 64) for b in big)
+
+
 def test_buffer_pool_lets_go_of_least_recently_used_shapes():
     size = 64 * 64 * 4
     pool = BufferPool(max_bytes=3 * size, min_bytes=1024)

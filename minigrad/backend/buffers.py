@@ -14,6 +14,13 @@ out for any shape. One array then serves every activation of that size (a 256-im
 once; keyed by shape it held one array per distinct shape, far more for a forward pass through
 many layers (157 MB instead of ~50 MB for examples/mnist_mobilenet.py's model at batch 256).
 
+When the sizes change (another batch size: the last, smaller batch of an epoch, validation,
+``evaluate`` at batch 256 after training at 64), the arrays of the old sizes would sit in the
+pool unused. So on every miss (a new array must be made) the pool counts the bytes that are free
+and in use, and keeps free at most ``keep_free`` bytes or as many as are in use, whichever is
+more, letting go of the sizes used least recently first. A steady loop (the same step again and
+again) never misses after its first pass, so nothing it needs is let go.
+
 How it stays safe: a Tensor, an attribute saved on a graph node, a NumPy view or slice: each holds
 a reference to the pooled array (NumPy views point at the array that owns the memory), so while
 anyone still uses it, its reference count is above what the pool alone holds and it is not handed
@@ -49,8 +56,10 @@ class BufferPool:
     ``empty(shape, dtype)`` returns a pooled array of that size and dtype whose only reference is
     the pool's own, reshaped to ``shape``, else a new array, which joins the pool. When the pool
     would grow past ``max_bytes`` it first lets go of free arrays of the sizes used least
-    recently (a new batch size, say), and past that the new array is simply not pooled. Arrays under ``min_bytes`` are
-    not pooled: malloc serves those from memory it already has.
+    recently (a new batch size, say), and past that the new array is simply not pooled. Arrays
+    under ``min_bytes`` are not pooled: malloc serves those from memory it already has. On each
+    miss, free arrays beyond ``max(keep_free, bytes in use)`` are let go (least recently used
+    sizes first).
 
     >>> pool = BufferPool()
     >>> a = pool.empty((256, 256), np.float32)
@@ -64,8 +73,8 @@ class BufferPool:
     (True, (128, 512))
     """
 
-    def __init__(self, max_bytes=1 << 30, min_bytes=1 << 17):
-        self.max_bytes, self.min_bytes = max_bytes, min_bytes
+    def __init__(self, max_bytes=1 << 30, min_bytes=1 << 17, keep_free=1 << 26):
+        self.max_bytes, self.min_bytes, self.keep_free = max_bytes, min_bytes, keep_free
         self._arrays = {}          # (nbytes, dtype) -> [arrays], least recently used key first
         self._bytes = 0
         self._lock = threading.Lock()
@@ -86,6 +95,7 @@ class BufferPool:
                         # free, so no view sees it: a new shape of the same elements, in place
                         a.resize(shape, refcheck=False)
                     return a
+            self._trim_free()
             a = np.empty(shape, dtype)
             if self._bytes + nbytes > self.max_bytes:
                 self._evict(nbytes)
@@ -93,6 +103,29 @@ class BufferPool:
                 arrays.append(a)
                 self._bytes += nbytes
             return a
+
+    def _trim_free(self):
+        """Keep at most ``max(keep_free, bytes in use)`` bytes of free arrays, letting go of the
+        least recently used sizes first (called on a miss, so never in a steady loop)."""
+        free = used = 0
+        for arrays in self._arrays.values():
+            for a in arrays:
+                if sys.getrefcount(a) <= _FREE:
+                    free += a.nbytes
+                else:
+                    used += a.nbytes
+        budget = max(self.keep_free, used)
+        if free <= budget:
+            return
+        for arrays in self._arrays.values():
+            kept = []
+            for a in arrays:
+                if free > budget and sys.getrefcount(a) <= _FREE:
+                    free -= a.nbytes
+                    self._bytes -= a.nbytes
+                else:
+                    kept.append(a)
+            arrays[:] = kept        # in place: empty() holds the list of its own key
 
     def _evict(self, nbytes):
         """Drop free arrays, least recently used sizes first, until ``nbytes`` more would fit."""
