@@ -91,3 +91,26 @@ def test_batch_norm_checks_keep_refusing_bad_numbers():
             moving_average_update(np.zeros(2), np.ones(2), bad)
     assert moving_average_update(np.zeros(2), np.ones(2), 1).tolist() == [0.0, 0.0]
 
+
+
+def test_normalize_tuple_fast_paths_keep_the_rules():
+    from minigrad.ops.geometry import normalize_tuple
+    assert normalize_tuple(2, 2, "strides", "f") == (2, 2)
+    assert normalize_tuple((1, 3), 2, "strides", "f") == (1, 3)
+    assert normalize_tuple((0, 0), 2, "pad", "f", allow_zero=True) == (0, 0)
+    got = normalize_tuple((np.int64(2), 1), 2, "strides", "f")
+    assert got == (2, 1) and all(type(v) is int for v in got)
+    for bad, error in (((1, 0), ValueError), (0, ValueError), ((1, 2, 3), ValueError),
+                       ((True, 1), TypeError), (True, TypeError), ((1.0, 1), TypeError),
+                       ((1, -1), ValueError)):
+        with pytest.raises(error, match="strides must be"):
+            normalize_tuple(bad, 2, "strides", "f")
+
+
+def test_conv2d_groups_fast_path_keeps_the_rules():
+    x, k = np.ones((1, 4, 4, 4), np.float32), np.ones((1, 1, 2, 4), np.float32)
+    assert mg.ops.conv2d(x, k, groups=2).shape == (1, 4, 4, 4)
+    assert mg.ops.conv2d(x, k, groups=np.int64(2)).shape == (1, 4, 4, 4)
+    for bad in (0, -1, True, 2.0):
+        with pytest.raises((ValueError, TypeError), match="groups"):
+            mg.ops.conv2d(x, k, groups=bad)

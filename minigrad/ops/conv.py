@@ -320,7 +320,8 @@ def conv2d(x, kernel, strides=(1, 1), padding="valid", data_format="channels_las
         raise ValueError(f"{who}: kernel must be a 4-D tensor (kh, kw, in_channels, filters) with "
                          f"no zero dimension, got shape {kshape}")
     cin = shape[3] if data_format == "channels_last" else shape[1]
-    groups = check_positive_int(groups, "groups", who)
+    if type(groups) is not int or groups < 1:   # a plain int >= 1 needs no further look
+        groups = check_positive_int(groups, "groups", who)
     if groups == 1 and kshape[2] != cin:
         raise ValueError(f"{who}: kernel has {kshape[2]} input channels (shape {kshape}) but x has "
                          f"{cin} channels (shape {shape}, data_format={data_format!r})")

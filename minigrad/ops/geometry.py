@@ -43,6 +43,15 @@ def normalize_tuple(value, n, name, who, allow_zero=False):
     with a ValueError/TypeError naming ``who``, the argument, the value and what was expected.
     """
     low = 0 if allow_zero else 1
+    # the usual cases first (every convolution call, every step): a plain int, a tuple of them
+    if type(value) is int and value >= low:
+        return (value,) * n
+    if type(value) is tuple and len(value) == n:
+        for v in value:
+            if type(v) is not int or v < low:
+                break
+        else:
+            return value
     expected = (f"{'a non-negative' if allow_zero else 'a positive'} integer or a tuple of {n} "
                 f"{'non-negative' if allow_zero else 'positive'} integers")
     items = (value,) * n if isinstance(value, numbers.Integral) and not isinstance(value, bool) else value
