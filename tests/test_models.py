@@ -119,8 +119,8 @@ def test_graph_errors():
     out = L.Dense(2)(b)
     with pytest.raises(ValueError, match="disconnected"):
         Model(a, out)
-    with pytest.raises(ValueError, match="not connected"):
-        Model([a, b], out)
+    unused = Model([a, b], out)   # an input no output needs is kept, as Keras 3 keeps it
+    assert [layer.name for layer in unused.layers][:2] == [b.layer.name, a.layer.name]
     with pytest.raises(TypeError, match="Input"):
         Model(np.zeros((1, 3)), out)
     x = L.Input(shape=(3,))
@@ -292,3 +292,23 @@ def test_from_config_reads_keras3_nodes_and_reports_broken_graphs():
     config["layers"][1]["inbound_nodes"] = [[["ghost", 0, 0, {}]]]
     with pytest.raises(ValueError, match="ghost"):
         Model.from_config(config)
+
+
+def test_an_unused_input_is_kept_as_keras3_keeps_it(keras, tmp_path):
+    """Keras 3 models may have inputs no output uses (for a loss or a metric): they load, list
+    their layers in Keras's order (unused inputs first among depth 0) and predict as Keras."""
+    K = keras.layers
+    a, b, c = K.Input((3,), name="a"), K.Input((3,), name="b"), K.Input((3,), name="c")
+    theirs = keras.Model([a, b, c], K.Dense(2, name="e")(K.Dense(2, name="d")(a)))
+    x = [np.random.default_rng(i).normal(size=(2, 3)).astype(np.float32) for i in range(3)]
+    from minigrad.models import load_model
+    for ext in (".keras", ".h5"):
+        theirs.save(tmp_path / f"m{ext}")
+        ours = load_model(tmp_path / f"m{ext}")
+        assert [layer.name for layer in ours.layers] == [layer.name for layer in theirs.layers]
+        np.testing.assert_allclose(ours.predict(x, verbose=0), theirs.predict(x, verbose=0),
+                                   rtol=1e-5, atol=1e-6)
+        ours.save(tmp_path / f"back{ext}")
+        again = keras.saving.load_model(tmp_path / f"back{ext}")
+        np.testing.assert_allclose(again.predict(x, verbose=0), theirs.predict(x, verbose=0),
+                                   rtol=1e-5, atol=1e-6)

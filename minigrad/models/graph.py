@@ -72,8 +72,13 @@ class Graph:
             for parent in reversed(flatten(layer._call_records[index].inputs)):
                 stack.append((parent.layer, parent.node_index, False))
         for t in inputs:
-            if node_key(t) not in visited:
-                raise ValueError(f"{who}: input '{t.layer.name}' is not connected to the outputs")
+            key = node_key(t)
+            if key not in visited:
+                # an input no output depends on: Keras 3 keeps it (a loss or a metric may use
+                # it) at depth 0, listed before the other layers of that depth
+                visited.add(key)
+                seen_layers.setdefault(id(t.layer), (-1, t.layer))
+                order.append(key)
 
         records = {key: seen_layers[key[0]][1]._call_records[key[1]] for key in order}
         depth = dict.fromkeys(order, 0)
