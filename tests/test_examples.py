@@ -33,6 +33,26 @@ def test_mnist_mobilenet_model_shape_and_quick_run(capsys):
     assert 0.0 <= accuracy <= 1.0
 
 
+def test_mnist_mobilenet_keeps_raw_pixels_and_rescales_in_the_model():
+    """The default run keeps the images uint8 (a quarter of float32's memory) and the model's
+    Rescaling layer divides by 255: the same network on the same pixels."""
+    example = _load("mnist_mobilenet")
+    (raw, y_raw), (raw_test, _) = example.load_mnist(limit=100, scale=False)
+    (scaled, y_scaled), _ = example.load_mnist(limit=100)
+    assert raw.dtype == np.uint8 and raw.shape == (100, 28, 28, 1) and raw_test.dtype == np.uint8
+    np.testing.assert_array_equal(raw.astype(np.float32) / 255.0, scaled)
+    np.testing.assert_array_equal(y_raw, y_scaled)
+    plain, rescaled = example.build_model(), example.build_model(rescale=True)
+    assert type(rescaled.layers[0]).__name__ == "Rescaling" and len(rescaled.layers) == \
+        len(plain.layers) + 1
+    rescaled.set_weights(plain.get_weights())
+    np.testing.assert_allclose(rescaled.predict(raw[:8]), plain.predict(scaled[:8]), rtol=1e-4,
+                               atol=1e-6)
+    both = example.build_model(rescale=True, augment=True)
+    assert [type(layer).__name__ for layer in both.layers[:5]] == [
+        "Rescaling", "RandomRotation", "RandomTranslation", "RandomZoom", "Conv2D"]
+
+
 def test_mnist_mobilenet_quick_look_learns(capsys):
     """The docs' quick look (225 steps): it used to test at 11% (BatchNorm's moving averages
     still at their starting values); now >= 90% (about 95%, in ~15 s on one thread)."""
