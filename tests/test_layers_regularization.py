@@ -184,11 +184,14 @@ def test_ops_keep_float32_and_take_a_generator():
     (lambda: spatial_dropout(np.ones((2, 3, 4)), 0.5, data_format="NCL"), ValueError,
      r"spatial_dropout: data_format must be"),
     (lambda: spatial_dropout(np.ones((2, 3, 4)), 1.5), ValueError,
-     r"dropout: rate must be a number in \[0, 1\], got 1.5"),
+     r"^spatial_dropout: rate must be a finite number in \[0, 1\), got 1.5"),
+    (lambda: spatial_dropout(np.ones((2, 3, 4)), "x"), TypeError,
+     r"^spatial_dropout: rate must be a finite number"),
+    (lambda: gaussian_noise(np.ones(3), "x"), TypeError, r"gaussian_noise: stddev must be"),
     (lambda: gaussian_noise(np.ones(3), -1.0), ValueError,
-     r"gaussian_noise: stddev must be a finite number >= 0, got -1.0"),
+     r"gaussian_noise: stddev must be a finite non-negative number, got -1.0"),
     (lambda: gaussian_dropout(np.ones(3), 1), ValueError,
-     r"gaussian_dropout: rate must be a number in \[0, 1\), got 1"),
+     r"gaussian_dropout: rate must be a finite number in \[0, 1\), got 1"),
 ])
 def test_bad_arguments_are_refused(make, error, match):
     with pytest.raises(error, match=match):

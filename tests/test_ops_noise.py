@@ -35,10 +35,14 @@ def test_dropout_noise_shape_drops_whole_channels():
 
 
 def test_dropout_bad_arguments():
-    with pytest.raises(ValueError, match=r"dropout: rate must be a number in \[0, 1\], got 1.5"):
+    with pytest.raises(ValueError, match=r"dropout: rate must be a finite number in \[0, 1\], "
+                                         r"got 1.5"):
         dropout(np.ones(3), 1.5)
-    with pytest.raises(ValueError, match=r"dropout: rate must be .*got True"):
+    # a value of the wrong kind is a TypeError (the project's rule, _checks.py)
+    with pytest.raises(TypeError, match=r"dropout: rate must be .*got True"):
         dropout(np.ones(3), True)
+    with pytest.raises(TypeError, match=r"dropout: rate must be .*got 'x'"):
+        dropout(np.ones(3), "x")
     with pytest.raises(ValueError, match=r"dropout: noise_shape \(1,\) must have one entry per axis "
                                          r"of x \(shape \(2, 3\)\)"):
         dropout(np.ones((2, 3)), 0.5, noise_shape=(1,))

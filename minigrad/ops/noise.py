@@ -7,10 +7,9 @@ input's float dtype, then applies it through a Function whose gradient uses the 
 * dropout, spatial dropout, Gaussian dropout: y = x * m, dL/dx = G * m (:class:`Dropout`);
 * Gaussian noise: y = x + e, dL/dx = G (:class:`AddNoise`).
 """
-import numbers
-
 import numpy as np
 
+from .._checks import check_number
 from ..backend.buffers import buffers
 from ..engine.function import Function
 from ..engine.tensor import Tensor
@@ -30,11 +29,8 @@ def _float_dtype(x):
 
 
 def _check_rate(rate, who, allow_one=True):
-    if isinstance(rate, bool) or not isinstance(rate, numbers.Real) or not (
-            0 <= rate <= 1 if allow_one else 0 <= rate < 1):
-        interval = "[0, 1]" if allow_one else "[0, 1)"
-        raise ValueError(f"{who}: rate must be a number in {interval}, got {rate!r}")
-    return float(rate)
+    """TypeError for a non-number, ValueError for a number outside [0, 1] (or [0, 1))."""
+    return check_number(rate, "rate", who, low=0, high=1, high_open=not allow_one)
 
 
 class Dropout(Function):
@@ -103,6 +99,7 @@ def spatial_dropout(x, rate, rng=None, data_format="channels_last"):
                          f"got shape {shape}")
     c_axis = 1 if data_format == "channels_first" else len(shape) - 1
     noise_shape = tuple(d if a in (0, c_axis) else 1 for a, d in enumerate(shape))
+    _check_rate(rate, who, allow_one=False)   # errors in this op's name, not dropout's
     return dropout(x, rate, rng=rng, noise_shape=noise_shape)
 
 
@@ -122,8 +119,7 @@ def gaussian_noise(x, stddev, rng=None):
     """x + e with e ~ N(0, stddev^2) drawn for every element (Keras's ``GaussianNoise`` in
     training). rng: a ``numpy.random.Generator``, an int seed, or None (fresh entropy)."""
     who = "gaussian_noise"
-    if isinstance(stddev, bool) or not isinstance(stddev, numbers.Real) or not 0 <= stddev < np.inf:
-        raise ValueError(f"{who}: stddev must be a finite number >= 0, got {stddev!r}")
+    stddev = check_number(stddev, "stddev", who, low=0)
     rng, dtype = _generator(rng), _float_dtype(x)
     noise = rng.standard_normal(shape_of(x), dtype=dtype)
     noise *= dtype.type(stddev)
