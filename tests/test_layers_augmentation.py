@@ -130,6 +130,10 @@ def test_affine_transform_gradcheck(h, w, seed, fill_mode, interpolation, data_f
     (lambda: affine_transform(np.zeros((1, 2, 2, 1)), np.zeros(8), fill_value="0"), TypeError,
      "fill_value"),
     (lambda: affine_transform(np.zeros((2, 2, 1)), np.zeros(8)), ValueError, "4-D"),
+    (lambda: affine_transform(np.zeros((1, 2, 2, 1)), [1, 0, np.nan, 0, 1, 0, 0, 0]),
+     ValueError, "transform must hold finite numbers"),
+    (lambda: affine_transform(np.zeros((1, 2, 2, 1)), [1, 0, 0, 0, 1, 0, np.inf, 0]),
+     ValueError, "transform must hold finite numbers"),
 ])
 def test_affine_transform_errors(call, error, words):
     with pytest.raises(error, match=words):

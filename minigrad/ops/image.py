@@ -246,6 +246,8 @@ def affine_transform(images, transform, interpolation="bilinear", fill_mode="con
     if t.ndim != 2 or t.shape[1] != 8 or t.shape[0] not in (1, shape[0]):
         raise ValueError(f"{who}: transform must have shape (8,) or (N, 8) with N = {shape[0]} "
                          f"images, got shape {np.shape(transform)}")
+    if not np.all(np.isfinite(t)):
+        raise ValueError(f"{who}: transform must hold finite numbers, got {t.tolist()}")
     if np.any(t[:, 6:] != 0):
         raise ValueError(f"{who}: transform's last two entries (c0, c1, a projective part) must "
                          f"be 0, got {t[:, 6:].tolist()}")
