@@ -188,8 +188,19 @@ class RandomRotation(RandomAffineLayer):
         return config
 
 
+class _HeightWidthLayer(RandomAffineLayer):
+    """RandomZoom's and RandomTranslation's shared config: a factor for rows and one for
+    columns, written as given."""
+
+    def get_config(self):
+        config = super().get_config()
+        config.update({"height_factor": _as_config(self.height_factor),
+                       "width_factor": _as_config(self.width_factor)})
+        return config
+
+
 @registry.register()
-class RandomZoom(RandomAffineLayer):
+class RandomZoom(_HeightWidthLayer):
     """Each image zoomed about its center while training: output pixel p reads the input at
     z (p - center) + center, with z = 1 + a factor drawn from ``height_factor``'s range for rows
     and ``width_factor``'s for columns (None: the same z for both, keeping the aspect ratio).
@@ -211,15 +222,9 @@ class RandomZoom(RandomAffineLayer):
         return _matrices(n, zx, 0.0, (width - 1) / 2 * (1 - zx),
                          0.0, zy, (height - 1) / 2 * (1 - zy))
 
-    def get_config(self):
-        config = super().get_config()
-        config.update({"height_factor": _as_config(self.height_factor),
-                       "width_factor": _as_config(self.width_factor)})
-        return config
-
 
 @registry.register()
-class RandomTranslation(RandomAffineLayer):
+class RandomTranslation(_HeightWidthLayer):
     """Each image shifted while training by dy = (a factor drawn from ``height_factor``'s range)
     * H rows and dx = (one from ``width_factor``'s) * W columns: output pixel (y, x) reads the
     input at (y - dy, x - dx). A factor f means [-f, f]; a pair (lower, upper) the range; each in
@@ -237,12 +242,6 @@ class RandomTranslation(RandomAffineLayer):
         dy = self._rng.uniform(*self._height_range, n) * height
         dx = self._rng.uniform(*self._width_range, n) * width
         return _matrices(n, 1.0, 0.0, -dx, 0.0, 1.0, -dy)
-
-    def get_config(self):
-        config = super().get_config()
-        config.update({"height_factor": _as_config(self.height_factor),
-                       "width_factor": _as_config(self.width_factor)})
-        return config
 
 
 @registry.register()
