@@ -125,3 +125,22 @@ def run_layer_test(cls, kwargs, input_shape, *, expected_output_shape=None,
         gradcheck(_substituted_call(cls, config64, gshape, trainable, training),
                   inputs64 + weights64, atol=atol, rtol=rtol)
     return layer, y
+
+
+def randomize_weights(model, seed=0, scale=0.5):
+    """Uniform(-scale, scale) weights everywhere (so that zero biases hide nothing); returns the
+    generator for the test's inputs."""
+    rng = np.random.default_rng(seed)
+    for w in model.weights:
+        w.assign(rng.uniform(-scale, scale, size=w.shape).astype(np.float32))
+    return rng
+
+
+def saved_and_loaded(model, folder, name):
+    """``model`` saved as ``name`` in ``folder`` ("folder": TF.js, "m.keras", "m.h5") and
+    loaded back; the Keras files skip the test without h5py."""
+    import pytest
+    if name != "folder":
+        pytest.importorskip("h5py")
+    model.save(folder / name)
+    return mg.models.load_model(folder / name)
