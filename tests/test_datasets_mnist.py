@@ -117,6 +117,22 @@ def test_images_round_trip(tmp_path, dims):
     np.testing.assert_array_equal(mnist.read_idx_images(path), pixels)
 
 
+def test_images_are_read_without_a_second_copy(tmp_path):
+    import tracemalloc
+    dims = (3000, 28, 28)                                    # 2.2 MiB of pixels, many gzip reads
+    pixels = np.random.default_rng(1).integers(0, 256, dims, dtype=np.uint8)
+    path = write_idx(tmp_path / "x.gz", 2051, dims, pixels.tobytes())
+    tracemalloc.start()
+    try:
+        images = mnist.read_idx_images(path)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    np.testing.assert_array_equal(images, pixels)
+    assert images.flags.writeable and images.dtype == np.uint8
+    assert peak < 1.6 * pixels.nbytes, peak                 # the array and one 1 MiB chunk
+
+
 def test_labels_round_trip(tmp_path):
     labels = np.array([3, 1, 4, 1, 5, 9], np.uint8)
     path = write_idx(tmp_path / "y.gz", 2049, (6,), labels.tobytes())

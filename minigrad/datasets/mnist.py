@@ -46,29 +46,44 @@ def urlopen(url, timeout=60):
 
 
 def _read_idx(file, magic, what):
-    """Decompress one IDX file and check its header; return a writable uint8 array of its dims."""
+    """Decompress one IDX file and check its header; return a writable uint8 array of its dims.
+
+    The payload is decompressed into the array 1 MiB at a time (``readinto``): one copy of the
+    data in memory, not two (the decompressed bytes and a writable copy of them).
+    """
     file = os.fspath(file)
-    try:
-        with gzip.open(file, "rb") as f:
-            data = f.read()
-    except (gzip.BadGzipFile, EOFError, zlib.error) as e:  # not gzip, cut short, or corrupt
-        raise ValueError(f"{_WHO}: {file} is not a valid gzip stream: {e}") from None
     ndim = magic & 0xFF
     header = 4 + 4 * ndim  # big-endian int32 magic, then one big-endian int32 per dimension
-    if len(data) < header:
-        raise ValueError(f"{_WHO}: {file} is truncated: an IDX header needs {header} bytes, "
-                         f"found {len(data)}")
-    found_magic, *dims = (int(v) for v in np.frombuffer(data, ">i4", count=1 + ndim))
-    if found_magic != magic:
-        raise ValueError(f"{_WHO}: {file} has magic number {found_magic}, expected {magic} "
-                         f"(IDX {what}); is it the right file?")
-    expected, found = int(np.prod(dims)), len(data) - header
+    try:
+        with gzip.open(file, "rb") as f:
+            head = f.read(header)
+            if len(head) < header:
+                raise ValueError(f"{_WHO}: {file} is truncated: an IDX header needs {header} "
+                                 f"bytes, found {len(head)}")
+            found_magic, *dims = (int(v) for v in np.frombuffer(head, ">i4", count=1 + ndim))
+            if found_magic != magic:
+                raise ValueError(f"{_WHO}: {file} has magic number {found_magic}, expected "
+                                 f"{magic} (IDX {what}); is it the right file?")
+            expected = int(np.prod(dims))
+            out = np.empty(expected, np.uint8)
+            view, found = memoryview(out), 0
+            while found < expected:  # 1 MiB at a time: gzip decompresses a read as one bytes
+                n = f.readinto(view[found:found + (1 << 20)])
+                if not n:
+                    break
+                found += n
+            while found >= expected:  # whatever follows the payload is counted, not kept
+                n = len(f.read(1 << 20))
+                if not n:
+                    break
+                found += n
+    except (gzip.BadGzipFile, EOFError, zlib.error) as e:  # not gzip, cut short, or corrupt
+        raise ValueError(f"{_WHO}: {file} is not a valid gzip stream: {e}") from None
     if found != expected:
         problem = "is truncated" if found < expected else "has extra bytes"
         raise ValueError(f"{_WHO}: {file} {problem}: header says {'x'.join(map(str, dims))} = "
                          f"{expected} bytes of {what}, found {found}")
-    # bytearray makes a writable copy: arrays over immutable `bytes` would be read-only.
-    return np.frombuffer(bytearray(data), np.uint8, offset=header).reshape(dims)
+    return out.reshape(dims)
 
 
 def read_idx_images(file):
