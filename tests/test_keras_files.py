@@ -501,3 +501,35 @@ def test_keras_3_loads_minigrad_weights_h5_with_the_optimizer(tmp_path):
     error, steps = _keras(KERAS_LOAD_WEIGHTS, str(tmp_path / "m.keras"),
                           str(tmp_path / "m.weights.h5"))[-1].split()
     assert float(error) <= 1e-6 and int(steps) == 1
+
+
+KERAS_SCHEDULE = textwrap.dedent("""
+    import sys
+    import keras
+    for path in sys.argv[1:]:
+        opt = keras.saving.load_model(path).optimizer
+        print(type(opt).__name__, type(opt._learning_rate).__name__, int(opt.iterations),
+              float(opt.learning_rate))
+""")
+
+
+@pytest.mark.skipif(importlib.util.find_spec("keras") is None, reason="needs Keras 3 (the oracle)")
+def test_keras_3_loads_a_model_compiled_with_a_schedule(tmp_path):
+    """An optimizer's learning-rate schedule is written as Keras 3's own nested entry (with its
+    module), without which Keras 3 could not load the file at all (found by a fuzz)."""
+    paths, want = [], []
+    for schedule in (optimizers.schedules.CosineDecay(0.1, 10, warmup_target=0.2,
+                                                      warmup_steps=3),
+                     optimizers.schedules.PiecewiseConstantDecay([2, 5], [0.1, 0.05, 0.01])):
+        model = Sequential([L.Input((3,)), L.Dense(2)])
+        model.compile(optimizers.AdamW(schedule), "mse")
+        model.fit(np.ones((4, 3), "float32"), np.ones((4, 2), "float32"), epochs=3,
+                  batch_size=2, verbose=0)
+        for ext in (".keras", ".h5"):
+            paths.append(str(tmp_path / f"{type(schedule).__name__}{ext}"))
+            model.save(paths[-1])
+            want.append((type(schedule).__name__, float(model.optimizer.learning_rate)))
+    for line, (name, lr) in zip(_keras(KERAS_SCHEDULE, *paths), want):
+        optimizer, schedule, steps, value = line.split()
+        assert (optimizer, schedule, int(steps)) == ("AdamW", name, 6), line
+        assert np.isclose(float(value), lr, rtol=1e-6), (line, lr)

@@ -67,14 +67,21 @@ def read_dataset(node, path, where):
 # -- configs as Keras 3 writes them ---------------------------------------------------------------
 # the module Keras 3 names for each kind of object in a config: Keras 3 reads an entry without
 # one too, but writing it makes our files look like its own
-_MODULES = {"optimizer": "keras.optimizers", "loss": "keras.losses"}
+_MODULES = {"optimizer": "keras.optimizers", "loss": "keras.losses",
+            "schedule": "keras.optimizers.schedules"}
 MODEL_CLASSES = {"Model": "Functional", "Functional": "Functional", "Sequential": "Sequential"}
 
 
 def keras3_entry(entry, kind):
     """``{"class_name", "config"}`` as a Keras 3 entry: with ``module`` and ``registered_name``."""
     if isinstance(entry, dict) and "class_name" in entry and "module" not in entry:
-        return {"module": _MODULES[kind], **entry, "registered_name": None}
+        entry = {"module": _MODULES[kind], **entry, "registered_name": None}
+        config = entry.get("config")
+        if kind == "optimizer" and isinstance(config, dict) and isinstance(
+                config.get("learning_rate"), dict):
+            # a schedule inside: Keras 3 cannot find its class without the module
+            entry["config"] = {**config,
+                               "learning_rate": keras3_entry(config["learning_rate"], "schedule")}
     return entry
 
 
