@@ -50,23 +50,37 @@ def test_long_sum_matmul_restores_the_threads_after_an_error(blas_calls):
     assert blas_calls == [1, 2]
 
 
-def test_conv_weight_gradient_same_on_one_and_two_threads():
+@pytest.mark.parametrize("kernel_shape, groups", [((1, 1, 8, 16), 1), ((3, 3, 8, 16), 1),
+                                                  ((3, 3, 4, 16), 2)])
+def test_conv_weight_gradient_same_on_one_and_two_threads(kernel_shape, groups):
     rng = np.random.default_rng(1)
     x = rng.standard_normal((4, 9, 9, 8), dtype=np.float32)
-    k = rng.standard_normal((1, 1, 8, 16), dtype=np.float32)
+    k = rng.standard_normal(kernel_shape, dtype=np.float32)
+    seed = rng.standard_normal((4, 9, 9, 16), dtype=np.float32)
     grads = []
     before = mg.get_num_threads()
     try:
         for n in (1, 2):
             mg.set_num_threads(n)
             kt = mg.Tensor(k, requires_grad=True)
-            mg.ops.conv2d(mg.Tensor(x), kt).sum().backward()
+            mg.ops.conv2d(mg.Tensor(x), kt, padding="same", groups=groups).backward(seed)
             grads.append(kt.grad)
     finally:
         mg.set_num_threads(before)
     assert np.array_equal(grads[0], grads[1])
-    ref = np.einsum("nhwc,nhwf->cf", x.astype(np.float64), np.ones((4, 9, 9, 16)))
-    np.testing.assert_allclose(grads[0].reshape(8, 16), ref, rtol=1e-5)
+    # against the definition: dL/dK[i, j, c, f] = sum x_pad[n, h+i, w+j, c] * G[n, h, w, f]
+    kh = kernel_shape[0]
+    pad = kh // 2
+    xp = np.pad(x.astype(np.float64), ((0, 0), (pad, pad), (pad, pad), (0, 0)))
+    cg, fg = 8 // groups, 16 // groups
+    ref = np.zeros(kernel_shape)
+    for g in range(groups):
+        for i in range(kh):
+            for j in range(kh):
+                win = xp[:, i:i + 9, j:j + 9, g * cg:(g + 1) * cg]
+                ref[i, j, :, g * fg:(g + 1) * fg] = np.einsum(
+                    "nhwc,nhwf->cf", win, seed[..., g * fg:(g + 1) * fg].astype(np.float64))
+    np.testing.assert_allclose(grads[0], ref, rtol=1e-4, atol=1e-4)
 
 
 def test_check_axis_fast_path_keeps_the_rules():

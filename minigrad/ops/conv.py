@@ -231,7 +231,7 @@ class GroupedConv2D(Function):
             if ctx.cols is None:   # empty output: the kernel touched nothing
                 gk = np.zeros(ctx.kernel_shape, dtype=ctx.k_dtype)
             else:
-                gk = np.matmul(ctx.cols.transpose(0, 2, 1), g3)           # (G, T*Cin/G, Cout/G)
+                gk = long_sum_matmul(ctx.cols.transpose(0, 2, 1), g3)     # (G, T*Cin/G, Cout/G)
                 gk = gk.reshape(groups, taps, cg, -1).transpose(1, 2, 0, 3).reshape(
                     ctx.kernel_shape).astype(ctx.k_dtype, copy=False)
         if ctx.needs_input_grad[0]:
