@@ -264,3 +264,28 @@ def test_keras_aliases_resolve():
     entry = layers.serialize(layers.Conv2D(2, 3))
     entry["class_name"] = "Convolution2D"
     assert type(layers.deserialize(entry)) is layers.Conv2D
+
+
+@pytest.mark.parametrize("class_name,kwargs,input_shape", [
+    ("Conv1D", {"filters": 3, "kernel_size": 2, "activity_regularizer": "l2"}, (2, 5, 2)),
+    ("Conv2D", {"filters": 2, "kernel_size": 2, "activity_regularizer": {"class_name": "L1L2",
+                "config": {"l1": 0.02, "l2": 0.05}}, "kernel_regularizer": "l2"}, (3, 4, 4, 2)),
+    ("DepthwiseConv2D", {"kernel_size": 2, "activity_regularizer": "l1"}, (4, 3, 3, 2)),
+    ("Dense", {"units": 3, "activity_regularizer": "l2", "bias_regularizer": "l1"}, (5, 4)),
+])
+def test_activity_regularization_is_divided_by_the_batch_as_keras3(keras, class_name, kwargs,
+                                                                   input_shape):
+    """Keras 3 divides the penalty of a layer's output by the batch size (the weights'
+    penalties not); found by a fuzz comparing layer.losses with Keras's."""
+    kwargs = {k: keras.regularizers.get(v) if "regularizer" in k else v for k, v in kwargs.items()}
+    theirs = getattr(keras.layers, class_name)(**kwargs)
+    x = np.random.default_rng(3).standard_normal(input_shape).astype(np.float32)
+    theirs(x)
+    ours = layers.deserialize({"class_name": class_name, "config": theirs.get_config()})
+    ours.build(input_shape)
+    ours.set_weights([np.asarray(w) for w in theirs.get_weights()])
+    ours(x)
+    want = sorted(float(np.asarray(loss.detach() if hasattr(loss, "detach") else loss))
+                  for loss in theirs.losses)
+    got = sorted(loss.item() for loss in ours.losses)
+    np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-7)

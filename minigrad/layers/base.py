@@ -191,8 +191,11 @@ class Layer:
         outputs = compute(inputs)
         self._losses = [w.regularizer(w) for w in self._weights if w.regularizer is not None]
         activity = getattr(self, "activity_regularizer", None)
-        if activity is not None:  # as Keras 3: the penalty of the output, not divided by the batch
-            self._losses.append(activity(outputs))
+        if activity is not None:  # as Keras 3: the penalty of the output over its batch size
+            penalty = activity(outputs)
+            if outputs.ndim > 0 and outputs.shape[0] > 1:
+                penalty = penalty / outputs.shape[0]
+            self._losses.append(penalty)
         return outputs
 
     def _call_symbolic(self, inputs, kwargs):
