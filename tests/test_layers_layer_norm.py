@@ -362,6 +362,11 @@ ORACLE_CASES = [
     ("LayerNormalization", {"scale": False}, (3, 2, 5)),
     ("LayerNormalization", {"rms_scaling": True}, (2, 3, 6)),
     ("LayerNormalization", {"rms_scaling": True, "axis": [1, 2]}, (2, 3, 4, 2)),
+    # axes of both signs: Keras sizes gamma/beta by the axes sorted as written ((4, 3) here) and
+    # reshapes them to the axes' order (found by a fuzz: the weights did not load)
+    ("LayerNormalization", {"axis": [1, -1]}, (2, 3, 4)),
+    ("LayerNormalization", {"axis": [-1, 2], "epsilon": 0.01}, (2, 3, 4, 5)),
+    ("LayerNormalization", {"rms_scaling": True, "axis": [1, -1]}, (2, 2, 4)),
     ("GroupNormalization", {"groups": 2}, (2, 4, 5, 6)),
     ("GroupNormalization", {"groups": 3, "axis": 1}, (2, 6, 4, 5)),  # channels_first
     ("GroupNormalization", {"groups": -1}, (2, 5, 4)),

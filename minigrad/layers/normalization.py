@@ -221,7 +221,8 @@ class LayerNormalization(_AffineNormalization):
 
     Weights, in Keras order: ``gamma`` if ``scale`` (or ``rms_scaling``), ``beta`` if ``center``
     (and not ``rms_scaling``), both of the shape of the ``axis`` axes in increasing order, e.g.
-    (H, W, C) for ``axis=[1, 2, 3]`` of (N, H, W, C) inputs.
+    (H, W, C) for ``axis=[1, 2, 3]`` of (N, H, W, C) inputs (as Keras: axes given with both
+    signs are sorted as written, so ``axis=[1, -1]`` gives (C, H), reshaped to (H, C) in use).
 
     ``rms_scaling=True`` is Keras 3's deprecated variant, computed as Keras does:
     ``y = gamma * x / sqrt(var + epsilon)`` (x not centred, scaled by its variance, not its root
@@ -243,16 +244,23 @@ class LayerNormalization(_AffineNormalization):
         axes = check_axis(self.axis, self._who(), len(input_shape), allow_none=False)
         axes = sorted(axes if isinstance(axes, tuple) else (axes,))
         shape = self._known(input_shape, axes, f"axis {self.axis}")
-        self._add_affine(shape, self.scale or self.rms_scaling,
-                         self.center and not self.rms_scaling)
-        # the sizes are fixed by the weights; the rank is not (axis -1 fits any rank, as Keras)
         given = self.axis if isinstance(self.axis, list) else [self.axis]
+        # Keras 3 sizes gamma and beta by the axes sorted as written (negative ones first:
+        # axis=[1, -1] gives (C, H)) and reshapes them, without transposing, to the axes' order
+        # when it normalizes; the same here, so that its weights load and compute as in Keras
+        size = dict(zip(axes, shape))
+        self._param_shape = shape
+        self._add_affine(tuple(size[a % len(input_shape)] for a in sorted(given)),
+                         self.scale or self.rms_scaling, self.center and not self.rms_scaling)
+        # the sizes are fixed by the weights; the rank is not (axis -1 fits any rank, as Keras)
         self.input_spec = InputSpec(min_ndim=max(a + 1 if a >= 0 else -a for a in given),
                                     axes={a: int(input_shape[a]) for a in given})
         self.built = True
 
     def call(self, inputs, training=False):
-        return layer_norm(inputs, self.gamma, self.beta, axis=self.axis, epsilon=self.epsilon,
+        gamma, beta = (w if w is None or tuple(w.shape) == self._param_shape
+                       else w.reshape(self._param_shape) for w in (self.gamma, self.beta))
+        return layer_norm(inputs, gamma, beta, axis=self.axis, epsilon=self.epsilon,
                           rms_scaling=self.rms_scaling)
 
     def get_config(self):
