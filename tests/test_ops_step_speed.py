@@ -5,7 +5,11 @@ import pytest
 
 import minigrad as mg
 from minigrad.backend import threads
+from minigrad.ops import _common
 from minigrad.ops._common import check_axis, long_sum_matmul
+
+needs_openblas = pytest.mark.skipif(_common._get_blas_threads is None,
+                                    reason="NumPy's BLAS is not the bundled OpenBLAS")
 
 
 @pytest.fixture
@@ -25,6 +29,7 @@ def blas_calls(monkeypatch):
     mg.set_num_threads(before)
 
 
+@needs_openblas
 @pytest.mark.parametrize("shape", [(500, 3, 4), (2000, 16, 8), (7, 1, 1)])
 def test_long_sum_matmul_is_the_product_on_one_blas_thread(blas_calls, shape):
     p, m, n = shape
@@ -42,12 +47,23 @@ def test_long_sum_matmul_is_the_product_on_one_blas_thread(blas_calls, shape):
     assert blas_calls == []                        # already one thread: nothing to switch
 
 
+@needs_openblas
 def test_long_sum_matmul_restores_the_threads_after_an_error(blas_calls):
     mg.set_num_threads(2)
     blas_calls.clear()
     with pytest.raises(ValueError):
         long_sum_matmul(np.ones((3, 4)), np.ones((5, 2)))
     assert blas_calls == [1, 2]
+    assert _common._get_blas_threads() == 2
+
+
+@needs_openblas
+def test_long_sum_matmul_puts_back_a_blas_setting_made_elsewhere(blas_calls):
+    mg.set_num_threads(2)
+    threads._set_blas_threads(3)          # as threadpoolctl or another library might
+    blas_calls.clear()
+    long_sum_matmul(np.ones((50, 2)).T, np.ones((50, 3)))
+    assert blas_calls == [1, 3] and _common._get_blas_threads() == 3
 
 
 @pytest.mark.parametrize("kernel_shape, groups", [((1, 1, 8, 16), 1), ((3, 3, 8, 16), 1),
