@@ -533,3 +533,32 @@ def test_keras_3_loads_a_model_compiled_with_a_schedule(tmp_path):
         optimizer, schedule, steps, value = line.split()
         assert (optimizer, schedule, int(steps)) == ("AdamW", name, 6), line
         assert np.isclose(float(value), lr, rtol=1e-6), (line, lr)
+
+
+@pytest.mark.parametrize("schedule", [False, True])
+def test_nadam_state_travels_both_ways_with_keras_3(keras, tmp_path, schedule):
+    """Keras 3's Nadam keeps its momentum product as a last optimizer variable: minigrad reads
+    past it (it rebuilds the product) and writes it, so the state resumes both ways (it was
+    dropped with a warning; found by a fuzz)."""
+    rng = np.random.default_rng(0)
+    x, y = rng.random((8, 6)).astype("float32"), rng.random((8, 3)).astype("float32")
+    lr = keras.optimizers.schedules.PolynomialDecay(0.1, 5) if schedule else 0.01
+    theirs = keras.Sequential([keras.Input((6,)), keras.layers.Dense(3)])
+    theirs.compile(keras.optimizers.Nadam(lr), "mse")
+    theirs.fit(x, y, epochs=2, batch_size=4, verbose=0)
+    for ext in (".keras", ".h5"):
+        theirs.save(tmp_path / f"m{ext}")
+    loaded = [load_model(tmp_path / f"m{ext}") for ext in (".keras", ".h5")]
+    theirs.train_on_batch(x[:4], y[:4])
+    for ours in loaded:
+        assert ours.optimizer.iterations == 4
+        ours.train_on_batch(x[:4], y[:4])
+        for a, b in zip(ours.get_weights(), theirs.get_weights()):
+            np.testing.assert_allclose(a, np.asarray(b), rtol=1e-5, atol=1e-6)
+    ours.save(tmp_path / "back.keras")
+    again = keras.saving.load_model(tmp_path / "back.keras")
+    assert int(again.optimizer.iterations) == 5
+    again.train_on_batch(x[4:], y[4:])
+    ours.train_on_batch(x[4:], y[4:])
+    for a, b in zip(ours.get_weights(), again.get_weights()):
+        np.testing.assert_allclose(a, np.asarray(b), rtol=1e-5, atol=1e-6)

@@ -20,6 +20,7 @@ import warnings
 import numpy as np
 
 from .. import layers as layers_module
+from ..optimizers import Nadam
 from ..io import keras_h5, keras_v3, tfjs
 from ..io.keras_common import MODEL_CLASSES, h5py_module, keras3_entry, refuse_code
 from ..io.safe_files import ModelFileError, weights_mismatch
@@ -185,7 +186,10 @@ def _keras_optimizer_vars(model, state):
     lr = model.optimizer.get_config().get("learning_rate")
     if isinstance(lr, float):
         out.append(np.asarray(lr, dtype=np.float32))
-    return out + [array for _, array in state[1:]]
+    out += [array for _, array in state[1:]]
+    if isinstance(model.optimizer, Nadam):  # Keras's Nadam keeps its momentum product last
+        out.append(np.asarray(model.optimizer._u_product or 1.0, dtype=np.float32))
+    return out
 
 
 def _read_keras(filepath, who):
@@ -271,6 +275,9 @@ def _restore_keras_optimizer(model, saved, path):
         return
     model.optimizer.build(model.trainable_weights)
     state = model.optimizer.get_state()
+    if isinstance(model.optimizer, Nadam) and len(saved) in (len(state) + 1, len(state) + 2) \
+            and np.ndim(saved[-1]) == 0:
+        saved = saved[:-1]  # Keras's u_product, which set_state rebuilds from the iterations
     if len(saved) == len(state) + 1:  # the learning rate, which the config already gives
         saved = saved[:1] + saved[2:]
     if len(saved) != len(state) or any(np.shape(a) != np.shape(b)
