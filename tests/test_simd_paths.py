@@ -79,6 +79,14 @@ def test_the_paths_agree_to_1e_5(each_path):
                                        err_msg=f"{path} vs base: {name}")
 
 
+def test_build_info_says_no_path_runs_under_the_numpy_twins():
+    code = "import minigrad as mg; print(mg.build_info()['simd'])"
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          env={**os.environ, "MINIGRAD_KERNELS": "reference"}, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "None"
+
+
 def test_an_unknown_or_unsupported_path_is_refused(each_path):
     with pytest.raises(ValueError, match="simd path must be one of.*'sse9'"):
         simd.set_path("sse9")

@@ -79,7 +79,8 @@ def build_info():
         "num_threads": _num_threads,
         "max_threads": _openmp.max_threads(),
         "blas_threads_settable": _set_blas_threads is not None,
-        "simd": _simd.path(),                 # the instruction set the depthwise kernels run
+        # the instruction set the depthwise kernels run (None: the NumPy twins run instead)
+        "simd": _simd.path() if _kernels.MODE == "compiled" else None,
         "simd_available": _simd.available(),  # the ones this CPU can run
     }
     if not info["openmp"]:

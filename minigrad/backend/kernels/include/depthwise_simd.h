@@ -122,12 +122,14 @@ static inline void dw_prefetch_write(void *p, size_t bytes)
  *
  *   path 2, "avx512": 64-byte vectors, 9 taps per kernel-gradient block (32 registers);
  *   path 1, "avx2":   32-byte vectors with FMA, 4 taps per block (16 registers);
- *   path 0, "base":   what the build flags give (SSE2 only in a portable x86-64 build, where GCC
- *                     splits each 32-byte operation in two; everything the CPU has with
- *                     -march=native, and NEON on 64-bit ARM).
+ *   path 0, "base":   the baseline instruction set (SSE2 on x86-64, where GCC splits each
+ *                     32-byte operation in two; NEON on 64-bit ARM).
  *
- * GCC's "#pragma GCC target" compiles the functions of a path for its instruction set whatever
- * the build flags say; only the path chosen at run time ever executes them. Every path computes
+ * This module is always compiled without -march=native (setup.py), so "base" really is the
+ * baseline and a native build runs exactly the code a wheel ships. GCC's "#pragma GCC target"
+ * compiles the functions of the other paths for their instruction sets; only the path chosen at
+ * run time ever executes them. Clang does not take that pragma (its "#pragma clang attribute"
+ * would be the way): with Clang, and on other processors, there is only the base path. Every path computes
  * each sum in the same order (the plain loops' order), so a path's results do not depend on the
  * thread count; between paths they differ only by FMA's single rounding of some products.
  *
@@ -147,7 +149,7 @@ static inline void dw_prefetch_write(void *p, size_t bytes)
 #define DW_NAME(name) DW_CAT(DW_CAT(name, DW_SUFFIX), DW_PATH)
 #define DW_WNAME(name) DW_CAT(DW_NAME(name), DW_WIDTH)
 
-#if defined(__GNUC__) && (defined(__x86_64__) || defined(__i386__))
+#if defined(__GNUC__) && !defined(__clang__) && (defined(__x86_64__) || defined(__i386__))
 #define DW_X86_PATHS 1
 
 #pragma GCC push_options
@@ -221,7 +223,7 @@ typedef struct {
     { dw_corr_span_f32_##p, dw_corr_span_f64_##p, dw_wgrad_span_f32_##p, dw_wgrad_span_f64_##p,   \
       dw_repeat_f32_##p, dw_sum_groups_f32_##p, dw_repeat_f64_##p, dw_sum_groups_f64_##p }
 
-/* Paths 0, 1, 2: base, avx2, avx512 (the last two only on x86 with GCC or Clang). */
+/* Paths 0, 1, 2: base, avx2, avx512 (the last two only on x86 with GCC). */
 static const dw_path_t dw_paths[3] = {
     DW_PATH_TABLE(base),
 #ifdef DW_X86_PATHS
