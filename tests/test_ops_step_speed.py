@@ -1,70 +1,10 @@
-"""The shortcuts a training step takes for speed give what the plain code gives: the weight
-gradient's product on one BLAS thread, the fast paths of argument checks."""
+"""The shortcuts a training step takes for speed give what the plain code gives: the fast paths
+of argument checks; and the convolution's weight gradient has the same bits on 1 and 2 threads."""
 import numpy as np
 import pytest
 
 import minigrad as mg
-from minigrad.backend import threads
-from minigrad.ops import _common
-from minigrad.ops._common import check_axis, long_sum_matmul
-
-needs_openblas = pytest.mark.skipif(_common._get_blas_threads is None,
-                                    reason="NumPy's BLAS is not the bundled OpenBLAS")
-
-
-@pytest.fixture
-def blas_calls(monkeypatch):
-    """Record what ``long_sum_matmul`` asks of OpenBLAS's thread setting (and pass it on)."""
-    calls = []
-    real = threads._set_blas_threads
-
-    def record(n):
-        calls.append(n)
-        if real is not None:
-            real(n)
-
-    monkeypatch.setattr(threads, "_set_blas_threads", record)
-    before = mg.get_num_threads()
-    yield calls
-    mg.set_num_threads(before)
-
-
-@needs_openblas
-@pytest.mark.parametrize("shape", [(500, 3, 4), (2000, 16, 8), (7, 1, 1)])
-def test_long_sum_matmul_is_the_product_on_one_blas_thread(blas_calls, shape):
-    p, m, n = shape
-    rng = np.random.default_rng(0)
-    a = rng.standard_normal((p, m), dtype=np.float32)
-    b = rng.standard_normal((p, n), dtype=np.float32)
-    mg.set_num_threads(2)
-    blas_calls.clear()
-    got = long_sum_matmul(a.T, b)
-    assert blas_calls == [1, 2]                    # one thread for the product, then back
-    assert np.array_equal(got, np.matmul(a.T, b))  # the same bits as on two threads
-    mg.set_num_threads(1)
-    blas_calls.clear()
-    assert np.array_equal(long_sum_matmul(a.T, b), got)
-    assert blas_calls == []                        # already one thread: nothing to switch
-
-
-@needs_openblas
-def test_long_sum_matmul_restores_the_threads_after_an_error(blas_calls):
-    mg.set_num_threads(2)
-    blas_calls.clear()
-    with pytest.raises(ValueError):
-        long_sum_matmul(np.ones((3, 4)), np.ones((5, 2)))
-    assert blas_calls == [1, 2]
-    assert _common._get_blas_threads() == 2
-
-
-@needs_openblas
-def test_long_sum_matmul_puts_back_a_blas_setting_made_elsewhere(blas_calls):
-    mg.set_num_threads(2)
-    threads._set_blas_threads(3)          # as threadpoolctl or another library might
-    blas_calls.clear()
-    long_sum_matmul(np.ones((50, 2)).T, np.ones((50, 3)))
-    assert blas_calls == [1, 3] and _common._get_blas_threads() == 3
-
+from minigrad.ops._common import check_axis
 
 @pytest.mark.parametrize("kernel_shape, groups", [((1, 1, 8, 16), 1), ((3, 3, 8, 16), 1),
                                                   ((3, 3, 4, 16), 2)])

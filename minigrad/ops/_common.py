@@ -1,9 +1,6 @@
 """Helpers every op module shares: the thread count for a kernel call, shapes and axes of inputs,
 a named tensor argument, and the check of an image batch."""
-import ctypes
-import glob
 import numbers
-import os
 
 import numpy as np
 
@@ -19,51 +16,6 @@ def threads_for(work, parallel_min=PARALLEL_MIN):
     """The kernels' thread count for a call doing ``work`` (elements, or multiply-adds), or 1 when
     that is too little work to share."""
     return threads.get_num_threads() if work >= parallel_min else 1
-
-
-def _openblas_getter():
-    """``openblas_get_num_threads`` of the OpenBLAS in NumPy's wheel (the library whose setter
-    :mod:`minigrad.backend.threads` found), or None."""
-    setter = threads._set_blas_threads
-    if setter is None:
-        return None
-    name = setter.__name__.replace("_set_", "_get_")
-    here = os.path.dirname(np.__file__)
-    for path in sorted(glob.glob(os.path.join(here, os.pardir, "numpy.libs", "*openblas*")) +
-                       glob.glob(os.path.join(here, ".libs", "*openblas*"))):
-        try:
-            getter = getattr(ctypes.CDLL(path), name, None)   # the library NumPy loaded already
-        except OSError:
-            continue
-        if getter is not None:
-            getter.argtypes, getter.restype = [], ctypes.c_int
-            return getter
-    return None
-
-
-_get_blas_threads = _openblas_getter()
-
-
-def long_sum_matmul(a, b):
-    """``a @ b`` on one BLAS thread, for a product whose summed axis is far longer than its small
-    result: a convolution's weight gradient cols^T @ G, (kh*kw*Cin, P) @ (P, Cout), P = N*OH*OW.
-
-    Why: OpenBLAS shares such a product between its threads by rows and columns of the result,
-    and the threads wait for each other's packed blocks of the long axis many times per call.
-    With a core busy elsewhere each wait can last a time slice: on 2 threads of a shared 2-core
-    machine the MNIST model's products took 1.0-5x as long as on one (0.8-1.2x with the cores
-    idle). The sum is never split between threads, so the bits are those of any thread count.
-    BLAS's own thread count is put back afterwards, whatever it was.
-    """
-    set_blas = threads._set_blas_threads
-    n = _get_blas_threads() if _get_blas_threads is not None else 1
-    if n <= 1 or set_blas is None:
-        return np.matmul(a, b)
-    set_blas(1)
-    try:
-        return np.matmul(a, b)
-    finally:
-        set_blas(n)
 
 
 def shape_of(x):

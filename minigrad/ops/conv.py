@@ -34,7 +34,7 @@ from numpy.lib.stride_tricks import as_strided
 from .._checks import check_positive_int
 from ..backend.buffers import buffers
 from ..engine.function import Function
-from ._common import check_image, long_sum_matmul, shape_of
+from ._common import check_image, shape_of
 from .layout import channel_axis, from_channels_last, to_channels_last
 from .geometry import conv_geometry, normalize_data_format, normalize_padding, normalize_tuple
 
@@ -169,7 +169,7 @@ class Conv2D(Function):
                 gk = np.zeros(ctx.kernel_shape, dtype=ctx.k_dtype)
             else:
                 # cols.T is a transposed view; BLAS reads it as such (no copy)
-                gk = long_sum_matmul(ctx.cols.T, g2).reshape(ctx.kernel_shape)
+                gk = np.matmul(ctx.cols.T, g2).reshape(ctx.kernel_shape)
                 gk = gk.astype(ctx.k_dtype, copy=False)
         if ctx.needs_input_grad[0]:
             if g2.shape[0] == 0:
@@ -231,7 +231,7 @@ class GroupedConv2D(Function):
             if ctx.cols is None:   # empty output: the kernel touched nothing
                 gk = np.zeros(ctx.kernel_shape, dtype=ctx.k_dtype)
             else:
-                gk = long_sum_matmul(ctx.cols.transpose(0, 2, 1), g3)     # (G, T*Cin/G, Cout/G)
+                gk = np.matmul(ctx.cols.transpose(0, 2, 1), g3)     # (G, T*Cin/G, Cout/G)
                 gk = gk.reshape(groups, taps, cg, -1).transpose(1, 2, 0, 3).reshape(
                     ctx.kernel_shape).astype(ctx.k_dtype, copy=False)
         if ctx.needs_input_grad[0]:
