@@ -19,7 +19,7 @@ unchanged. ``call`` is transposed convolution -> bias_add -> activation.
 """
 from .. import constraints, initializers, regularizers
 from ..ops.conv_transpose import check_output_padding, conv2d_transpose, deconv_output_length
-from .base import registry, resolve
+from .base import registry
 from .convolutional import BaseConv
 
 
@@ -44,12 +44,7 @@ class Conv2DTranspose(BaseConv):
                          activity_regularizer, bias_constraint, **kwargs)
         who = type(self).__name__
         self.output_padding = check_output_padding(output_padding, self.strides, who)
-        self.kernel_initializer = resolve(initializers, kernel_initializer,
-                                          "kernel_initializer", who)
-        self.kernel_regularizer = resolve(regularizers, kernel_regularizer,
-                                          "kernel_regularizer", who)
-        self.kernel_constraint = resolve(constraints, kernel_constraint, "kernel_constraint", who)
-        self.kernel = None
+        self._kernel_arguments(kernel_initializer, kernel_regularizer, kernel_constraint)
 
     def _spatial_output(self, input_shape):
         """Output sizes of the spatial axes (Keras's deconv_output_length); None stays None."""

@@ -139,6 +139,15 @@ class BaseConv(Layer):
         })
         return config
 
+    def _kernel_arguments(self, initializer, regularizer, constraint):
+        """The kernel's initializer, regularizer and constraint, resolved and checked (Conv1D,
+        Conv2D and Conv2DTranspose; the depthwise layers name theirs differently)."""
+        who = type(self).__name__
+        self.kernel_initializer = resolve(initializers, initializer, "kernel_initializer", who)
+        self.kernel_regularizer = resolve(regularizers, regularizer, "kernel_regularizer", who)
+        self.kernel_constraint = resolve(constraints, constraint, "kernel_constraint", who)
+        self.kernel = None
+
     def _bias_config(self):
         return {
             "activation": activations.serialize(self.activation), "use_bias": self.use_bias,
@@ -175,12 +184,7 @@ class Conv(BaseConv):
             raise ValueError(f"{who}: strides {self.strides} and dilation_rate "
                              f"{self.dilation_rate} cannot both be above 1 (as in Keras; "
                              f"depthwise and separable convolutions allow it)")
-        self.kernel_initializer = resolve(initializers, kernel_initializer,
-                                          "kernel_initializer", who)
-        self.kernel_regularizer = resolve(regularizers, kernel_regularizer,
-                                          "kernel_regularizer", who)
-        self.kernel_constraint = resolve(constraints, kernel_constraint, "kernel_constraint", who)
-        self.kernel = None
+        self._kernel_arguments(kernel_initializer, kernel_regularizer, kernel_constraint)
 
     def build(self, input_shape):
         channels = self._input_channels(input_shape)

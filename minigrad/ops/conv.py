@@ -128,6 +128,14 @@ def col2im(gcols, in_shape, rows, cols, strides):
     return gx
 
 
+def promote(ctx, x, kernel):
+    """x and kernel in their common float type; their own dtypes kept on ``ctx``, so that the
+    backward pass gives each gradient in its input's dtype."""
+    dtype = np.result_type(x, kernel)
+    ctx.x_dtype, ctx.k_dtype = x.dtype, kernel.dtype
+    return x.astype(dtype, copy=False), kernel.astype(dtype, copy=False)
+
+
 class Conv2D(Function):
     """y = conv2d(x, K) on NHWC arrays (see the module docstring for f and its partials).
 
@@ -137,9 +145,8 @@ class Conv2D(Function):
 
     @staticmethod
     def forward(ctx, x, kernel, *, strides, dilation_rate, out_hw, pads):
-        dtype = np.result_type(x, kernel)
-        ctx.x_dtype, ctx.k_dtype = x.dtype, kernel.dtype
-        x, kernel = x.astype(dtype, copy=False), kernel.astype(dtype, copy=False)
+        x, kernel = promote(ctx, x, kernel)
+        dtype = x.dtype
         kh, kw, cin, cout = kernel.shape
         n, h, w, _ = x.shape
         oh, ow = out_hw
@@ -196,9 +203,8 @@ class GroupedConv2D(Function):
 
     @staticmethod
     def forward(ctx, x, kernel, *, groups, strides, dilation_rate, out_hw, pads):
-        dtype = np.result_type(x, kernel)
-        ctx.x_dtype, ctx.k_dtype = x.dtype, kernel.dtype
-        x, kernel = x.astype(dtype, copy=False), kernel.astype(dtype, copy=False)
+        x, kernel = promote(ctx, x, kernel)
+        dtype = x.dtype
         kh, kw, cg, cout = kernel.shape
         n, (oh, ow), taps, fg = x.shape[0], out_hw, kh * kw, cout // groups
         ctx.in_shape, ctx.kernel_shape, ctx.groups = x.shape, kernel.shape, groups

@@ -29,7 +29,7 @@ import numpy as np
 from ..backend.buffers import buffers
 from ..engine.function import Function
 from ._common import check_image, shape_of
-from .conv import col2im, im2col, tap_ranges
+from .conv import col2im, im2col, promote, tap_ranges
 from .geometry import normalize_data_format, normalize_padding, normalize_tuple
 from .layout import channel_axis, from_channels_last, to_channels_last
 
@@ -78,9 +78,8 @@ class Conv2DTranspose(Function):
 
     @staticmethod
     def forward(ctx, x, kernel, *, strides, dilation_rate, out_hw, crops):
-        dtype = np.result_type(x, kernel)
-        ctx.x_dtype, ctx.k_dtype = x.dtype, kernel.dtype
-        x, kernel = x.astype(dtype, copy=False), kernel.astype(dtype, copy=False)
+        x, kernel = promote(ctx, x, kernel)
+        dtype = x.dtype
         kh, kw, f, c = kernel.shape
         n, h, w, _ = x.shape
         oh, ow = out_hw
