@@ -367,7 +367,9 @@ def test_is_batch_source():
 @pytest.mark.parametrize("kwargs, error, match", [
     ({"class_weight": [1.0, 2.0]}, TypeError, r"class_weight must be a dict"),
     ({"class_weight": {-1: 2.0}}, ValueError, r"class_weight keys must be class indices"),
-    ({"class_weight": {"a": 2.0}}, ValueError, r"class_weight keys must be class indices"),
+    ({"class_weight": {"a": 2.0}}, TypeError, r"class_weight keys must be class indices"),
+    ({"class_weight": {0.0: 2.0}}, TypeError, r"class_weight keys must be class indices"),
+    ({"class_weight": {0: "a"}}, TypeError, r"class_weight values must be finite"),
     ({"class_weight": {0: float("nan")}}, ValueError, r"class_weight values must be finite"),
     ({"class_weight": {3: 1.0}}, ValueError, r"class_weight names class 3, but the output "
                                              r"has 3 classes"),
@@ -393,7 +395,7 @@ def test_fit_argument_errors(kwargs, error, match):
 
 @pytest.mark.parametrize("kwargs, match", [
     ({"y": np.zeros(20)}, r"y must be None when x gives batches"),
-    ({"batch_size": 4}, r"batch_size must be None when x gives batches"),
+    ({"batch_size": 4}, r"batch_size must be left at its default when x gives batches.*got 4"),
     ({"sample_weight": np.ones(20)}, r"sample_weight must be None when x gives batches"),
     ({"validation_split": 0.2}, r"validation_split=0.2 needs x and y as arrays"),
 ])

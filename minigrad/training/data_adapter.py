@@ -197,13 +197,18 @@ def check_class_weight(class_weight, who):
                         f"{type(class_weight).__name__}")
     checked = {}
     for key, weight in class_weight.items():
+        # the wrong kind is a TypeError, a bad value a ValueError (_checks.py's rule)
         if isinstance(key, (bool, np.bool_)) or not isinstance(key, numbers.Integral) or key < 0:
-            raise ValueError(f"{who}: class_weight keys must be class indices (integers >= 0), "
-                             f"got {key!r}")
+            error = ValueError if isinstance(key, numbers.Integral) and \
+                not isinstance(key, (bool, np.bool_)) else TypeError
+            raise error(f"{who}: class_weight keys must be class indices (integers >= 0), "
+                        f"got {key!r}")
         if isinstance(weight, (bool, np.bool_)) or not isinstance(weight, numbers.Real) or \
                 not np.isfinite(weight):
-            raise ValueError(f"{who}: class_weight values must be finite numbers, got "
-                             f"{weight!r} for class {key}")
+            error = ValueError if isinstance(weight, numbers.Real) and \
+                not isinstance(weight, (bool, np.bool_)) else TypeError
+            raise error(f"{who}: class_weight values must be finite numbers, got "
+                        f"{weight!r} for class {key}")
         checked[int(key)] = float(weight)
     return checked
 

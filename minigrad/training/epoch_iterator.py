@@ -177,9 +177,10 @@ def batch_source(model, x, y, sample_weight, batch_size, who, class_weight=None,
         return None
     for name, value in (("y", y), ("sample_weight", sample_weight), ("batch_size", batch_size)):
         if value is not None:
-            raise ValueError(f"{who}: {name} must be None when x gives batches (a generator, "
-                             f"a list of batches or a dataset): each batch holds it; got "
-                             f"{type(value).__name__}")
+            must = "be left at its default" if name == "batch_size" else "be None"
+            got = repr(value) if name == "batch_size" else type(value).__name__
+            raise ValueError(f"{who}: {name} must {must} when x gives batches (a generator, a "
+                             f"list of batches or a dataset): each batch holds it; got {got}")
 
     def prepare(batch):
         bx, by, bsw = data_adapter.unpack_batch(batch, who, need_y)
