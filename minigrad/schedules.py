@@ -32,8 +32,33 @@ class LearningRateSchedule(Configurable):
         raise NotImplementedError(f"{type(self).__name__} must define get_config()")
 
 
+class _StepDecay(LearningRateSchedule):
+    """What ExponentialDecay and InverseTimeDecay share: their arguments, their config, and the
+    progress p = step / decay_steps (floored with ``staircase``)."""
+    rate_may_be_zero = False
+
+    def __init__(self, initial_learning_rate, decay_steps, decay_rate, staircase, name):
+        who = type(self).__name__
+        self.initial_learning_rate = check_number(initial_learning_rate, "initial_learning_rate",
+                                                  who, low=0)
+        self.decay_steps = check_number(decay_steps, "decay_steps", who, low=0, low_open=True)
+        self.decay_rate = check_number(decay_rate, "decay_rate", who, low=0,
+                                       low_open=not self.rate_may_be_zero)
+        self.staircase = check_bool(staircase, "staircase", who)
+        self.name = name
+
+    def _progress(self, step):
+        p = _step(step, type(self).__name__) / self.decay_steps
+        return math.floor(p) if self.staircase else p
+
+    def get_config(self):
+        return {"initial_learning_rate": self.initial_learning_rate,
+                "decay_steps": self.decay_steps, "decay_rate": self.decay_rate,
+                "staircase": self.staircase, "name": self.name}
+
+
 @_registry.register("exponential_decay")
-class ExponentialDecay(LearningRateSchedule):
+class ExponentialDecay(_StepDecay):
     """lr(step) = initial_learning_rate * decay_rate ** (step / decay_steps).
 
     With ``staircase=True`` the exponent is floor(step / decay_steps): the rate drops in steps.
@@ -41,24 +66,10 @@ class ExponentialDecay(LearningRateSchedule):
 
     def __init__(self, initial_learning_rate, decay_steps, decay_rate, staircase=False,
                  name="ExponentialDecay"):
-        who = "ExponentialDecay"
-        self.initial_learning_rate = check_number(initial_learning_rate, "initial_learning_rate",
-                                                  who, low=0)
-        self.decay_steps = check_number(decay_steps, "decay_steps", who, low=0, low_open=True)
-        self.decay_rate = check_number(decay_rate, "decay_rate", who, low=0, low_open=True)
-        self.staircase = check_bool(staircase, "staircase", who)
-        self.name = name
+        super().__init__(initial_learning_rate, decay_steps, decay_rate, staircase, name)
 
     def __call__(self, step):
-        p = _step(step, "ExponentialDecay") / self.decay_steps
-        if self.staircase:
-            p = math.floor(p)
-        return self.initial_learning_rate * self.decay_rate ** p
-
-    def get_config(self):
-        return {"initial_learning_rate": self.initial_learning_rate,
-                "decay_steps": self.decay_steps, "decay_rate": self.decay_rate,
-                "staircase": self.staircase, "name": self.name}
+        return self.initial_learning_rate * self.decay_rate ** self._progress(step)
 
 
 @_registry.register("piecewise_constant_decay")
@@ -133,30 +144,17 @@ class PolynomialDecay(LearningRateSchedule):
 
 
 @_registry.register("inverse_time_decay")
-class InverseTimeDecay(LearningRateSchedule):
+class InverseTimeDecay(_StepDecay):
     """lr = initial_learning_rate / (1 + decay_rate * step / decay_steps); with ``staircase``
     the ratio step / decay_steps is floored, so the rate drops every decay_steps steps."""
+    rate_may_be_zero = True
 
     def __init__(self, initial_learning_rate, decay_steps, decay_rate, staircase=False,
                  name="InverseTimeDecay"):
-        who = "InverseTimeDecay"
-        self.initial_learning_rate = check_number(initial_learning_rate, "initial_learning_rate",
-                                                  who, low=0)
-        self.decay_steps = check_number(decay_steps, "decay_steps", who, low=0, low_open=True)
-        self.decay_rate = check_number(decay_rate, "decay_rate", who, low=0)
-        self.staircase = check_bool(staircase, "staircase", who)
-        self.name = name
+        super().__init__(initial_learning_rate, decay_steps, decay_rate, staircase, name)
 
     def __call__(self, step):
-        p = _step(step, "InverseTimeDecay") / self.decay_steps
-        if self.staircase:
-            p = math.floor(p)
-        return self.initial_learning_rate / (1.0 + self.decay_rate * p)
-
-    def get_config(self):
-        return {"initial_learning_rate": self.initial_learning_rate,
-                "decay_steps": self.decay_steps, "decay_rate": self.decay_rate,
-                "staircase": self.staircase, "name": self.name}
+        return self.initial_learning_rate / (1.0 + self.decay_rate * self._progress(step))
 
 
 @_registry.register("cosine_decay")

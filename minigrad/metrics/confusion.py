@@ -58,10 +58,8 @@ def confusion_counts(y_true, y_pred, thresholds, who, *, sample_weight=None, top
     weights = np.ones(y_pred.shape, np.float32)
     if sample_weight is not None:
         w = np.asarray(_array(sample_weight, who, "sample_weight"), dtype=np.float32)
-        if w.ndim == y_true.ndim and w.ndim and w.shape[-1] == 1:
-            pass                                  # (N, 1) against (N, C): broadcasts as is
-        elif w.ndim < y_true.ndim:
-            w = w.reshape(w.shape + (1,) * (y_true.ndim - w.ndim))  # (N,) weighs a sample
+        if w.ndim < y_true.ndim:   # (N,) weighs a sample; (N, 1) against (N, C) broadcasts
+            w = w.reshape(w.shape + (1,) * (y_true.ndim - w.ndim))
         try:
             weights = np.broadcast_to(w, y_pred.shape)
         except ValueError:
