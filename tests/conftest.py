@@ -75,9 +75,15 @@ collect_ignore_glob = ["make_*.py"]
 
 @pytest.fixture(scope="module")
 def keras():
-    """Keras 3 as an oracle, on the PyTorch backend (no TensorFlow); the test skips without it."""
+    """Keras 3 as an oracle, on the PyTorch backend (no TensorFlow); the test skips without
+    Keras or torch, or when KERAS_BACKEND names another backend (the comparisons read gradients
+    through torch)."""
     os.environ.setdefault("KERAS_BACKEND", "torch")
-    return pytest.importorskip("keras")
+    pytest.importorskip("torch")
+    keras = pytest.importorskip("keras")
+    if keras.backend.backend() != "torch":
+        pytest.skip("the oracle needs Keras 3 on the torch backend (KERAS_BACKEND=torch)")
+    return keras
 
 
 # -- TF.js under Node as an oracle: installed once with ``cd tests/tfjs && npm ci`` ------------------

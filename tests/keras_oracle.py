@@ -35,8 +35,6 @@ def match_keras_layer(keras, class_name, kwargs, input_shape, *, training=False,
     """Build ``class_name(**kwargs)`` in Keras and in minigrad (from Keras's config), give both
     the same weights and inputs, and compare outputs and gradients. ``input_shape`` includes the
     batch axis; a list of shapes means a layer of several inputs."""
-    if keras.backend.backend() != "torch":
-        pytest.skip("the oracle needs Keras 3 on the torch backend (KERAS_BACKEND=torch)")
     torch = _torch()
     rng = np.random.default_rng(seed)
     several = isinstance(input_shape, list)

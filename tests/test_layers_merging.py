@@ -1,7 +1,6 @@
 """Subtract, Multiply, Average, Maximum, Minimum, Concatenate, Dot (and Add through the shared
 Merge base): the one harness for every class and several configs, errors that name the argument
 or the shapes, and Keras 3 (torch backend) as the oracle for forward values and gradients."""
-import os
 
 import numpy as np
 import pytest
@@ -163,19 +162,9 @@ ORACLE = [
 ]
 
 
-@pytest.fixture(scope="module")
-def keras_torch():
-    os.environ.setdefault("KERAS_BACKEND", "torch")
-    torch = pytest.importorskip("torch")
-    keras = pytest.importorskip("keras")
-    if keras.backend.backend() != "torch":
-        pytest.skip("the oracle needs Keras 3 on the torch backend")
-    return keras, torch
-
-
 @pytest.mark.parametrize("class_name,kwargs,shapes", ORACLE)
-def test_matches_keras3(keras_torch, class_name, kwargs, shapes):
-    keras, torch = keras_torch
+def test_matches_keras3(keras, class_name, kwargs, shapes):
+    import torch
     rng = np.random.default_rng(7)
     xs = [rng.standard_normal(s).astype(np.float32) for s in shapes]
     theirs = getattr(keras.layers, class_name)(**kwargs)
@@ -198,10 +187,9 @@ def test_matches_keras3(keras_torch, class_name, kwargs, shapes):
         tuple(theirs.compute_output_shape([(None,) + s[1:] for s in shapes]))
 
 
-def test_a_keras3_functional_model_with_merges_matches_keras(keras_torch):
+def test_a_keras3_functional_model_with_merges_matches_keras(keras):
     """A Keras 3 model's own JSON (two inputs, a squeeze-and-excitation style gate, Concatenate,
     Dot, Average) builds in minigrad and, with Keras's weights, predicts what Keras predicts."""
-    keras, torch = keras_torch
     K = keras.layers
     a, b = keras.Input(shape=(4, 4, 3)), keras.Input(shape=(4, 4, 3))
     gate = K.Reshape((1, 1, 3))(K.Dense(3, activation="sigmoid")(K.GlobalAveragePooling2D()(a)))
