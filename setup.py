@@ -6,10 +6,10 @@ Every ``minigrad/backend/kernels/*.pyx`` becomes one extension module. Flags:
 * ``-fopenmp`` when the compiler accepts it. Without OpenMP the build still succeeds, the kernels
   run on one thread, and the build says so once here and in ``minigrad.build_info()``;
 * ``-march=native`` when the compiler accepts it, unless ``MINIGRAD_PORTABLE=1`` (wheels that must
-  run on other CPUs), for every kernel but the depthwise one. The depthwise kernels are always
-  built for the baseline instruction set: their vector loops are compiled once per instruction
-  set inside the module (``include/depthwise_simd.h``) and the fastest the CPU has is chosen at
-  import, so a native build runs the same code a wheel ships, and its tests check every path.
+  run on other CPUs), for every kernel but the depthwise and matrix-product ones. Those are
+  always built for the baseline instruction set: their vector loops are compiled once per
+  instruction set inside the module (``include/depthwise_simd.h``, ``include/gemm_simd.h``) and
+  the fastest the CPU has is chosen at import, so a native build runs the same code a wheel ships, and its tests check every path.
 
 The chosen flags are compiled into the modules (the ``MINIGRAD_COMPILE_ARGS`` macro) so that
 ``build_info()`` reports what was really used.
@@ -62,9 +62,9 @@ class BuildExt(build_ext):
             if not portable and _compiler_accepts(self.compiler, "-march=native"):
                 compile_args.append("-march=native")
         for ext in self.extensions:
-            # the depthwise module dispatches at run time (see the module docstring)
+            # these modules dispatch at run time (see the module docstring)
             args = [a for a in compile_args if a != "-march=native"] \
-                if ext.name.endswith(".depthwise") else compile_args
+                if ext.name.endswith((".depthwise", ".gemm")) else compile_args
             ext.extra_compile_args = args + ["-Wno-unused-function", "-Wno-unreachable-code"]
             if not is_msvc:
                 ext.extra_compile_args.append("-Wno-psabi")   # GCC's note on vector arguments

@@ -1,9 +1,9 @@
 """Which instruction set the hand-vectorised kernels run on.
 
-The depthwise kernels' inner loops (``kernels/include/depthwise_simd.h``) are compiled for several
-instruction sets ("paths") from one source: ``"base"`` (what the build flags give: SSE2 in a
-portable x86-64 wheel, everything the CPU has with ``-march=native``), ``"avx2"`` and
-``"avx512"``. At import the fastest path this CPU supports is chosen, as NumPy and PyTorch choose
+The inner loops of the depthwise kernels and of the convolutions' matrix products
+(``kernels/include/depthwise_simd.h``, ``kernels/include/gemm_simd.h``) are compiled for several
+instruction sets ("paths") from one source: ``"base"`` (the baseline instruction set: SSE2 on
+x86-64, these modules are never built with ``-march=native``), ``"avx2"`` and ``"avx512"``. At import the fastest path this CPU supports is chosen, as NumPy and PyTorch choose
 theirs, so a portable build runs at full speed too. ``MINIGRAD_SIMD=avx2`` (or ``base``,
 ``avx512``) picks one by hand, to compare or to debug; ``minigrad.build_info()["simd"]`` says which
 runs.
@@ -14,6 +14,7 @@ True
 import os
 
 from .kernels import depthwise as _depthwise
+from .kernels import gemm as _gemm
 
 
 def available():
@@ -29,6 +30,7 @@ def path():
 def set_path(name):
     """Run the kernels on path ``name`` from now on (one of :func:`available`)."""
     _depthwise._set_simd_path(name)
+    _gemm._set_simd_path(name)
 
 
 def _from_environment():

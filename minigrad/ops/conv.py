@@ -7,7 +7,8 @@ For an NHWC input x (N, H, W, Cin) and a kernel K (kh, kw, Cin, Cout)::
 (pixels outside the image read as 0; ``pt``/``pl`` are the top/left padding of
 :func:`~minigrad.ops.geometry.conv_geometry`). Gather every input pixel a window reads into a matrix
 ``cols`` (N*OH*OW, kh*kw*Cin) (:func:`im2col`) and the convolution is
-``cols @ K.reshape(kh*kw*Cin, Cout)``, which NumPy hands to BLAS. The partials follow from the
+``cols @ K.reshape(kh*kw*Cin, Cout)``, a product of minigrad's own kernels (:mod:`._matmul`). The
+partials follow from the
 product rule of a matrix product:
 
 * dL/dK    = cols^T @ G                     (G: the output gradient as (N*OH*OW, Cout))
@@ -35,6 +36,7 @@ from .._checks import check_positive_int
 from ..backend.buffers import buffers
 from ..engine.function import Function
 from ._common import check_image, shape_of
+from ._matmul import matmul, matmul_tn
 from .layout import channel_axis, from_channels_last, to_channels_last
 from .geometry import conv_geometry, normalize_data_format, normalize_padding, normalize_tuple
 
@@ -74,7 +76,7 @@ def im2col(x, kernel_hw, strides, dilation_rate, pads, out_hw):
       numbers when dilation is 1, so NumPy copies long runs);
     * C == 1 (a network's first convolution, on grey images): one strided copy per tap into a
       (kh, kw, N, OH, OW) buffer, each tap a contiguous block, with only the padding border of each
-      tap zeroed; the matrix is its transposed view, which BLAS reads as it is.
+      tap zeroed; then one transposing copy makes the matrix (the product kernels read rows).
     """
     n, h, w, c = x.shape
     (kh, kw), (sh, sw), (dh, dw), (oh, ow) = kernel_hw, strides, dilation_rate, out_hw
@@ -93,7 +95,9 @@ def im2col(x, kernel_hw, strides, dilation_rate, pads, out_hw):
                 if h1 > h0 and w1 > w0:
                     dst[:, h0:h1, w0:w1] = x[:, tap_slice(h0, h1, r0, sh),
                                              tap_slice(w0, w1, c0, sw), 0]
-        return out.reshape(kh * kw, n * oh * ow).T
+        mat = buffers.empty((n * oh * ow, kh * kw), x.dtype)
+        np.copyto(mat, out.reshape(kh * kw, n * oh * ow).T)
+        return mat
     hp, wp = h + pt + pb, w + pl + pr
     # the view below must stay inside the buffer: the last window ends at (OH-1)*sh + eff - 1
     if (oh - 1) * sh + (kh - 1) * dh >= hp or (ow - 1) * sw + (kw - 1) * dw >= wp:
@@ -163,7 +167,7 @@ class Conv2D(Function):
             cols = im2col(x, (kh, kw), strides, dilation_rate, pads, out_hw)
         if need_k:
             ctx.cols = cols
-        y = np.matmul(cols, kernel.reshape(-1, cout), out=buffers.empty((n * oh * ow, cout), dtype))
+        y = matmul(cols, kernel.reshape(-1, cout))
         return y.reshape(n, oh, ow, cout)
 
     @staticmethod
@@ -175,8 +179,7 @@ class Conv2D(Function):
             if ctx.cols is None:   # empty output: the kernel touched nothing
                 gk = np.zeros(ctx.kernel_shape, dtype=ctx.k_dtype)
             else:
-                # cols.T is a transposed view; BLAS reads it as such (no copy)
-                gk = np.matmul(ctx.cols.T, g2).reshape(ctx.kernel_shape)
+                gk = matmul_tn(ctx.cols, g2).reshape(ctx.kernel_shape)   # cols^T @ G, no transpose
                 gk = gk.astype(ctx.k_dtype, copy=False)
         if ctx.needs_input_grad[0]:
             if g2.shape[0] == 0:
@@ -271,8 +274,7 @@ def _input_gradient(ctx, grad):
     g2 = grad.reshape(-1, cout)
     kernel = ctx.kernel
     if ctx.pointwise:
-        return np.matmul(g2, kernel.reshape(cin, cout).T,
-                         out=buffers.empty((n * h * w, cin), grad.dtype)).reshape(ctx.in_shape)
+        return matmul(g2, np.ascontiguousarray(kernel.reshape(cin, cout).T)).reshape(ctx.in_shape)
     if ctx.strides == (1, 1) and cout <= 2 * cin:
         (dh, dw), ((pt, _), (pl, _)) = ctx.dilation_rate, ctx.pads
         oh, ow = grad.shape[1:3]
@@ -281,10 +283,8 @@ def _input_gradient(ctx, grad):
         pads = ((top, h + pt - oh), (left, w + pl - ow))
         gcols = im2col(grad, (kh, kw), (1, 1), (dh, dw), pads, (h, w))
         flipped = kernel[::-1, ::-1].transpose(0, 1, 3, 2).reshape(kh * kw * cout, cin)
-        return np.matmul(gcols, flipped, out=buffers.empty((n * h * w, cin), grad.dtype)).reshape(
-            ctx.in_shape)
-    gcols = np.matmul(g2, kernel.reshape(-1, cout).T,
-                      out=buffers.empty((g2.shape[0], kh * kw * cin), grad.dtype))
+        return matmul(gcols, flipped).reshape(ctx.in_shape)
+    gcols = matmul(g2, np.ascontiguousarray(kernel.reshape(-1, cout).T))
     gcols = gcols.reshape(n, *grad.shape[1:3], kh, kw, cin)
     (sh, sw), (dh, dw), ((pt, _), (pl, _)) = ctx.strides, ctx.dilation_rate, ctx.pads
     rows = tap_ranges(h, grad.shape[1], kh, sh, dh, pt)

@@ -26,9 +26,9 @@ padding ``(crop, full - out - crop)``. Computing it the same way as :mod:`minigr
 """
 import numpy as np
 
-from ..backend.buffers import buffers
 from ..engine.function import Function
 from ._common import check_image, shape_of
+from ._matmul import matmul, matmul_tn
 from .conv import col2im, im2col, promote, tap_ranges
 from .geometry import normalize_data_format, normalize_padding, normalize_tuple
 from .layout import channel_axis, from_channels_last, to_channels_last
@@ -91,8 +91,8 @@ class Conv2DTranspose(Function):
         if n * h * w == 0:    # an empty batch: nothing to spread
             return np.zeros((n, oh, ow, f), dtype=dtype)
         # every input pixel's contribution to each tap and filter, then added where it lands
-        cols = np.matmul(x.reshape(n * h * w, c), kernel.reshape(kh * kw * f, c).T,
-                         out=buffers.empty((n * h * w, kh * kw * f), dtype))
+        cols = matmul(x.reshape(n * h * w, c),
+                      np.ascontiguousarray(kernel.reshape(kh * kw * f, c).T))
         rows = tap_ranges(oh, h, kh, strides[0], dilation_rate[0], crops[0])
         cols_w = tap_ranges(ow, w, kw, strides[1], dilation_rate[1], crops[1])
         return col2im(cols.reshape(n, h, w, kh, kw, f), (n, oh, ow, f), rows, cols_w, strides)
@@ -119,11 +119,10 @@ class Conv2DTranspose(Function):
         gcols = im2col(g, (kh, kw), ctx.strides, ctx.dilation_rate, tuple(pads), (h, w))
         gx = gk = None
         if need_x:
-            gx = np.matmul(gcols, ctx.kernel.reshape(kh * kw * f, c),
-                           out=buffers.empty((n * h * w, c), gcols.dtype)).reshape(ctx.x_shape)
+            gx = matmul(gcols, ctx.kernel.reshape(kh * kw * f, c)).reshape(ctx.x_shape)
             gx = gx.astype(ctx.x_dtype, copy=False)
         if need_k:
-            gk = np.matmul(gcols.T, ctx.x.reshape(n * h * w, c)).reshape(ctx.kernel_shape)
+            gk = matmul_tn(gcols, ctx.x.reshape(n * h * w, c)).reshape(ctx.kernel_shape)
             gk = gk.astype(ctx.k_dtype, copy=False)
         return gx, gk
 

@@ -18,7 +18,7 @@ import importlib
 import os
 
 #: The kernel modules the ops call, each with a twin of the same name under ``reference/``.
-NAMES = ("batchnorm", "depthwise", "elementwise", "pooling")
+NAMES = ("batchnorm", "depthwise", "elementwise", "gemm", "pooling")
 MODES = ("compiled", "reference")
 
 

@@ -59,6 +59,8 @@
 #include <stddef.h>
 #include <string.h>
 
+#include "simd_cpu.h"
+
 /* ---- the plain loops ------------------------------------------------------------------------ */
 
 /* dw_corr_span as written in the formula above, in float. dw_corr_span_f32 (and _f64, in double)
@@ -149,8 +151,7 @@ static inline void dw_prefetch_write(void *p, size_t bytes)
 #define DW_NAME(name) DW_CAT(DW_CAT(name, DW_SUFFIX), DW_PATH)
 #define DW_WNAME(name) DW_CAT(DW_NAME(name), DW_WIDTH)
 
-#if defined(__GNUC__) && !defined(__clang__) && (defined(__x86_64__) || defined(__i386__))
-#define DW_X86_PATHS 1
+#ifdef MG_X86_PATHS
 
 #pragma GCC push_options
 #pragma GCC target("avx512f,avx512bw,avx512dq,avx512vl,avx2,fma")
@@ -226,7 +227,7 @@ typedef struct {
 /* Paths 0, 1, 2: base, avx2, avx512 (the last two only on x86 with GCC). */
 static const dw_path_t dw_paths[3] = {
     DW_PATH_TABLE(base),
-#ifdef DW_X86_PATHS
+#ifdef MG_X86_PATHS
     DW_PATH_TABLE(avx2), DW_PATH_TABLE(avx512),
 #else
     DW_PATH_TABLE(base), DW_PATH_TABLE(base),
@@ -235,30 +236,16 @@ static const dw_path_t dw_paths[3] = {
 static int dw_path_index = 0;
 static dw_path_t dw_current = DW_PATH_TABLE(base);
 
-/* 1 when this CPU (and its operating system) can run path `path`, else 0. */
+/* 1 when this CPU can run path `path` (simd_cpu.h), else 0. */
 static int dw_path_supported(int path)
 {
-    if (path == 0)
-        return 1;
-#ifdef DW_X86_PATHS
-    __builtin_cpu_init();
-    if (path == 1)
-        return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
-    if (path == 2)
-        return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
-               __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx512vl") &&
-               __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
-#endif
-    return 0;
+    return mg_path_supported(path);
 }
 
 /* The fastest path this CPU supports. */
 static int dw_best_path(void)
 {
-    for (int path = 2; path > 0; path--)
-        if (dw_path_supported(path))
-            return path;
-    return 0;
+    return mg_best_path();
 }
 
 /* Use path `path` from now on; -1 (and no change) when the CPU cannot run it. Called with the GIL

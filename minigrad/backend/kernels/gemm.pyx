@@ -1,0 +1,169 @@
+"""Small matrix products for the convolutions: ``out = a @ b`` and ``out = a^T @ g``.
+
+What they compute is the NumPy twin's (``reference/gemm.py``): two lines of ``np.matmul``. A 1x1
+convolution is one such product per pass: forward ``x (P, K) @ kernel (K, N)``, input gradient
+``G (P, N) @ kernel^T (N, K)``, kernel gradient ``x^T @ G``. The register blocks are in
+``include/gemm_simd.h`` (read its comment for why they are fast); this module checks the
+arguments, then shares the work between threads so that no result depends on how many there are:
+
+* :func:`matmul`: the M rows of ``out`` in tasks of ``ROWS_PER_TASK`` rows; each row is written by
+  one thread, its sums over k taken in order.
+* :func:`matmul_tn`: the sum over the P rows is cut into blocks of ``BLOCK_ROWS`` rows (fixed by P
+  alone); each block sums into its own partial (K, N) result, whichever thread runs it, and the
+  partials are added in block order.
+
+Arrays: 2-D, C-contiguous, float32 or float64 (one type per call); ``out`` is preallocated by the
+caller and fully overwritten.
+"""
+import numpy as np
+
+from cython.parallel cimport prange
+from libc.stddef cimport ptrdiff_t
+
+cdef extern from "gemm_simd.h" nogil:
+    void gm_nn_plain(const float *a, ptrdiff_t lda, const float *b, ptrdiff_t ldb, float *c,
+                     ptrdiff_t ldc, ptrdiff_t M, ptrdiff_t K, ptrdiff_t N)
+    void gm_tn_plain(const float *a, ptrdiff_t lda, const float *g, ptrdiff_t ldg, float *c,
+                     ptrdiff_t ldc, ptrdiff_t P, ptrdiff_t K, ptrdiff_t N)
+    void gm_nn_f32(const float *a, ptrdiff_t lda, const float *b, ptrdiff_t ldb, float *c,
+                   ptrdiff_t ldc, ptrdiff_t M, ptrdiff_t K, ptrdiff_t N)
+    void gm_nn_f64(const double *a, ptrdiff_t lda, const double *b, ptrdiff_t ldb, double *c,
+                   ptrdiff_t ldc, ptrdiff_t M, ptrdiff_t K, ptrdiff_t N)
+    void gm_tn_f32(const float *a, ptrdiff_t lda, const float *g, ptrdiff_t ldg, float *c,
+                   ptrdiff_t ldc, ptrdiff_t P, ptrdiff_t K, ptrdiff_t N)
+    void gm_tn_f64(const double *a, ptrdiff_t lda, const double *g, ptrdiff_t ldg, double *c,
+                   ptrdiff_t ldc, ptrdiff_t P, ptrdiff_t K, ptrdiff_t N)
+    int mg_path_supported(int path)
+    int mg_best_path()
+    int gm_set_path(int path)
+    int gm_get_path()
+
+ctypedef fused real:
+    float
+    double
+
+#: rows of ``out`` per parallel task of :func:`matmul`
+ROWS_PER_TASK = 64
+#: rows of the sum per partial result of :func:`matmul_tn` (a fixed cut: the same for any threads)
+BLOCK_ROWS = 1024
+cdef Py_ssize_t _TASK = 64, _BLOCK = 1024
+
+
+cdef inline void _nn(const real *a, ptrdiff_t lda, const real *b, ptrdiff_t ldb, real *c,
+                     ptrdiff_t ldc, ptrdiff_t M, ptrdiff_t K, ptrdiff_t N) noexcept nogil:
+    if real is float:
+        gm_nn_f32(a, lda, b, ldb, c, ldc, M, K, N)
+    else:
+        gm_nn_f64(a, lda, b, ldb, c, ldc, M, K, N)
+
+
+cdef inline void _tn(const real *a, ptrdiff_t lda, const real *g, ptrdiff_t ldg, real *c,
+                     ptrdiff_t ldc, ptrdiff_t P, ptrdiff_t K, ptrdiff_t N) noexcept nogil:
+    if real is float:
+        gm_tn_f32(a, lda, g, ldg, c, ldc, P, K, N)
+    else:
+        gm_tn_f64(a, lda, g, ldg, c, ldc, P, K, N)
+
+
+def _check(who, a, b, out, expected):
+    """Shapes and dtypes before any C code runs (a mismatch would read past an array)."""
+    if not (a.dtype == b.dtype == out.dtype):
+        raise TypeError(f"{who}: a, b and out must have one dtype, got {a.dtype}, {b.dtype} and "
+                        f"{out.dtype}")
+    if tuple(out.shape) != expected:
+        raise ValueError(f"{who}: out must have shape {expected} for a of shape "
+                         f"{tuple(a.shape)} and b of shape {tuple(b.shape)}, got "
+                         f"{tuple(out.shape)}")
+
+
+def matmul(const real[:, ::1] a, const real[:, ::1] b, real[:, ::1] out, int num_threads):
+    """out = a @ b: a (M, K), b (K, N), out (M, N)."""
+    cdef Py_ssize_t M = a.shape[0], K = a.shape[1], N = b.shape[1]
+    if b.shape[0] != K:
+        raise ValueError(f"matmul: b must have {K} rows (the columns of a), got shape "
+                         f"{tuple(b.shape)[:2]}")
+    _check("matmul", np.asarray(a), np.asarray(b), np.asarray(out), (M, N))
+    if M == 0 or N == 0:
+        return
+    if K == 0:
+        np.asarray(out)[...] = 0
+        return
+    cdef ptrdiff_t lda = a.strides[0] // sizeof(real), ldb = b.strides[0] // sizeof(real)
+    cdef ptrdiff_t ldc = out.strides[0] // sizeof(real)
+    cdef Py_ssize_t ntasks = (M + _TASK - 1) // _TASK, t, m0
+    for t in prange(ntasks, nogil=True, schedule="static", num_threads=num_threads):
+        m0 = t * _TASK
+        _nn(&a[m0, 0], lda, &b[0, 0], ldb, &out[m0, 0], ldc, min(_TASK, M - m0), K, N)
+
+
+def matmul_tn(const real[:, ::1] a, const real[:, ::1] g, real[:, ::1] out, int num_threads):
+    """out = a^T @ g: a (P, K), g (P, N), out (K, N)."""
+    cdef Py_ssize_t P = a.shape[0], K = a.shape[1], N = g.shape[1]
+    if g.shape[0] != P:
+        raise ValueError(f"matmul_tn: g must have {P} rows (the rows of a), got shape "
+                         f"{tuple(g.shape)[:2]}")
+    _check("matmul_tn", np.asarray(a), np.asarray(g), np.asarray(out), (K, N))
+    if K == 0 or N == 0:
+        return
+    if P == 0:
+        np.asarray(out)[...] = 0
+        return
+    cdef ptrdiff_t lda = a.strides[0] // sizeof(real), ldg = g.strides[0] // sizeof(real)
+    cdef ptrdiff_t ldc = out.strides[0] // sizeof(real)
+    cdef Py_ssize_t nblocks = (P + _BLOCK - 1) // _BLOCK, blk, p0, k, n
+    if nblocks == 1:
+        _tn(&a[0, 0], lda, &g[0, 0], ldg, &out[0, 0], ldc, P, K, N)
+        return
+    partial_arr = np.empty((nblocks, K, N), dtype=np.asarray(out).dtype)
+    cdef real[:, :, ::1] partial = partial_arr
+    cdef real s
+    for blk in prange(nblocks, nogil=True, schedule="static", num_threads=num_threads):
+        p0 = blk * _BLOCK
+        _tn(&a[p0, 0], lda, &g[p0, 0], ldg, &partial[blk, 0, 0], N, min(_BLOCK, P - p0), K, N)
+    for k in prange(K, nogil=True, schedule="static", num_threads=num_threads):
+        for n in range(N):
+            s = partial[0, k, n]
+            for blk in range(1, nblocks):   # block order: the same bits for any thread count
+                s = s + partial[blk, k, n]
+            out[k, n] = s
+
+
+# ---- the plain loops of include/gemm_simd.h, for the tests -------------------------------------
+
+def _nn_plain_float32(const float[:, ::1] a, const float[:, ::1] b, float[:, ::1] out):
+    """gm_nn_plain: out = a @ b in float, the order of every sum the vector blocks follow."""
+    _check("_nn_plain_float32", np.asarray(a), np.asarray(b), np.asarray(out),
+           (a.shape[0], b.shape[1]))
+    if b.shape[0] != a.shape[1]:
+        raise ValueError("_nn_plain_float32: b must have as many rows as a has columns")
+    if a.shape[0] and b.shape[1] and a.shape[1]:
+        gm_nn_plain(&a[0, 0], a.strides[0] // 4, &b[0, 0], b.strides[0] // 4, &out[0, 0],
+                    out.strides[0] // 4, a.shape[0], a.shape[1], b.shape[1])
+
+
+def _tn_plain_float32(const float[:, ::1] a, const float[:, ::1] g, float[:, ::1] out):
+    """gm_tn_plain: out = a^T @ g in float (one block: no partials)."""
+    _check("_tn_plain_float32", np.asarray(a), np.asarray(g), np.asarray(out),
+           (a.shape[1], g.shape[1]))
+    if g.shape[0] != a.shape[0]:
+        raise ValueError("_tn_plain_float32: g must have as many rows as a")
+    if a.shape[0] and a.shape[1] and g.shape[1]:
+        gm_tn_plain(&a[0, 0], a.strides[0] // 4, &g[0, 0], g.strides[0] // 4, &out[0, 0],
+                    out.strides[0] // 4, a.shape[0], a.shape[1], g.shape[1])
+
+
+# ---- the instruction set ("path"): include/simd_cpu.h --------------------------------------------
+_PATHS = ("base", "avx2", "avx512")
+gm_set_path(mg_best_path())  # the fastest this CPU has (backend.simd may choose another)
+
+
+def _simd_path():
+    """The path the products run on now."""
+    return _PATHS[gm_get_path()]
+
+
+def _set_simd_path(name):
+    """Run the products on path ``name`` from now on (backend.simd sets every module's)."""
+    if name not in _PATHS or gm_set_path(_PATHS.index(name)) < 0:
+        supported = [p for i, p in enumerate(_PATHS) if mg_path_supported(i)]
+        raise ValueError(f"simd path must be one of this CPU's {supported}, got {name!r}")

@@ -1,0 +1,43 @@
+/* simd_cpu.h: which instruction sets ("paths") this CPU can run, shared by the kernel modules that
+ * compile their loops once per path (depthwise_simd.h, gemm_simd.h):
+ *
+ *   path 0, "base":   the baseline instruction set of the build (always);
+ *   path 1, "avx2":   AVX2 with FMA;
+ *   path 2, "avx512": AVX-512 F/BW/DQ/VL, with AVX2 and FMA.
+ *
+ * Paths 1 and 2 exist only on x86 with GCC (MG_X86_PATHS), whose "#pragma GCC target" compiles
+ * a function for an instruction set the rest of the module is not built for. */
+#ifndef MINIGRAD_SIMD_CPU_H
+#define MINIGRAD_SIMD_CPU_H
+
+#if defined(__GNUC__) && !defined(__clang__) && (defined(__x86_64__) || defined(__i386__))
+#define MG_X86_PATHS 1
+#endif
+
+/* 1 when this CPU (and its operating system) can run path `path`, else 0. */
+static int mg_path_supported(int path)
+{
+    if (path == 0)
+        return 1;
+#ifdef MG_X86_PATHS
+    __builtin_cpu_init();
+    if (path == 1)
+        return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+    if (path == 2)
+        return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+               __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx512vl") &&
+               __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+#endif
+    return 0;
+}
+
+/* The fastest path this CPU supports. */
+static int mg_best_path(void)
+{
+    for (int path = 2; path > 0; path--)
+        if (mg_path_supported(path))
+            return path;
+    return 0;
+}
+
+#endif

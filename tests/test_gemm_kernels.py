@@ -1,0 +1,130 @@
+"""The convolutions' matrix products (``kernels/gemm.pyx``, ``include/gemm_simd.h``) against
+their NumPy twin: on every instruction-set path this CPU has, in float32 and float64, for shapes
+with full, half and scalar column parts and row remainders, bit-identical for any thread count."""
+import numpy as np
+import pytest
+from hypothesis import given, settings, strategies as st
+
+from minigrad.backend import simd
+from minigrad.backend.kernels import gemm as fast
+from minigrad.backend.kernels.reference import gemm as ref
+
+
+@pytest.fixture
+def each_path():
+    """Yields a function that switches path; the import-time path is restored afterwards."""
+    before = simd.path()
+    yield simd.set_path
+    simd.set_path(before)
+
+
+def _operands(rng, m, k, n, dtype, exact=False):
+    """a (m, k), b (k, n), g (m, n). ``exact``: small integers, so that every product and every
+    partial sum is exact and any order of the sums (and FMA or not) gives the same bits."""
+    if exact:
+        draw = lambda *s: rng.integers(-4, 5, s).astype(dtype)  # noqa: E731
+    else:
+        draw = lambda *s: rng.standard_normal(s).astype(dtype)  # noqa: E731
+    return draw(m, k), draw(k, n), draw(m, n)
+
+
+def _products(module, a, b, g, threads):
+    out = np.empty((a.shape[0], b.shape[1]), a.dtype)
+    module.matmul(a, b, out, threads)
+    out_tn = np.empty((a.shape[1], g.shape[1]), a.dtype)
+    module.matmul_tn(a, g, out_tn, threads)
+    return out, out_tn
+
+
+SHAPES = [
+    (1, 1, 1), (7, 3, 5), (9, 9, 16), (13, 16, 32), (64, 32, 64), (70, 64, 33),
+    (130, 128, 128), (255, 17, 24), (2100, 24, 40),   # the last: two partial blocks and a rest
+]
+
+
+@pytest.mark.parametrize("path", ["base", "avx2", "avx512"])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_every_path_matches_the_twin_and_not_the_thread_count(each_path, path, dtype):
+    if path not in simd.available():
+        pytest.skip(f"this CPU cannot run the {path} kernels")
+    each_path(path)
+    rng = np.random.default_rng(0)
+    tol = 2e-5 if dtype == np.float32 else 1e-12
+    for m, k, n in SHAPES:
+        a, b, g = _operands(rng, m, k, n, dtype)
+        results = [_products(fast, a, b, g, threads) for threads in (1, 2, 3)]
+        for got in results[1:]:
+            assert all(np.array_equal(x, y) for x, y in zip(results[0], got)), \
+                f"{path} {(m, k, n)}: thread counts differ"
+        for got, want in zip(results[0], _products(ref, a, b, g, 1)):
+            np.testing.assert_allclose(got, want, rtol=tol, atol=tol * np.abs(want).max(),
+                                       err_msg=f"{path} {(m, k, n)}")
+
+
+@pytest.mark.parametrize("path", ["base", "avx2", "avx512"])
+def test_exact_sums_give_the_numpy_bits_on_every_path(each_path, path):
+    if path not in simd.available():
+        pytest.skip(f"this CPU cannot run the {path} kernels")
+    each_path(path)
+    rng = np.random.default_rng(1)
+    for m, k, n in SHAPES:
+        a, b, g = _operands(rng, m, k, n, np.float32, exact=True)
+        for got, want in zip(_products(fast, a, b, g, 2), _products(ref, a, b, g, 1)):
+            assert np.array_equal(got, want), (path, m, k, n)
+
+
+@settings(max_examples=40, deadline=None)
+@given(m=st.integers(0, 80), k=st.integers(0, 40), n=st.integers(0, 70),
+       dtype=st.sampled_from([np.float32, np.float64]), seed=st.integers(0, 2**16))
+def test_drawn_shapes_match_the_twin(m, k, n, dtype, seed):
+    a, b, g = _operands(np.random.default_rng(seed), m, k, n, dtype)
+    tol = 2e-5 if dtype == np.float32 else 1e-12
+    for got, want in zip(_products(fast, a, b, g, 2), _products(ref, a, b, g, 1)):
+        np.testing.assert_allclose(got, want, rtol=tol, atol=tol * (np.abs(want).max(initial=0)))
+
+
+def test_the_plain_loops_are_the_formulas():
+    rng = np.random.default_rng(2)
+    a, b, g = _operands(rng, 11, 7, 19, np.float32, exact=True)
+    out = np.empty((11, 19), np.float32)
+    fast._nn_plain_float32(a, b, out)
+    assert np.array_equal(out, a @ b)
+    out_tn = np.empty((7, 19), np.float32)
+    fast._tn_plain_float32(a, g, out_tn)
+    assert np.array_equal(out_tn, a.T @ g)
+    # not exact: the vector blocks add in the plain loops' order, so they differ from them by at
+    # most the FMA's single rounding of a product (a few ulps of the sum)
+    a, b, g = _operands(rng, 37, 29, 45, np.float32)
+    fast._nn_plain_float32(a, b, out := np.empty((37, 45), np.float32))
+    vec = np.empty_like(out)
+    fast.matmul(a, b, vec, 1)
+    np.testing.assert_allclose(vec, out, rtol=1e-5, atol=1e-5 * np.abs(out).max())
+
+
+def test_bad_arguments_are_refused_before_any_c_code():
+    a = np.ones((4, 3), np.float32)
+    with pytest.raises(ValueError, match=r"matmul: b must have 3 rows"):
+        fast.matmul(a, np.ones((2, 5), np.float32), np.empty((4, 5), np.float32), 1)
+    with pytest.raises(ValueError, match=r"matmul: out must have shape \(4, 5\)"):
+        fast.matmul(a, np.ones((3, 5), np.float32), np.empty((5, 4), np.float32), 1)
+    with pytest.raises(ValueError, match=r"matmul_tn: g must have 4 rows"):
+        fast.matmul_tn(a, np.ones((3, 5), np.float32), np.empty((3, 5), np.float32), 1)
+    with pytest.raises(ValueError, match=r"matmul_tn: out must have shape \(3, 5\)"):
+        fast.matmul_tn(a, np.ones((4, 5), np.float32), np.empty((4, 5), np.float32), 1)
+    with pytest.raises((TypeError, ValueError)):
+        fast.matmul(a, np.ones((3, 5), np.float64), np.empty((4, 5), np.float32), 1)
+
+
+def test_empty_sums_are_zero():
+    out = np.full((3, 4), 7.0, np.float32)
+    fast.matmul(np.ones((3, 0), np.float32), np.ones((0, 4), np.float32), out, 2)
+    assert not out.any()
+    out_tn = np.full((2, 4), 7.0, np.float32)
+    fast.matmul_tn(np.ones((0, 2), np.float32), np.ones((0, 4), np.float32), out_tn, 2)
+    assert not out_tn.any()
+
+
+def test_the_path_is_set_with_the_depthwise_kernels(each_path):
+    for path in simd.available():
+        each_path(path)
+        assert fast._simd_path() == path == simd.path()
