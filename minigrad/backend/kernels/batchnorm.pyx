@@ -12,11 +12,44 @@ never depends on the thread count. The statistics use the *shifted* sums
 ``S1 = sum(x - k)``, ``S2 = sum((x - k)^2)`` with k = the first row: var = (S2 - S1^2/P) / P then
 stays accurate even when the mean is large compared with the spread, in one pass.
 
-The NumPy twins (same signatures) are in :mod:`minigrad.ops.normalization`, and tests hold them equal.
+The arithmetic on a block of rows is plain C in ``include/batchnorm_rows.h`` (pointers GCC can
+vectorise); this module checks nothing the ops have not, cuts the rows into blocks and shares them
+between threads.
+
+The NumPy twins (same signatures) are in ``reference/batchnorm.py``, and tests hold them equal.
 """
 import numpy as np
 from cython.parallel cimport prange
 from libc.math cimport INFINITY
+from libc.stddef cimport ptrdiff_t
+
+cdef extern from "batchnorm_rows.h" nogil:
+    void bn_moments_rows_f32(const float *x, ptrdiff_t rows, ptrdiff_t C, const double *shift,
+                             double *s1, double *s2)
+    void bn_moments_rows_f64(const double *x, ptrdiff_t rows, ptrdiff_t C, const double *shift,
+                             double *s1, double *s2)
+    void bn_sums_rows_f32(const float *x, const float *g, ptrdiff_t rows, ptrdiff_t C,
+                          const double *mean, const float *center, const float *scale,
+                          const float *beta, float lo, float hi, int clip, double *sg,
+                          double *sgx)
+    void bn_sums_rows_f64(const double *x, const double *g, ptrdiff_t rows, ptrdiff_t C,
+                          const double *mean, const double *center, const double *scale,
+                          const double *beta, double lo, double hi, int clip, double *sg,
+                          double *sgx)
+    void bn_normalize_rows_f32(const float *x, ptrdiff_t rows, ptrdiff_t C, const float *center,
+                               const float *scale, const float *beta, float lo, float hi,
+                               float *out)
+    void bn_normalize_rows_f64(const double *x, ptrdiff_t rows, ptrdiff_t C,
+                               const double *center, const double *scale, const double *beta,
+                               double lo, double hi, double *out)
+    void bn_backward_rows_f32(const float *g, const float *x, ptrdiff_t rows, ptrdiff_t C,
+                              const float *center, const float *scale, const float *beta,
+                              float lo, float hi, int clip, const float *a, const float *b,
+                              const float *d, float *out)
+    void bn_backward_rows_f64(const double *g, const double *x, ptrdiff_t rows, ptrdiff_t C,
+                              const double *center, const double *scale, const double *beta,
+                              double lo, double hi, int clip, const double *a, const double *b,
+                              const double *d, double *out)
 
 ctypedef fused real:
     float
@@ -26,12 +59,26 @@ BLOCK_ROWS = 256
 cdef Py_ssize_t _BLOCK = 256
 
 
+cdef void _reduce(double[:, :, ::1] partial, double[::1] first, double[::1] second) noexcept nogil:
+    """first[k], second[k] = the sums over blocks of partial[:, 0, k], partial[:, 1, k], added in
+    block order (the same bits for any thread count)."""
+    cdef Py_ssize_t b, k
+    cdef double s1, s2
+    for k in range(partial.shape[2]):
+        s1 = 0
+        s2 = 0
+        for b in range(partial.shape[0]):
+            s1 += partial[b, 0, k]
+            s2 += partial[b, 1, k]
+        first[k] = s1
+        second[k] = s2
+
+
 def moments(const real[:, ::1] x, double[::1] mean, double[::1] var, int num_threads):
     """mean[c] = sum_p x[p, c] / P;  var[c] = sum_p (x[p, c] - mean[c])^2 / P (biased)."""
     cdef Py_ssize_t p = x.shape[0], c = x.shape[1]
     cdef Py_ssize_t nblocks = (p + _BLOCK - 1) // _BLOCK
-    cdef Py_ssize_t b, r, r1, k
-    cdef double d, s1, s2
+    cdef Py_ssize_t b, r0, k
     if p == 0:
         mean[:] = 0
         var[:] = 0
@@ -40,19 +87,19 @@ def moments(const real[:, ::1] x, double[::1] mean, double[::1] var, int num_thr
     cdef double[:, :, ::1] partial = partial_arr
     shift_arr = np.asarray(x[0], dtype=np.float64).copy()
     cdef double[::1] shift = shift_arr
+    if c == 0:
+        return
     for b in prange(nblocks, nogil=True, schedule="static", num_threads=num_threads):
-        r1 = min((b + 1) * _BLOCK, p)
-        for r in range(b * _BLOCK, r1):
-            for k in range(c):
-                d = x[r, k] - shift[k]
-                partial[b, 0, k] += d
-                partial[b, 1, k] += d * d
+        r0 = b * _BLOCK
+        if real is float:
+            bn_moments_rows_f32(&x[r0, 0], min(_BLOCK, p - r0), c, &shift[0], &partial[b, 0, 0],
+                                &partial[b, 1, 0])
+        else:
+            bn_moments_rows_f64(&x[r0, 0], min(_BLOCK, p - r0), c, &shift[0], &partial[b, 0, 0],
+                                &partial[b, 1, 0])
+    _reduce(partial, mean, var)        # S1 and S2 for now
     for k in range(c):
-        s1 = 0
-        s2 = 0
-        for b in range(nblocks):   # fixed order: the same bits for any thread count
-            s1 += partial[b, 0, k]
-            s2 += partial[b, 1, k]
+        s1, s2 = mean[k], var[k]
         mean[k] = shift[k] + s1 / p
         var[k] = max((s2 - s1 * s1 / p) / p, 0.0)
 
@@ -66,30 +113,25 @@ def backward_sums(const real[:, ::1] x, const real[:, ::1] g, const double[::1] 
     (lo, hi) and 0 elsewhere (a fused ReLU / ReLU6); with lo = -inf and hi = inf, g' = g."""
     cdef Py_ssize_t p = x.shape[0], c = x.shape[1]
     cdef Py_ssize_t nblocks = (p + _BLOCK - 1) // _BLOCK
-    cdef Py_ssize_t b, r, r1, k
-    cdef double s1, s2, gv
-    cdef real y
-    cdef bint clip = lo > -INFINITY or hi < INFINITY
+    cdef Py_ssize_t b, r0
+    cdef int clip = lo > -INFINITY or hi < INFINITY
     partial_arr = np.zeros((nblocks, 2, c), dtype=np.float64)
     cdef double[:, :, ::1] partial = partial_arr
+    if p == 0 or c == 0:
+        sum_g[:] = 0
+        sum_gxc[:] = 0
+        return
     for b in prange(nblocks, nogil=True, schedule="static", num_threads=num_threads):
-        r1 = min((b + 1) * _BLOCK, p)
-        for r in range(b * _BLOCK, r1):
-            for k in range(c):
-                gv = g[r, k]
-                if clip:
-                    y = (x[r, k] - center[k]) * scale[k] + shift[k]
-                    gv = gv if (y > lo and y < hi) else 0.0
-                partial[b, 0, k] += gv
-                partial[b, 1, k] += gv * (x[r, k] - mean[k])
-    for k in range(c):
-        s1 = 0
-        s2 = 0
-        for b in range(nblocks):
-            s1 += partial[b, 0, k]
-            s2 += partial[b, 1, k]
-        sum_g[k] = s1
-        sum_gxc[k] = s2
+        r0 = b * _BLOCK
+        if real is float:
+            bn_sums_rows_f32(&x[r0, 0], &g[r0, 0], min(_BLOCK, p - r0), c, &mean[0], &center[0],
+                             &scale[0], &shift[0], lo, hi, clip, &partial[b, 0, 0],
+                             &partial[b, 1, 0])
+        else:
+            bn_sums_rows_f64(&x[r0, 0], &g[r0, 0], min(_BLOCK, p - r0), c, &mean[0], &center[0],
+                             &scale[0], &shift[0], lo, hi, clip, &partial[b, 0, 0],
+                             &partial[b, 1, 0])
+    _reduce(partial, sum_g, sum_gxc)
 
 
 def normalize(const real[:, ::1] x, const real[::1] center, const real[::1] scale,
@@ -100,13 +142,18 @@ def normalize(const real[:, ::1] x, const real[::1] center, const real[::1] scal
     digits of x - center when the mean is large compared with the spread. The clip is a fused ReLU
     (lo = 0) or ReLU6 (lo = 0, hi = 6); infinite bounds leave the value alone."""
     cdef Py_ssize_t p = x.shape[0], c = x.shape[1]
-    cdef Py_ssize_t r, k
-    cdef real y
-    for r in prange(p, nogil=True, schedule="static", num_threads=num_threads):
-        for k in range(c):
-            y = (x[r, k] - center[k]) * scale[k] + shift[k]
-            y = lo if y < lo else y
-            out[r, k] = hi if y > hi else y
+    cdef Py_ssize_t nblocks = (p + _BLOCK - 1) // _BLOCK
+    cdef Py_ssize_t b, r0
+    if p == 0 or c == 0:
+        return
+    for b in prange(nblocks, nogil=True, schedule="static", num_threads=num_threads):
+        r0 = b * _BLOCK
+        if real is float:
+            bn_normalize_rows_f32(&x[r0, 0], min(_BLOCK, p - r0), c, &center[0], &scale[0],
+                                  &shift[0], lo, hi, &out[r0, 0])
+        else:
+            bn_normalize_rows_f64(&x[r0, 0], min(_BLOCK, p - r0), c, &center[0], &scale[0],
+                                  &shift[0], lo, hi, &out[r0, 0])
 
 
 def normalize_backward(const real[:, ::1] g, const real[:, ::1] x, const real[::1] center,
@@ -116,13 +163,18 @@ def normalize_backward(const real[:, ::1] g, const real[:, ::1] x, const real[::
     """out[p, c] = a[c] * g'[p, c] + b[c] * (x[p, c] - center[c]) + d[c], g' as in
     :func:`backward_sums` (the training backward; the inference one has b = d = 0)."""
     cdef Py_ssize_t p = x.shape[0], c = x.shape[1]
-    cdef Py_ssize_t r, k
-    cdef real y, gv
-    cdef bint clip = lo > -INFINITY or hi < INFINITY
-    for r in prange(p, nogil=True, schedule="static", num_threads=num_threads):
-        for k in range(c):
-            gv = g[r, k]
-            if clip:
-                y = (x[r, k] - center[k]) * scale[k] + shift[k]
-                gv = gv if (y > lo and y < hi) else 0
-            out[r, k] = a[k] * gv + b[k] * (x[r, k] - center[k]) + d[k]
+    cdef Py_ssize_t nblocks = (p + _BLOCK - 1) // _BLOCK
+    cdef Py_ssize_t blk, r0
+    cdef int clip = lo > -INFINITY or hi < INFINITY
+    if p == 0 or c == 0:
+        return
+    for blk in prange(nblocks, nogil=True, schedule="static", num_threads=num_threads):
+        r0 = blk * _BLOCK
+        if real is float:
+            bn_backward_rows_f32(&g[r0, 0], &x[r0, 0], min(_BLOCK, p - r0), c, &center[0],
+                                 &scale[0], &shift[0], lo, hi, clip, &a[0], &b[0], &d[0],
+                                 &out[r0, 0])
+        else:
+            bn_backward_rows_f64(&g[r0, 0], &x[r0, 0], min(_BLOCK, p - r0), c, &center[0],
+                                 &scale[0], &shift[0], lo, hi, clip, &a[0], &b[0], &d[0],
+                                 &out[r0, 0])
