@@ -38,7 +38,8 @@ def _products(module, a, b, g, threads):
 
 SHAPES = [
     (1, 1, 1), (7, 3, 5), (9, 9, 16), (13, 16, 32), (64, 32, 64), (70, 64, 33),
-    (130, 128, 128), (255, 17, 24), (2100, 24, 40),   # the last: two partial blocks and a rest
+    (130, 128, 128), (255, 17, 24),
+    (2100, 24, 40), (2100, 130, 20),   # two partial blocks and a rest; then 3 chunks of out's rows
 ]
 
 
@@ -128,3 +129,18 @@ def test_the_path_is_set_with_the_depthwise_kernels(each_path):
     for path in simd.available():
         each_path(path)
         assert fast._simd_path() == path == simd.path()
+
+
+def test_the_ops_read_a_transposed_matrix_without_copying_it():
+    """im2col of a one-channel image gives a transposed view (9, P).T: the products read it with
+    the other kernel, and get NumPy's result."""
+    from minigrad.ops import _matmul
+    rng = np.random.default_rng(4)
+    at = rng.standard_normal((9, 700)).astype(np.float32)   # a = at.T, (700, 9), F-ordered
+    b = rng.standard_normal((9, 16)).astype(np.float32)
+    g = rng.standard_normal((700, 16)).astype(np.float32)
+    np.testing.assert_allclose(_matmul.matmul(at.T, b), at.T @ b, rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(_matmul.matmul_tn(at.T, g), at @ g, rtol=1e-5, atol=1e-4)
+    # float16 is not the kernels': NumPy's product
+    h = at.T.astype(np.float16)
+    assert _matmul.matmul(h, b.astype(np.float16)).dtype == np.float16

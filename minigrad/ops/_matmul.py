@@ -20,7 +20,8 @@ from ..backend.buffers import buffers
 from ._common import threads_for
 
 _gemm = kernels.get("gemm")   # chosen once, at import
-_KERNEL_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
+#: the dtypes the kernels take (others go to ``np.matmul``)
+KERNEL_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
 
 
 def _rows(a):
@@ -28,22 +29,36 @@ def _rows(a):
     return a if a.flags.c_contiguous else np.ascontiguousarray(a)
 
 
+def _transposed(a):
+    """True when a is the transposed view of a C-contiguous matrix (and not one itself): the
+    products then read a.T, with the other kernel, instead of copying."""
+    return a.flags.f_contiguous and not a.flags.c_contiguous
+
+
 def matmul(a, b, out=None):
     """``a @ b`` for 2-D a (M, K) and b (K, N) of one float dtype; ``out`` (M, N) if given, else
     a buffer from the pool."""
     if out is None:
         out = buffers.empty((a.shape[0], b.shape[1]), a.dtype)
-    if a.dtype not in _KERNEL_DTYPES or a.dtype != b.dtype:
+    if a.dtype not in KERNEL_DTYPES or a.dtype != b.dtype:
         return np.matmul(a, b, out=out)
-    _gemm.matmul(_rows(a), _rows(b), out, threads_for(a.shape[0] * a.shape[1] * b.shape[1]))
+    threads = threads_for(a.shape[0] * a.shape[1] * b.shape[1])
+    if _transposed(a):
+        _gemm.matmul_tn(a.T, _rows(b), out, threads)       # (a.T).T @ b
+    else:
+        _gemm.matmul(_rows(a), _rows(b), out, threads)
     return out
 
 
 def matmul_tn(a, g):
     """``a.T @ g`` for 2-D a (P, K) and g (P, N) of one float dtype, without transposing a: a new
     (K, N) array."""
-    if a.dtype not in _KERNEL_DTYPES or a.dtype != g.dtype:
+    if a.dtype not in KERNEL_DTYPES or a.dtype != g.dtype:
         return np.matmul(a.T, g)
     out = np.empty((a.shape[1], g.shape[1]), a.dtype)
-    _gemm.matmul_tn(_rows(a), _rows(g), out, threads_for(a.shape[0] * a.shape[1] * g.shape[1]))
+    threads = threads_for(a.shape[0] * a.shape[1] * g.shape[1])
+    if _transposed(a):
+        _gemm.matmul(a.T, _rows(g), out, threads)          # a.T is a C-contiguous matrix
+    else:
+        _gemm.matmul_tn(_rows(a), _rows(g), out, threads)
     return out

@@ -76,7 +76,7 @@ def im2col(x, kernel_hw, strides, dilation_rate, pads, out_hw):
       numbers when dilation is 1, so NumPy copies long runs);
     * C == 1 (a network's first convolution, on grey images): one strided copy per tap into a
       (kh, kw, N, OH, OW) buffer, each tap a contiguous block, with only the padding border of each
-      tap zeroed; then one transposing copy makes the matrix (the product kernels read rows).
+      tap zeroed; the matrix is its transposed view, which the products read as it is.
     """
     n, h, w, c = x.shape
     (kh, kw), (sh, sw), (dh, dw), (oh, ow) = kernel_hw, strides, dilation_rate, out_hw
@@ -95,9 +95,7 @@ def im2col(x, kernel_hw, strides, dilation_rate, pads, out_hw):
                 if h1 > h0 and w1 > w0:
                     dst[:, h0:h1, w0:w1] = x[:, tap_slice(h0, h1, r0, sh),
                                              tap_slice(w0, w1, c0, sw), 0]
-        mat = buffers.empty((n * oh * ow, kh * kw), x.dtype)
-        np.copyto(mat, out.reshape(kh * kw, n * oh * ow).T)
-        return mat
+        return out.reshape(kh * kw, n * oh * ow).T
     hp, wp = h + pt + pb, w + pl + pr
     # the view below must stay inside the buffer: the last window ends at (OH-1)*sh + eff - 1
     if (oh - 1) * sh + (kh - 1) * dh >= hp or (ow - 1) * sw + (kw - 1) * dw >= wp:

@@ -1,10 +1,22 @@
 """Linear algebra: the matrix product and the bias that follows it (a Dense layer is
-``bias_add(matmul(x, kernel), bias)``)."""
+``bias_add(matmul(x, kernel), bias)``).
+
+Products of two float32 (or two float64) matrices, a Dense layer's, run on minigrad's own kernels
+(:mod:`._matmul`), as the convolutions' do: then no step wakes NumPy's BLAS threads, which would
+fight the kernels' OpenMP threads for the cores. Batched and vector operands go to ``np.matmul``.
+"""
 import numpy as np
 
 from ..backend.buffers import buffers
 from ..engine.function import Function, as_tensors, unbroadcast
+from . import _matmul
 from ._common import shape_of
+
+
+def _matrices(a, b):
+    """True when a and b are two matrices the kernels multiply (one float dtype, 2-D each)."""
+    return a.ndim == 2 and b.ndim == 2 and a.dtype == b.dtype and \
+        a.dtype in _matmul.KERNEL_DTYPES
 from .geometry import normalize_data_format
 from .layout import channel_axis
 
@@ -18,11 +30,20 @@ class MatMul(Function):
     @staticmethod
     def forward(ctx, a, b):
         ctx.a, ctx.b = a, b
+        if _matrices(a, b):
+            return _matmul.matmul(a, b)
         return np.matmul(a, b)
 
     @staticmethod
     def backward(ctx, grad):
         a, b = ctx.a, ctx.b
+        if _matrices(a, b) and grad.dtype == a.dtype:
+            ga = gb = None
+            if ctx.needs_input_grad[0]:
+                ga = _matmul.matmul(grad, np.ascontiguousarray(b.T))
+            if ctx.needs_input_grad[1]:
+                gb = _matmul.matmul_tn(a, grad)
+            return ga, gb
         a2 = a[None, :] if a.ndim == 1 else a
         b2 = b[:, None] if b.ndim == 1 else b
         # put back the axes NumPy dropped for vector operands (b's first: 1-D @ 1-D is 0-d)
@@ -80,10 +101,11 @@ class BiasAdd(Function):
         if ctx.needs_input_grad[1]:
             c = grad.shape[ctx.axis]
             if ctx.axis == grad.ndim - 1:
-                # (P, C) summed over P: a matrix-vector product runs on BLAS's threads, where
-                # np.sum(axis=0) is one thread adding rows
+                # (P, C) summed over P as the product ones (1, P) @ G: vectorised over C, where
+                # np.sum(axis=0) adds one row at a time
                 g2 = grad.reshape(-1, c)
-                gb = np.ones(g2.shape[0], dtype=grad.dtype) @ g2
+                gb = _matmul.matmul(np.ones((1, g2.shape[0]), dtype=grad.dtype), g2,
+                                    out=np.empty((1, c), grad.dtype))[0]
             else:
                 axes = tuple(a for a in range(grad.ndim) if a != ctx.axis)
                 gb = grad.sum(axis=axes)

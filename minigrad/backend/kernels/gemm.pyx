@@ -10,7 +10,7 @@ arguments, then shares the work between threads so that no result depends on how
   one thread, its sums over k taken in order.
 * :func:`matmul_tn`: the sum over the P rows is cut into blocks of ``BLOCK_ROWS`` rows (fixed by P
   alone); each block sums into its own partial (K, N) result, whichever thread runs it, and the
-  partials are added in block order.
+  partials are added in block order. The tasks are (block, ``ROWS_PER_TASK`` rows of out) pairs.
 
 Arrays: 2-D, C-contiguous, float32 or float64 (one type per call); ``out`` is preallocated by the
 caller and fully overwritten.
@@ -42,7 +42,7 @@ ctypedef fused real:
     float
     double
 
-#: rows of ``out`` per parallel task of :func:`matmul`
+#: rows of ``out`` per parallel task
 ROWS_PER_TASK = 64
 #: rows of the sum per partial result of :func:`matmul_tn` (a fixed cut: the same for any threads)
 BLOCK_ROWS = 1024
@@ -65,15 +65,12 @@ cdef inline void _tn(const real *a, ptrdiff_t lda, const real *g, ptrdiff_t ldg,
         gm_tn_f64(a, lda, g, ldg, c, ldc, P, K, N)
 
 
-def _check(who, a, b, out, expected):
-    """Shapes and dtypes before any C code runs (a mismatch would read past an array)."""
-    if not (a.dtype == b.dtype == out.dtype):
-        raise TypeError(f"{who}: a, b and out must have one dtype, got {a.dtype}, {b.dtype} and "
-                        f"{out.dtype}")
-    if tuple(out.shape) != expected:
-        raise ValueError(f"{who}: out must have shape {expected} for a of shape "
-                         f"{tuple(a.shape)} and b of shape {tuple(b.shape)}, got "
-                         f"{tuple(out.shape)}")
+cdef _check_out(who, Py_ssize_t rows, Py_ssize_t cols, Py_ssize_t *shape, a_shape, b_shape):
+    """out's shape before any C code runs (a wrong one would be written past its end). The dtypes
+    need no check: a, b and out share the fused type ``real``, so Cython refuses a mix."""
+    if shape[0] != rows or shape[1] != cols:
+        raise ValueError(f"{who}: out must have shape {(rows, cols)} for a of shape {a_shape} "
+                         f"and b of shape {b_shape}, got {(shape[0], shape[1])}")
 
 
 def matmul(const real[:, ::1] a, const real[:, ::1] b, real[:, ::1] out, int num_threads):
@@ -82,11 +79,11 @@ def matmul(const real[:, ::1] a, const real[:, ::1] b, real[:, ::1] out, int num
     if b.shape[0] != K:
         raise ValueError(f"matmul: b must have {K} rows (the columns of a), got shape "
                          f"{tuple(b.shape)[:2]}")
-    _check("matmul", np.asarray(a), np.asarray(b), np.asarray(out), (M, N))
+    _check_out("matmul", M, N, out.shape, (M, K), (b.shape[0], N))
     if M == 0 or N == 0:
         return
     if K == 0:
-        np.asarray(out)[...] = 0
+        out[:, :] = 0
         return
     cdef ptrdiff_t lda = a.strides[0] // sizeof(real), ldb = b.strides[0] // sizeof(real)
     cdef ptrdiff_t ldc = out.strides[0] // sizeof(real)
@@ -102,24 +99,32 @@ def matmul_tn(const real[:, ::1] a, const real[:, ::1] g, real[:, ::1] out, int 
     if g.shape[0] != P:
         raise ValueError(f"matmul_tn: g must have {P} rows (the rows of a), got shape "
                          f"{tuple(g.shape)[:2]}")
-    _check("matmul_tn", np.asarray(a), np.asarray(g), np.asarray(out), (K, N))
+    _check_out("matmul_tn", K, N, out.shape, (P, K), (g.shape[0], N))
     if K == 0 or N == 0:
         return
     if P == 0:
-        np.asarray(out)[...] = 0
+        out[:, :] = 0
         return
     cdef ptrdiff_t lda = a.strides[0] // sizeof(real), ldg = g.strides[0] // sizeof(real)
     cdef ptrdiff_t ldc = out.strides[0] // sizeof(real)
-    cdef Py_ssize_t nblocks = (P + _BLOCK - 1) // _BLOCK, blk, p0, k, n
+    # tasks: (block of the sum, chunk of _TASK rows of out), so that a short sum (a 3x3 window on
+    # one channel: P = 9) still gives every thread rows to do
+    cdef Py_ssize_t nblocks = (P + _BLOCK - 1) // _BLOCK, nchunks = (K + _TASK - 1) // _TASK
+    cdef Py_ssize_t t, blk, p0, k0, k, n
     if nblocks == 1:
-        _tn(&a[0, 0], lda, &g[0, 0], ldg, &out[0, 0], ldc, P, K, N)
+        for t in prange(nchunks, nogil=True, schedule="static", num_threads=num_threads):
+            k0 = t * _TASK
+            _tn(&a[0, k0], lda, &g[0, 0], ldg, &out[k0, 0], ldc, P, min(_TASK, K - k0), N)
         return
-    partial_arr = np.empty((nblocks, K, N), dtype=np.asarray(out).dtype)
+    partial_arr = np.empty((nblocks, K, N), dtype=np.float32 if real is float else np.float64)
     cdef real[:, :, ::1] partial = partial_arr
     cdef real s
-    for blk in prange(nblocks, nogil=True, schedule="static", num_threads=num_threads):
+    for t in prange(nblocks * nchunks, nogil=True, schedule="static", num_threads=num_threads):
+        blk = t // nchunks
         p0 = blk * _BLOCK
-        _tn(&a[p0, 0], lda, &g[p0, 0], ldg, &partial[blk, 0, 0], N, min(_BLOCK, P - p0), K, N)
+        k0 = (t % nchunks) * _TASK
+        _tn(&a[p0, k0], lda, &g[p0, 0], ldg, &partial[blk, k0, 0], N, min(_BLOCK, P - p0),
+            min(_TASK, K - k0), N)
     for k in prange(K, nogil=True, schedule="static", num_threads=num_threads):
         for n in range(N):
             s = partial[0, k, n]
@@ -132,8 +137,8 @@ def matmul_tn(const real[:, ::1] a, const real[:, ::1] g, real[:, ::1] out, int 
 
 def _nn_plain_float32(const float[:, ::1] a, const float[:, ::1] b, float[:, ::1] out):
     """gm_nn_plain: out = a @ b in float, the order of every sum the vector blocks follow."""
-    _check("_nn_plain_float32", np.asarray(a), np.asarray(b), np.asarray(out),
-           (a.shape[0], b.shape[1]))
+    _check_out("_nn_plain_float32", a.shape[0], b.shape[1], out.shape, (a.shape[0], a.shape[1]),
+               (b.shape[0], b.shape[1]))
     if b.shape[0] != a.shape[1]:
         raise ValueError("_nn_plain_float32: b must have as many rows as a has columns")
     if a.shape[0] and b.shape[1] and a.shape[1]:
@@ -143,8 +148,8 @@ def _nn_plain_float32(const float[:, ::1] a, const float[:, ::1] b, float[:, ::1
 
 def _tn_plain_float32(const float[:, ::1] a, const float[:, ::1] g, float[:, ::1] out):
     """gm_tn_plain: out = a^T @ g in float (one block: no partials)."""
-    _check("_tn_plain_float32", np.asarray(a), np.asarray(g), np.asarray(out),
-           (a.shape[1], g.shape[1]))
+    _check_out("_tn_plain_float32", a.shape[1], g.shape[1], out.shape, (a.shape[0], a.shape[1]),
+               (g.shape[0], g.shape[1]))
     if g.shape[0] != a.shape[0]:
         raise ValueError("_tn_plain_float32: g must have as many rows as a")
     if a.shape[0] and a.shape[1] and g.shape[1]:

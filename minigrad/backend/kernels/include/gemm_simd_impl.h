@@ -9,13 +9,24 @@ static inline __attribute__((always_inline)) void GM_NAME(gm_nn_rows)(
 {
     ptrdiff_t n = GM_CAT(GM_NAME(gm_nn_columns), GM_VBYTES)(a, lda, b, ldb, K, c, ldc, 0, N, R);
     n = GM_CAT(GM_NAME(gm_nn_columns), GM_HALF)(a, lda, b, ldb, K, c, ldc, n, N, R);
+    /* the last w columns (fewer than a half vector): plain C, each row of b read once per k;
+     * every sum still over k = 0, 1, ... in order */
+    const int w = (int)(N - n);
+    GM_T acc[GM_ROWS][GM_HALF / sizeof(GM_T)];
+    if (w == 0)
+        return;
     for (int r = 0; r < R; r++)
-        for (ptrdiff_t j = n; j < N; j++) {
-            GM_T acc = 0;
-            for (ptrdiff_t k = 0; k < K; k++)
-                acc += a[r * lda + k] * b[k * ldb + j];
-            c[r * ldc + j] = acc;
+        for (int j = 0; j < w; j++)
+            acc[r][j] = 0;
+    for (ptrdiff_t k = 0; k < K; k++)
+        for (int r = 0; r < R; r++) {
+            const GM_T ar = a[r * lda + k];
+            for (int j = 0; j < w; j++)
+                acc[r][j] += ar * b[k * ldb + n + j];
         }
+    for (int r = 0; r < R; r++)
+        for (int j = 0; j < w; j++)
+            c[r * ldc + n + j] = acc[r][j];
 }
 
 /* c[M, N] = a[M, K] @ b[K, N]: rows in blocks of GM_ROWS, then one block of the rest. */
@@ -47,13 +58,23 @@ static inline __attribute__((always_inline)) void GM_NAME(gm_tn_rows)(
 {
     ptrdiff_t n = GM_CAT(GM_NAME(gm_tn_columns), GM_VBYTES)(a, lda, g, ldg, P, c, ldc, 0, N, R);
     n = GM_CAT(GM_NAME(gm_tn_columns), GM_HALF)(a, lda, g, ldg, P, c, ldc, n, N, R);
+    /* the last w columns, as in gm_nn_rows: every sum over p = 0, 1, ... in order */
+    const int w = (int)(N - n);
+    GM_T acc[GM_ROWS][GM_HALF / sizeof(GM_T)];
+    if (w == 0)
+        return;
     for (int r = 0; r < R; r++)
-        for (ptrdiff_t j = n; j < N; j++) {
-            GM_T acc = 0;
-            for (ptrdiff_t p = 0; p < P; p++)
-                acc += a[p * lda + r] * g[p * ldg + j];
-            c[r * ldc + j] = acc;
+        for (int j = 0; j < w; j++)
+            acc[r][j] = 0;
+    for (ptrdiff_t p = 0; p < P; p++)
+        for (int r = 0; r < R; r++) {
+            const GM_T ar = a[p * lda + r];
+            for (int j = 0; j < w; j++)
+                acc[r][j] += ar * g[p * ldg + n + j];
         }
+    for (int r = 0; r < R; r++)
+        for (int j = 0; j < w; j++)
+            c[r * ldc + n + j] = acc[r][j];
 }
 
 /* c[K, N] = a[P, K]^T @ g[P, N]: rows of c in blocks of GM_ROWS, then one block of the rest. */
