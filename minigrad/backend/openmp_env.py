@@ -1,21 +1,29 @@
 """OpenMP settings that must be in the environment before the first kernel loads.
 
 libgomp reads them once, when the first Cython kernel (and with it libgomp) is loaded, so
-``minigrad/__init__.py`` imports this module before anything else. A value the user has set wins.
+``minigrad/__init__.py`` imports this module before anything else. A value the user has set wins:
+``OMP_WAIT_POLICY`` or ``GOMP_SPINCOUNT`` of their own, and minigrad sets neither.
 
-Why PASSIVE: OpenMP threads that finish a kernel spin for ~3 ms (libgomp's default) waiting for
-the next one. The matrix products run in NumPy's OpenBLAS, whose own threads then find both cores
-busy. Measured on the 2-core VM, one training step of examples/mnist_mobilenet.py (batch 64,
-medians of 25 steps, 4 interleaved rounds): 104-212 ms on 2 threads with the default spin,
-49-73 ms with PASSIVE (threads sleep at once), 54-79 ms on 1 thread; a shorter spin
-(GOMP_SPINCOUNT 20000 or 100000) still took 143-287 ms.
+Why a short spin (``GOMP_SPINCOUNT=30000``): a training step runs dozens of kernels with a little
+Python between them. Threads that sleep the moment a kernel ends (``OMP_WAIT_POLICY=PASSIVE``)
+must be woken by the kernel system for the next one, every time; threads that spin a little
+(30000 polls, well under a millisecond) are still awake when it starts. Measured on the 2-core
+VM, 3 interleaved rounds, ``train_on_batch`` medians of 120 steps: the MNIST MobileNet of
+examples/mnist_mobilenet.py 24.0-26.9 ms passive, 18.7-22.6 ms with the spin; a Dense 784-512-512
+MLP, batch 128: 6.9-8.7 ms passive, 5.6-8.0 ms with the spin.
 
-OPENBLAS_THREAD_TIMEOUT=4 makes NumPy's OpenBLAS workers sleep almost at once after a matrix
-product, instead of spinning on the core our kernels need next (2 threads, 3 interleaved rounds:
-44-48 ms per step with it, 51-58 ms without). OpenBLAS reads it when NumPy loads, so it only takes
-effect when minigrad is imported before NumPy (as the examples do).
+This spin only pays because no step wakes a second thread pool any more: the convolutions' and
+Dense layers' matrix products run on minigrad's own kernels (``ops/_matmul.py``), not in NumPy's
+OpenBLAS. When they did, OpenBLAS's threads and a spinning OpenMP team fought over the cores, and
+PASSIVE was the lesser evil (a step was 2-4x slower with libgomp's default spin).
+
+OPENBLAS_THREAD_TIMEOUT=4 makes NumPy's OpenBLAS workers (for the products still left to NumPy:
+batched ``matmul``, float16) sleep almost at once after a product instead of spinning on a core
+the kernels need next. OpenBLAS reads it when NumPy loads, so it only takes effect when minigrad
+is imported before NumPy (as the examples do).
 """
 import os
 
-os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+if "OMP_WAIT_POLICY" not in os.environ:
+    os.environ.setdefault("GOMP_SPINCOUNT", "30000")
 os.environ.setdefault("OPENBLAS_THREAD_TIMEOUT", "4")

@@ -374,9 +374,9 @@ def depthwise_backward(const real[:, :, :, ::1] x, const real[:, :, :, ::1] kern
     """grad_x and grad_kernel at once: the same bits as depthwise_grad_input and
     depthwise_grad_kernel, in one OpenMP team instead of two.
 
-    Starting a team is not free: the threads that sleep between kernels (OMP_WAIT_POLICY=PASSIVE,
-    see minigrad/backend/openmp_env.py) must be woken, which cost ~0.1 ms per call on the 2-core
-    VM this was measured on; and the kernel gradient then reads grad_out from the cache
+    Starting a team is not free: threads that have gone to sleep between kernels (after a short
+    spin, see minigrad/backend/openmp_env.py) must be woken, which cost ~0.1 ms per call on the
+    2-core VM this was measured on; and the kernel gradient then reads grad_out from the cache
     (_gradient_team).
     """
     geometry = (stride_h, stride_w, dilation_h, dilation_w, pad_top, pad_left)
