@@ -6,10 +6,10 @@ Every ``minigrad/backend/kernels/*.pyx`` becomes one extension module. Flags:
 * ``-fopenmp`` when the compiler accepts it. Without OpenMP the build still succeeds, the kernels
   run on one thread, and the build says so once here and in ``minigrad.build_info()``;
 * ``-march=native`` when the compiler accepts it, unless ``MINIGRAD_PORTABLE=1`` (wheels that must
-  run on other CPUs), for every kernel but the depthwise and matrix-product ones. Those are
-  always built for the baseline instruction set: their vector loops are compiled once per
-  instruction set inside the module (``include/depthwise_simd.h``, ``include/gemm_simd.h``) and
-  the fastest the CPU has is chosen at import, so a native build runs the same code a wheel ships, and its tests check every path.
+  run on other CPUs), for every kernel but the depthwise, matrix-product and batch-norm ones.
+  Those are always built for the baseline instruction set: their vector loops are compiled once
+  per instruction set inside the module (``include/depthwise_simd.h``, ``include/gemm_simd.h``,
+  ``include/batchnorm_rows.h``) and the fastest the CPU has is chosen at import, so a native build runs the same code a wheel ships, and its tests check every path.
 
 The chosen flags are compiled into the modules (the ``MINIGRAD_COMPILE_ARGS`` macro) so that
 ``build_info()`` reports what was really used.
@@ -42,6 +42,10 @@ def _compiler_accepts(compiler, flag, link=False):
     return True
 
 
+# the modules that compile their loops once per instruction set and choose at import
+_DISPATCHED = (".batchnorm", ".depthwise", ".gemm")
+
+
 class BuildExt(build_ext):
     """Pick the flags this compiler supports, then build every kernel with them."""
 
@@ -64,7 +68,7 @@ class BuildExt(build_ext):
         for ext in self.extensions:
             # these modules dispatch at run time (see the module docstring)
             args = [a for a in compile_args if a != "-march=native"] \
-                if ext.name.endswith((".depthwise", ".gemm")) else compile_args
+                if ext.name.endswith(_DISPATCHED) else compile_args
             ext.extra_compile_args = args + ["-Wno-unused-function", "-Wno-unreachable-code"]
             if not is_msvc:
                 ext.extra_compile_args.append("-Wno-psabi")   # GCC's note on vector arguments

@@ -1,6 +1,6 @@
-"""The depthwise kernels' instruction-set paths (``minigrad.backend.simd``): every path this CPU
-supports computes what the NumPy twin computes, bit-identically for any thread count within the
-path, and equal to 1e-5 across paths; the choice is made at import, reported by ``build_info``,
+"""The instruction-set paths of the depthwise, matrix-product and batch-norm kernels
+(``minigrad.backend.simd``): every path this CPU supports computes what the NumPy twin computes,
+bit-identically for any thread count within the path, and equal to 1e-5 across paths; the choice is made at import, reported by ``build_info``,
 and can be forced with ``MINIGRAD_SIMD``."""
 import os
 import subprocess
@@ -107,3 +107,42 @@ def test_minigrad_simd_forces_a_path_at_import():
     done = _import_with("neon9")
     assert done.returncode != 0
     assert "MINIGRAD_SIMD must be one of" in done.stderr and "'neon9'" in done.stderr
+
+
+def _batchnorm_results(module, x, g, vectors, bounds, threads):
+    """Every batch-norm kernel of ``module`` (compiled or twin) on one case."""
+    a, b, d, center, scale, shift = vectors
+    c = x.shape[1]
+    mean, var, sg, sgx = (np.empty(c) for _ in range(4))
+    y, gx = np.empty_like(x), np.empty_like(x)
+    module.moments(x, mean, var, threads)
+    module.backward_sums(x, g, mean, center, scale, shift, *bounds, sg, sgx, threads)
+    module.normalize(x, center, scale, shift, *bounds, y, threads)
+    module.normalize_backward(g, x, center, scale, shift, *bounds, a, b, d, gx, threads)
+    return mean, var, sg, sgx, y, gx
+
+
+@pytest.mark.parametrize("path", ["base", "avx2", "avx512"])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_batchnorm_paths_match_the_twin_for_any_thread_count(each_path, path, dtype):
+    from minigrad.backend.kernels import batchnorm as bn_fast
+    from minigrad.backend.kernels.reference import batchnorm as bn_ref
+    if path not in simd.available():
+        pytest.skip(f"this CPU cannot run the {path} kernels")
+    each_path(path)
+    assert bn_fast._simd_path() == path
+    rng = np.random.default_rng(6)
+    tol = dict(rtol=1e-5, atol=1e-5) if dtype == np.float32 else dict(rtol=1e-11, atol=1e-11)
+    # channels: full vectors, a remainder, more than one 256-channel chunk; rows: blocks of 256
+    # and of 4 with remainders
+    for p, c in [(1031, 16), (603, 35), (37, 300)]:
+        x = (rng.standard_normal((p, c)) * 3 + 5).astype(dtype)
+        g = rng.standard_normal((p, c)).astype(dtype)
+        vectors = [rng.standard_normal(c).astype(dtype) for _ in range(6)]
+        for bounds in [(-np.inf, np.inf), (0.0, 6.0)]:
+            runs = [_batchnorm_results(bn_fast, x, g, vectors, bounds, t) for t in (1, 2, 3)]
+            for run_ in runs[1:]:
+                assert all(np.array_equal(u, v) for u, v in zip(runs[0], run_)), \
+                    f"{path} {(p, c)}: thread counts differ"
+            for ours, twin in zip(runs[0], _batchnorm_results(bn_ref, x, g, vectors, bounds, 1)):
+                np.testing.assert_allclose(ours, twin, **tol, err_msg=f"{path} {(p, c)}")

@@ -1,8 +1,8 @@
 """Which instruction set the hand-vectorised kernels run on.
 
-The inner loops of the depthwise kernels and of the convolutions' matrix products
-(``kernels/include/depthwise_simd.h``, ``kernels/include/gemm_simd.h``) are compiled for several
-instruction sets ("paths") from one source: ``"base"`` (the baseline instruction set: SSE2 on
+The inner loops of the depthwise kernels, of the convolutions' matrix products and of batch
+normalisation (``kernels/include/depthwise_simd.h``, ``gemm_simd.h``, ``batchnorm_rows.h``) are
+compiled for several instruction sets ("paths") from one source: ``"base"`` (the baseline instruction set: SSE2 on
 x86-64, these modules are never built with ``-march=native``), ``"avx2"`` and ``"avx512"``. At import the fastest path this CPU supports is chosen, as NumPy and PyTorch choose
 theirs, so a portable build runs at full speed too. ``MINIGRAD_SIMD=avx2`` (or ``base``,
 ``avx512``) picks one by hand, to compare or to debug; ``minigrad.build_info()["simd"]`` says which
@@ -13,6 +13,7 @@ True
 """
 import os
 
+from .kernels import batchnorm as _batchnorm
 from .kernels import depthwise as _depthwise
 from .kernels import gemm as _gemm
 
@@ -29,8 +30,8 @@ def path():
 
 def set_path(name):
     """Run the kernels on path ``name`` from now on (one of :func:`available`)."""
-    _depthwise._set_simd_path(name)
-    _gemm._set_simd_path(name)
+    for module in (_depthwise, _gemm, _batchnorm):
+        module._set_simd_path(name)
 
 
 def _from_environment():

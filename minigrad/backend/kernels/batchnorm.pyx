@@ -50,6 +50,10 @@ cdef extern from "batchnorm_rows.h" nogil:
                               const double *center, const double *scale, const double *beta,
                               double lo, double hi, int clip, const double *a, const double *b,
                               const double *d, double *out)
+    int mg_path_supported(int path)
+    int mg_best_path()
+    int bn_set_path(int path)
+    int bn_get_path()
 
 ctypedef fused real:
     float
@@ -178,3 +182,20 @@ def normalize_backward(const real[:, ::1] g, const real[:, ::1] x, const real[::
             bn_backward_rows_f64(&g[r0, 0], &x[r0, 0], min(_BLOCK, p - r0), c, &center[0],
                                  &scale[0], &shift[0], lo, hi, clip, &a[0], &b[0], &d[0],
                                  &out[r0, 0])
+
+
+# ---- the instruction set ("path") of the row loops: include/batchnorm_rows.h -------------------
+_PATHS = ("base", "avx2", "avx512")
+bn_set_path(mg_best_path())  # the fastest this CPU has (backend.simd may choose another)
+
+
+def _simd_path():
+    """The path the row loops run on now."""
+    return _PATHS[bn_get_path()]
+
+
+def _set_simd_path(name):
+    """Run the row loops on path ``name`` from now on (backend.simd sets every module's)."""
+    if name not in _PATHS or bn_set_path(_PATHS.index(name)) < 0:
+        supported = [p for i, p in enumerate(_PATHS) if mg_path_supported(i)]
+        raise ValueError(f"simd path must be one of this CPU's {supported}, got {name!r}")
