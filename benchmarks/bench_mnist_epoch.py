@@ -89,16 +89,22 @@ def time_torch(torch, example, x, y, batch_size, threads, channels_last):
 
 
 def run_worker(name, args):
-    """Time one framework in this process; print the seconds for the images timed."""
-    example = _load_example()
-    (x, y), _ = example.load_mnist(args.images)
-    if name == "minigrad":
-        seconds = time_minigrad(example, x, y, args.batch_size, args.threads)
-    else:
+    """Time one framework in this process; print the seconds for the images timed.
+
+    PyTorch is imported before the example (which imports minigrad): ``import minigrad`` puts its
+    OpenMP settings in the environment (``minigrad/backend/openmp_env.py``), and PyTorch's own
+    OpenMP runtime must start with the user's environment, as installed, not with minigrad's."""
+    torch = None
+    if name != "minigrad":
         try:
             import torch
         except ImportError:
             sys.exit(3)
+    example = _load_example()
+    (x, y), _ = example.load_mnist(args.images)
+    if torch is None:
+        seconds = time_minigrad(example, x, y, args.batch_size, args.threads)
+    else:
         seconds = time_torch(torch, example, x, y, args.batch_size, args.threads,
                              channels_last="channels_last" in name)
     print(seconds)

@@ -1,7 +1,7 @@
 """The instruction-set paths of the depthwise, matrix-product and batch-norm kernels
 (``minigrad.backend.simd``): every path this CPU supports computes what the NumPy twin computes,
-bit-identically for any thread count within the path, and equal to 1e-5 across paths; the choice is made at import, reported by ``build_info``,
-and can be forced with ``MINIGRAD_SIMD``."""
+bit-identically for any thread count within the path, and equal to 1e-5 across paths; the choice
+is made at import, reported by ``build_info``, and can be forced with ``MINIGRAD_SIMD``."""
 import os
 import subprocess
 import sys
