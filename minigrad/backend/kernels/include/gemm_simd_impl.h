@@ -2,6 +2,9 @@
  * gemm_simd_block.h (full width GM_VBYTES, then half width GM_HALF, then plain C for the last
  * columns). Included by gemm_simd_path.h; gemm_simd.h documents what they compute. */
 
+/* lanes of a half-width vector */
+#define GM_HALF_L ((ptrdiff_t)(GM_HALF / sizeof(GM_T)))
+
 /* R rows of c = a @ b, every column; R is a constant at each call site. */
 static inline __attribute__((always_inline)) void GM_NAME(gm_nn_rows)(
     const GM_T *a, ptrdiff_t lda, const GM_T *b, ptrdiff_t ldb, ptrdiff_t K, GM_T *c,
@@ -9,24 +12,27 @@ static inline __attribute__((always_inline)) void GM_NAME(gm_nn_rows)(
 {
     ptrdiff_t n = GM_CAT(GM_NAME(gm_nn_columns), GM_VBYTES)(a, lda, b, ldb, K, c, ldc, 0, N, R);
     n = GM_CAT(GM_NAME(gm_nn_columns), GM_HALF)(a, lda, b, ldb, K, c, ldc, n, N, R);
-    /* the last w columns (fewer than a half vector): plain C, each row of b read once per k;
-     * every sum still over k = 0, 1, ... in order */
-    const int w = (int)(N - n);
-    GM_T acc[GM_ROWS][GM_HALF / sizeof(GM_T)];
-    if (w == 0)
-        return;
-    for (int r = 0; r < R; r++)
-        for (int j = 0; j < w; j++)
-            acc[r][j] = 0;
-    for (ptrdiff_t k = 0; k < K; k++)
-        for (int r = 0; r < R; r++) {
-            const GM_T ar = a[r * lda + k];
-            for (int j = 0; j < w; j++)
-                acc[r][j] += ar * b[k * ldb + n + j];
+    /* Fewer than a half vector of columns left: when N allows, one more half-vector block that
+     * ends at column N. It overlaps columns already written, and writes them again with the
+     * same bits (each lane's sum is the same products in the same order). */
+    if (n < N && N >= GM_HALF_L) {
+        GM_CAT(GM_NAME(gm_nn_block), GM_HALF)(a, lda, b + N - GM_HALF_L, ldb, K,
+                                              c + N - GM_HALF_L, ldc, R, 1);
+        n = N;
+    }
+    /* a matrix narrower than that: plain C, one column at a time, R sums in registers */
+    for (; n < N; n++) {
+        GM_T acc[GM_ROWS];
+        for (int r = 0; r < R; r++)
+            acc[r] = 0;
+        for (ptrdiff_t k = 0; k < K; k++) {
+            const GM_T bk = b[k * ldb + n];
+            for (int r = 0; r < R; r++)
+                acc[r] += a[r * lda + k] * bk;
         }
-    for (int r = 0; r < R; r++)
-        for (int j = 0; j < w; j++)
-            c[r * ldc + n + j] = acc[r][j];
+        for (int r = 0; r < R; r++)
+            c[r * ldc + n] = acc[r];
+    }
 }
 
 /* c[M, N] = a[M, K] @ b[K, N]: rows in blocks of GM_ROWS, then one block of the rest. */
@@ -58,23 +64,24 @@ static inline __attribute__((always_inline)) void GM_NAME(gm_tn_rows)(
 {
     ptrdiff_t n = GM_CAT(GM_NAME(gm_tn_columns), GM_VBYTES)(a, lda, g, ldg, P, c, ldc, 0, N, R);
     n = GM_CAT(GM_NAME(gm_tn_columns), GM_HALF)(a, lda, g, ldg, P, c, ldc, n, N, R);
-    /* the last w columns, as in gm_nn_rows: every sum over p = 0, 1, ... in order */
-    const int w = (int)(N - n);
-    GM_T acc[GM_ROWS][GM_HALF / sizeof(GM_T)];
-    if (w == 0)
-        return;
-    for (int r = 0; r < R; r++)
-        for (int j = 0; j < w; j++)
-            acc[r][j] = 0;
-    for (ptrdiff_t p = 0; p < P; p++)
-        for (int r = 0; r < R; r++) {
-            const GM_T ar = a[p * lda + r];
-            for (int j = 0; j < w; j++)
-                acc[r][j] += ar * g[p * ldg + n + j];
+    /* the last columns, as in gm_nn_rows: an overlapping half-vector block, or plain C */
+    if (n < N && N >= GM_HALF_L) {
+        GM_CAT(GM_NAME(gm_tn_block), GM_HALF)(a, lda, g + N - GM_HALF_L, ldg, P,
+                                              c + N - GM_HALF_L, ldc, R, 1);
+        n = N;
+    }
+    for (; n < N; n++) {
+        GM_T acc[GM_ROWS];
+        for (int r = 0; r < R; r++)
+            acc[r] = 0;
+        for (ptrdiff_t p = 0; p < P; p++) {
+            const GM_T gp = g[p * ldg + n];
+            for (int r = 0; r < R; r++)
+                acc[r] += a[p * lda + r] * gp;
         }
-    for (int r = 0; r < R; r++)
-        for (int j = 0; j < w; j++)
-            c[r * ldc + n + j] = acc[r][j];
+        for (int r = 0; r < R; r++)
+            c[r * ldc + n] = acc[r];
+    }
 }
 
 /* c[K, N] = a[P, K]^T @ g[P, N]: rows of c in blocks of GM_ROWS, then one block of the rest. */
@@ -98,3 +105,5 @@ static void GM_NAME(gm_tn)(const GM_T *a, ptrdiff_t lda, const GM_T *g, ptrdiff_
     }
 #undef GM_TN_REST
 }
+
+#undef GM_HALF_L
