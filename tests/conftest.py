@@ -73,6 +73,16 @@ def op_kernels(request):
 collect_ignore_glob = ["make_*.py"]
 
 
+@pytest.fixture
+def each_path():
+    """Yields ``minigrad.backend.simd.set_path``, to run a test on each instruction-set path; the
+    import-time path is restored afterwards."""
+    from minigrad.backend import simd
+    before = simd.path()
+    yield simd.set_path
+    simd.set_path(before)
+
+
 @pytest.fixture(scope="module")
 def keras():
     """Keras 3 as an oracle, on the PyTorch backend (no TensorFlow); the test skips without

@@ -27,14 +27,6 @@ CASES = [
 ]
 
 
-@pytest.fixture
-def each_path():
-    """Yields a function that switches path; the import-time path is restored afterwards."""
-    before = simd.path()
-    yield simd.set_path
-    simd.set_path(before)
-
-
 def test_the_fastest_supported_path_is_chosen_and_reported():
     available = simd.available()
     assert available[0] == "base" and set(available) <= {"base", "avx2", "avx512"}
@@ -130,7 +122,7 @@ def test_batchnorm_paths_match_the_twin_for_any_thread_count(each_path, path, dt
     if path not in simd.available():
         pytest.skip(f"this CPU cannot run the {path} kernels")
     each_path(path)
-    assert bn_fast._simd_path() == path
+    assert simd._module_paths()["batchnorm"] == path
     rng = np.random.default_rng(6)
     tol = dict(rtol=1e-5, atol=1e-5) if dtype == np.float32 else dict(rtol=1e-11, atol=1e-11)
     # channels: full vectors, a remainder, more than one 256-channel chunk; rows: blocks of 256

@@ -18,6 +18,9 @@ from .kernels import depthwise as _depthwise
 from .kernels import gemm as _gemm
 
 
+_PATHS = ("base", "avx2", "avx512")   # the index of each is its number in include/simd_cpu.h
+
+
 def available():
     """The paths this CPU can run, slowest first (``"base"`` always)."""
     return _depthwise._simd_paths()
@@ -30,8 +33,15 @@ def path():
 
 def set_path(name):
     """Run the kernels on path ``name`` from now on (one of :func:`available`)."""
-    for module in (_depthwise, _gemm, _batchnorm):
-        module._set_simd_path(name)
+    _depthwise._set_simd_path(name)          # checks the name (a ValueError naming the choices)
+    for module in (_gemm, _batchnorm):
+        module._set_path_index(_PATHS.index(name))
+
+
+def _module_paths():
+    """The path of each dispatching kernel module (they are set together, so all the same)."""
+    return {"depthwise": path(), "gemm": _PATHS[_gemm._path_index()],
+            "batchnorm": _PATHS[_batchnorm._path_index()]}
 
 
 def _from_environment():

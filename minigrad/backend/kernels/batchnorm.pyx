@@ -184,18 +184,15 @@ def normalize_backward(const real[:, ::1] g, const real[:, ::1] x, const real[::
                                  &out[r0, 0])
 
 
-# ---- the instruction set ("path") of the row loops: include/batchnorm_rows.h -------------------
-_PATHS = ("base", "avx2", "avx512")
+# ---- the instruction set ("path"): include/batchnorm_rows.h; backend.simd names them and sets every module's --
 bn_set_path(mg_best_path())  # the fastest this CPU has (backend.simd may choose another)
 
 
-def _simd_path():
-    """The path the row loops run on now."""
-    return _PATHS[bn_get_path()]
+def _path_index():
+    """The path the loops run on now: 0 base, 1 avx2, 2 avx512."""
+    return bn_get_path()
 
 
-def _set_simd_path(name):
-    """Run the row loops on path ``name`` from now on (backend.simd sets every module's)."""
-    if name not in _PATHS or bn_set_path(_PATHS.index(name)) < 0:
-        supported = [p for i, p in enumerate(_PATHS) if mg_path_supported(i)]
-        raise ValueError(f"simd path must be one of this CPU's {supported}, got {name!r}")
+def _set_path_index(int path):
+    """Run the loops on path ``path`` from now on; False (and no change) when this CPU cannot."""
+    return bn_set_path(path) == 0

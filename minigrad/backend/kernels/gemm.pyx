@@ -157,18 +157,15 @@ def _tn_plain_float32(const float[:, ::1] a, const float[:, ::1] g, float[:, ::1
                     out.strides[0] // 4, a.shape[0], a.shape[1], g.shape[1])
 
 
-# ---- the instruction set ("path"): include/simd_cpu.h --------------------------------------------
-_PATHS = ("base", "avx2", "avx512")
+# ---- the instruction set ("path"): include/simd_cpu.h; backend.simd names them and sets every module's --
 gm_set_path(mg_best_path())  # the fastest this CPU has (backend.simd may choose another)
 
 
-def _simd_path():
-    """The path the products run on now."""
-    return _PATHS[gm_get_path()]
+def _path_index():
+    """The path the loops run on now: 0 base, 1 avx2, 2 avx512."""
+    return gm_get_path()
 
 
-def _set_simd_path(name):
-    """Run the products on path ``name`` from now on (backend.simd sets every module's)."""
-    if name not in _PATHS or gm_set_path(_PATHS.index(name)) < 0:
-        supported = [p for i, p in enumerate(_PATHS) if mg_path_supported(i)]
-        raise ValueError(f"simd path must be one of this CPU's {supported}, got {name!r}")
+def _set_path_index(int path):
+    """Run the loops on path ``path`` from now on; False (and no change) when this CPU cannot."""
+    return gm_set_path(path) == 0
