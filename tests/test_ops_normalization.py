@@ -64,6 +64,24 @@ def test_kernel_sums_do_not_depend_on_the_thread_count():
     assert (out[0] == out[1]).all() and (out[0] == out[2]).all()
 
 
+def test_backward_sums_accurate_when_the_mean_is_large():
+    # sum(g * (x - mean)) with x = 1000 +- 0.01: the kernels take x - mean in float32 with the
+    # mean rounded to float32 (exact here) and put the mean's rounding back in double
+    rng = np.random.default_rng(2)
+    x = (1000.0 + rng.standard_normal((4099, 5)) * 0.01).astype(np.float32)
+    g = rng.standard_normal((4099, 5)).astype(np.float32)
+    mean, var, sg, sgx = (np.empty(5) for _ in range(4))
+    kernels.moments(x, mean, var, 2)
+    # the clip of (x - mean) + 3 to (0, 6) passes every x here
+    center, ones, three = mean.astype(np.float32), np.ones(5, np.float32), np.full(5, 3, np.float32)
+    for lo, hi in [(-np.inf, np.inf), (0.0, 6.0)]:
+        kernels.backward_sums(x, g, mean, center, ones, three, np.float32(lo), np.float32(hi),
+                              sg, sgx, 2)
+        x64, g64 = x.astype(np.float64), g.astype(np.float64)
+        np.testing.assert_allclose(sg, g64.sum(axis=0), rtol=1e-6, atol=1e-6)
+        np.testing.assert_allclose(sgx, (g64 * (x64 - mean)).sum(axis=0), rtol=1e-5, atol=1e-7)
+
+
 def test_variance_accurate_when_the_mean_is_large():
     # E[x^2] - E[x]^2 in float32 would lose every digit here; the shifted sums do not
     x = (1000.0 + np.random.default_rng(1).standard_normal((4096, 3)) * 0.01).astype(np.float32)

@@ -26,72 +26,67 @@ static void BN_NAME(bn_moments_rows)(const BN_T *restrict x, ptrdiff_t rows, ptr
     }
 }
 
-/* g' of rows r .. r+R-1, channels k0 .. k0+n-1, into passed[R][BN_CHUNK]. Written as a select
- * (g loaded whether or not it passes, `&` not `&&`) GCC vectorises it on every instruction set;
- * a load under the condition is only vectorised with AVX-512's masked loads, and elsewhere is a
- * branch per value, mispredicted half the time (20-40 times slower). Written inside the sums,
- * the select between a float and a double sum was left scalar too. */
-#define BN_CHUNK 256
-static inline void BN_NAME(bn_pass)(const BN_T *restrict x, const BN_T *restrict g, ptrdiff_t C,
-                                    ptrdiff_t k0, ptrdiff_t n, int R, const BN_T *restrict center,
-                                    const BN_T *restrict scale, const BN_T *restrict beta,
-                                    BN_T lo, BN_T hi, BN_T passed[][BN_CHUNK])
+/* 1 when the fused clip lets the gradient through at x: lo < (x - center) * scale + beta < hi. */
+static inline int BN_NAME(bn_inside)(BN_T x, BN_T center, BN_T scale, BN_T beta, BN_T lo, BN_T hi)
 {
-    for (int i = 0; i < R; i++)
-        for (ptrdiff_t k = 0; k < n; k++) {
-            BN_T y = (x[i * C + k0 + k] - center[k0 + k]) * scale[k0 + k] + beta[k0 + k];
-            BN_T gk = g[i * C + k0 + k];   /* loaded either way: a select, not a branch */
-            passed[i][k] = ((y > lo) & (y < hi)) ? gk : (BN_T)0;
-        }
+    BN_T y = (x - center) * scale + beta;
+    return (y > lo) & (y < hi);
 }
 
-/* `clip` is 0 when there is no clip (lo = -inf, hi = inf): then g' = g and nothing is staged. */
+/* `clip` is 0 when there is no clip (lo = -inf, hi = inf): then g' = g. The clip's test is a
+ * select of values already loaded (`inside ? g : 0` with g loaded either way, `&` not `&&`), which
+ * GCC vectorises on every instruction set; a load *under* the condition is only vectorised with
+ * AVX-512's masked loads, and elsewhere became a branch per value, mispredicted half the time
+ * (a portable build's step took 3.7 times as long). */
 static void BN_NAME(bn_sums_rows)(const BN_T *restrict x, const BN_T *restrict g, ptrdiff_t rows,
                                   ptrdiff_t C, const double *restrict mean,
                                   const BN_T *restrict center, const BN_T *restrict scale,
                                   const BN_T *restrict beta, BN_T lo, BN_T hi, int clip,
                                   double *restrict sg, double *restrict sgx)
 {
-    BN_T passed[4][BN_CHUNK];
     ptrdiff_t r = 0;
-    for (; r + 4 <= rows; r += 4)     /* 4 rows per update of sg, sgx */
-        for (ptrdiff_t k0 = 0; k0 < C; k0 += BN_CHUNK) {
-            const ptrdiff_t n = C - k0 < BN_CHUNK ? C - k0 : BN_CHUNK;
-            const BN_T *restrict x0 = x + r * C + k0;
-            const BN_T *restrict g0 = g + r * C + k0, *restrict g1 = g0 + C;
-            const BN_T *restrict g2 = g1 + C, *restrict g3 = g2 + C;
-            if (clip) {
-                BN_NAME(bn_pass)(x + r * C, g + r * C, C, k0, n, 4, center, scale, beta, lo, hi,
-                                 passed);
-                g0 = passed[0], g1 = passed[1], g2 = passed[2], g3 = passed[3];
-            }
-            for (ptrdiff_t k = 0; k < n; k++) {
-                double m = mean[k0 + k];
-                double e0 = (double)g0[k], e1 = (double)g1[k];
-                double e2 = (double)g2[k], e3 = (double)g3[k];
-                sg[k0 + k] += (e0 + e1) + (e2 + e3);
-                sgx[k0 + k] += (e0 * ((double)x0[k] - m) + e1 * ((double)x0[C + k] - m)) +
-                               (e2 * ((double)x0[2 * C + k] - m) + e3 * ((double)x0[3 * C + k] - m));
-            }
+    /* 4 rows per update of sg, sgx: their share in BN_T, then added to the double sums. x - mean
+     * is taken with mean rounded to BN_T (mf): exact when x and mf are within a factor 2 of each
+     * other (Sterbenz), so a large mean loses nothing; the rounding of the mean itself is put
+     * back in double, as sum(g') * (mf - mean). With a clip, g' is selected in the same loop (a
+     * select of BN_T values, which GCC vectorises). */
+#define BN_PASS(xi, gi)                                                                           \
+    (BN_NAME(bn_inside)((xi), center[k], scale[k], beta[k], lo, hi) ? (gi) : (BN_T)0)
+#define BN_SUMS4(CLIP)                                                                            \
+    for (ptrdiff_t k = 0; k < C; k++) {                                                           \
+        const BN_T mf = (BN_T)mean[k];                                                            \
+        const BN_T x0 = xr[k], x1 = xr[C + k], x2 = xr[2 * C + k], x3 = xr[3 * C + k];            \
+        const BN_T g0 = gr[k], g1 = gr[C + k], g2 = gr[2 * C + k], g3 = gr[3 * C + k];            \
+        const BN_T e0 = CLIP ? BN_PASS(x0, g0) : g0, e1 = CLIP ? BN_PASS(x1, g1) : g1;            \
+        const BN_T e2 = CLIP ? BN_PASS(x2, g2) : g2, e3 = CLIP ? BN_PASS(x3, g3) : g3;            \
+        const BN_T s4 = (e0 + e1) + (e2 + e3);                                                    \
+        const BN_T p4 = (e0 * (x0 - mf) + e1 * (x1 - mf)) + (e2 * (x2 - mf) + e3 * (x3 - mf));    \
+        sg[k] += (double)s4;                                                                      \
+        sgx[k] += (double)p4 + (double)s4 * ((double)mf - mean[k]);                               \
+    }
+    for (; r + 4 <= rows; r += 4) {
+        const BN_T *restrict xr = x + r * C;
+        const BN_T *restrict gr = g + r * C;
+        if (clip) {
+            BN_SUMS4(1)
+        } else {
+            BN_SUMS4(0)
         }
-    for (; r < rows; r++)
-        for (ptrdiff_t k0 = 0; k0 < C; k0 += BN_CHUNK) {
-            const ptrdiff_t n = C - k0 < BN_CHUNK ? C - k0 : BN_CHUNK;
-            const BN_T *restrict xr = x + r * C + k0;
-            const BN_T *restrict gr = g + r * C + k0;
-            if (clip) {
-                BN_NAME(bn_pass)(x + r * C, g + r * C, C, k0, n, 1, center, scale, beta, lo, hi,
-                                 passed);
-                gr = passed[0];
-            }
-            for (ptrdiff_t k = 0; k < n; k++) {
-                double gv = (double)gr[k];
-                sg[k0 + k] += gv;
-                sgx[k0 + k] += gv * ((double)xr[k] - mean[k0 + k]);
-            }
+    }
+#undef BN_SUMS4
+#undef BN_PASS
+    for (; r < rows; r++) {           /* the last rows of the block, one at a time */
+        const BN_T *restrict xr = x + r * C;
+        const BN_T *restrict gr = g + r * C;
+        for (ptrdiff_t k = 0; k < C; k++) {
+            BN_T e = gr[k];
+            if (clip && !BN_NAME(bn_inside)(xr[k], center[k], scale[k], beta[k], lo, hi))
+                e = 0;
+            sg[k] += (double)e;
+            sgx[k] += (double)e * ((double)xr[k] - mean[k]);
         }
+    }
 }
-#undef BN_CHUNK
 
 static void BN_NAME(bn_normalize_rows)(const BN_T *restrict x, ptrdiff_t rows, ptrdiff_t C,
                                        const BN_T *restrict center, const BN_T *restrict scale,
