@@ -3,8 +3,9 @@
 Every kernel takes its thread count as an argument; this module holds the one setting they read.
 Default: ``OMP_NUM_THREADS`` when set, else every core of the machine.
 
-The matrix products (pointwise and standard convolutions, Dense) run in NumPy's BLAS, which has
-threads of its own. :func:`set_num_threads` sets those too when NumPy's bundled OpenBLAS is found,
+The matrix products of convolutions and Dense layers run on minigrad's own kernels; what is left
+to NumPy's BLAS (batched ``matmul``, float16) runs on BLAS's own threads.
+:func:`set_num_threads` sets those too when NumPy's bundled OpenBLAS is found,
 so that ``set_num_threads(1)`` really means one thread, and two thread pools do not fight over
 more threads than the caller asked for.
 """

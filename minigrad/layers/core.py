@@ -28,7 +28,7 @@ class Dense(Layer):
     """Fully connected: y = activation(x @ kernel + bias), on the last axis of x.
 
     Weights: ``kernel`` (d, units), ``bias`` (units,). An input of rank > 2 is reshaped to
-    (-1, d) for the product (one BLAS call) and back. Keras 3's ``lora_rank`` and
+    (-1, d) for the product (one matrix product) and back. Keras 3's ``lora_rank`` and
     ``quantization_config`` are accepted for its configs and must be None.
     """
 
