@@ -22,6 +22,9 @@ from ._common import threads_for
 _gemm = kernels.get("gemm")   # chosen once, at import
 #: the dtypes the kernels take (others go to ``np.matmul``)
 KERNEL_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
+#: the most elements of the right-hand matrix (and of a kernel gradient) the kernels take: 2 MB of
+#: float32, which a core's cache holds while the rows of a stream by
+MAX_KERNEL_ELEMENTS = 1 << 19
 
 
 def _rows(a):
@@ -35,13 +38,20 @@ def _transposed(a):
     return a.flags.f_contiguous and not a.flags.c_contiguous
 
 
+def _kernels_take(a, b):
+    """True when the kernels multiply a by b well: one float dtype, and b small enough to stay in
+    the cache while the rows of a stream by (a convolution's or a small Dense layer's weights);
+    a large b (a 4096 x 4096 Dense kernel) is BLAS's job, which blocks it for the cache."""
+    return a.dtype in KERNEL_DTYPES and a.dtype == b.dtype and b.size <= MAX_KERNEL_ELEMENTS
+
+
 def matmul(a, b, out=None):
-    """``a @ b`` for 2-D a (M, K) and b (K, N) of one float dtype; ``out`` (M, N) if given, else
-    a buffer from the pool."""
+    """``a @ b`` for 2-D a (M, K) and b (K, N); ``out`` (M, N) if given, else a buffer from the
+    pool."""
+    if not _kernels_take(a, b):
+        return np.matmul(a, b, out=out)
     if out is None:
         out = buffers.empty((a.shape[0], b.shape[1]), a.dtype)
-    if a.dtype not in KERNEL_DTYPES or a.dtype != b.dtype:
-        return np.matmul(a, b, out=out)
     threads = threads_for(a.shape[0] * a.shape[1] * b.shape[1])
     if _transposed(a):
         _gemm.matmul_tn(a.T, _rows(b), out, threads)       # (a.T).T @ b
@@ -51,9 +61,8 @@ def matmul(a, b, out=None):
 
 
 def matmul_tn(a, g):
-    """``a.T @ g`` for 2-D a (P, K) and g (P, N) of one float dtype, without transposing a: a new
-    (K, N) array."""
-    if a.dtype not in KERNEL_DTYPES or a.dtype != g.dtype:
+    """``a.T @ g`` for 2-D a (P, K) and g (P, N), without transposing a: a new (K, N) array."""
+    if not _kernels_take(a, g) or a.shape[1] * g.shape[1] > MAX_KERNEL_ELEMENTS:
         return np.matmul(a.T, g)
     out = np.empty((a.shape[1], g.shape[1]), a.dtype)
     threads = threads_for(a.shape[0] * a.shape[1] * g.shape[1])

@@ -2,8 +2,10 @@
 ``bias_add(matmul(x, kernel), bias)``).
 
 Products of two float32 (or two float64) matrices, a Dense layer's, run on minigrad's own kernels
-(:mod:`._matmul`), as the convolutions' do: then no step wakes NumPy's BLAS threads, which would
-fight the kernels' OpenMP threads for the cores. Batched and vector operands go to ``np.matmul``.
+(:mod:`._matmul`), as the convolutions' do, when the weights fit a core's cache (at most
+``_matmul.MAX_KERNEL_ELEMENTS``): then no step wakes NumPy's BLAS threads, which would fight the
+kernels' OpenMP threads for the cores. Larger weights, batched and vector operands go to
+``np.matmul``.
 """
 import numpy as np
 
@@ -14,7 +16,8 @@ from ._common import shape_of
 
 
 def _matrices(a, b):
-    """True when a and b are two matrices the kernels multiply (one float dtype, 2-D each)."""
+    """True when a and b are two matrices of one float dtype (2-D each): :mod:`._matmul` then
+    decides between the kernels and BLAS."""
     return a.ndim == 2 and b.ndim == 2 and a.dtype == b.dtype and \
         a.dtype in _matmul.KERNEL_DTYPES
 from .geometry import normalize_data_format
@@ -100,9 +103,9 @@ class BiasAdd(Function):
             gx = grad.astype(ctx.x_dtype, copy=False)
         if ctx.needs_input_grad[1]:
             c = grad.shape[ctx.axis]
-            if ctx.axis == grad.ndim - 1:
-                # (P, C) summed over P as the product ones (1, P) @ G: vectorised over C, where
-                # np.sum(axis=0) adds one row at a time
+            if ctx.axis == grad.ndim - 1 and c < 64:
+                # a narrow (P, C) summed over P as the product ones (1, P) @ G, vectorised over
+                # C: np.sum(axis=0) adds rows of C values one at a time (4x slower for C = 32)
                 g2 = grad.reshape(-1, c)
                 gb = _matmul.matmul(np.ones((1, g2.shape[0]), dtype=grad.dtype), g2,
                                     out=np.empty((1, c), grad.dtype))[0]

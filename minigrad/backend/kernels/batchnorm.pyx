@@ -83,6 +83,7 @@ def moments(const real[:, ::1] x, double[::1] mean, double[::1] var, int num_thr
     cdef Py_ssize_t p = x.shape[0], c = x.shape[1]
     cdef Py_ssize_t nblocks = (p + _BLOCK - 1) // _BLOCK
     cdef Py_ssize_t b, r0, k
+    cdef double s1, s2
     if p == 0:
         mean[:] = 0
         var[:] = 0

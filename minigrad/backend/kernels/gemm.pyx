@@ -6,8 +6,8 @@ convolution is one such product per pass: forward ``x (P, K) @ kernel (K, N)``, 
 ``include/gemm_simd.h`` (read its comment for why they are fast); this module checks the
 arguments, then shares the work between threads so that no result depends on how many there are:
 
-* :func:`matmul`: the M rows of ``out`` in tasks of ``ROWS_PER_TASK`` rows; each row is written by
-  one thread, its sums over k taken in order.
+* :func:`matmul`: the M rows of ``out`` in tasks of ``ROWS_PER_TASK`` rows (fewer for a short a);
+  each row is written by one thread, its sums over k taken in order.
 * :func:`matmul_tn`: the sum over the P rows is cut into blocks of ``BLOCK_ROWS`` rows (fixed by P
   alone); each block sums into its own partial (K, N) result, whichever thread runs it, and the
   partials are added in block order. The tasks are (block, ``ROWS_PER_TASK`` rows of out) pairs.
@@ -87,10 +87,15 @@ def matmul(const real[:, ::1] a, const real[:, ::1] b, real[:, ::1] out, int num
         return
     cdef ptrdiff_t lda = a.strides[0] // sizeof(real), ldb = b.strides[0] // sizeof(real)
     cdef ptrdiff_t ldc = out.strides[0] // sizeof(real)
-    cdef Py_ssize_t ntasks = (M + _TASK - 1) // _TASK, t, m0
+    # rows per task: ROWS_PER_TASK, or fewer (a multiple of 8) so that a short a (a Dense layer's
+    # batch) still gives every thread rows; no sum depends on it (a row is one task's)
+    cdef Py_ssize_t task = _TASK, t, m0
+    if M < 2 * _TASK * num_threads:
+        task = max(8, ((M + 2 * num_threads - 1) // (2 * num_threads) + 7) // 8 * 8)
+    cdef Py_ssize_t ntasks = (M + task - 1) // task
     for t in prange(ntasks, nogil=True, schedule="static", num_threads=num_threads):
-        m0 = t * _TASK
-        _nn(&a[m0, 0], lda, &b[0, 0], ldb, &out[m0, 0], ldc, min(_TASK, M - m0), K, N)
+        m0 = t * task
+        _nn(&a[m0, 0], lda, &b[0, 0], ldb, &out[m0, 0], ldc, min(task, M - m0), K, N)
 
 
 def matmul_tn(const real[:, ::1] a, const real[:, ::1] g, real[:, ::1] out, int num_threads):

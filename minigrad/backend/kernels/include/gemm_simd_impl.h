@@ -50,7 +50,10 @@ static void GM_NAME(gm_nn)(const GM_T *a, ptrdiff_t lda, const GM_T *b, ptrdiff_
 #if GM_ROWS > 6
     GM_NN_REST(7) GM_NN_REST(6)
 #endif
-    GM_NN_REST(5) GM_NN_REST(4) GM_NN_REST(3) GM_NN_REST(2) GM_NN_REST(1)
+#if GM_ROWS > 4
+    GM_NN_REST(5) GM_NN_REST(4)
+#endif
+    GM_NN_REST(3) GM_NN_REST(2) GM_NN_REST(1)
     default:
         break;
     }
@@ -99,7 +102,10 @@ static void GM_NAME(gm_tn)(const GM_T *a, ptrdiff_t lda, const GM_T *g, ptrdiff_
 #if GM_ROWS > 6
     GM_TN_REST(7) GM_TN_REST(6)
 #endif
-    GM_TN_REST(5) GM_TN_REST(4) GM_TN_REST(3) GM_TN_REST(2) GM_TN_REST(1)
+#if GM_ROWS > 4
+    GM_TN_REST(5) GM_TN_REST(4)
+#endif
+    GM_TN_REST(3) GM_TN_REST(2) GM_TN_REST(1)
     default:
         break;
     }
