@@ -1,5 +1,5 @@
 """Helpers every op module shares: the thread count for a kernel call, shapes and axes of inputs,
-a named tensor argument, and the check of an image batch."""
+a named tensor argument, and the check of an image or sequence batch."""
 import numbers
 
 import numpy as np
@@ -58,11 +58,24 @@ def tensor_argument(value, name, who):
                         f"float), got {got}") from e
 
 
-def check_image(x, name, who, data_format):
-    """The shape of a 4-D image batch, or a ValueError naming the expected layout."""
+# the layouts of a batch by rank: (channels_last, channels_first)
+_LAYOUTS = {3: ("(N, L, C)", "(N, C, L)"), 4: ("(N, H, W, C)", "(N, C, H, W)")}
+
+
+def _check_batch(x, name, who, data_format, rank):
     shape = shape_of(x)
-    if len(shape) != 4:
-        layout = "(N, H, W, C)" if data_format == "channels_last" else "(N, C, H, W)"
-        raise ValueError(f"{who}: {name} must be a 4-D tensor {layout} for "
+    if len(shape) != rank:
+        layout = _LAYOUTS[rank][data_format != "channels_last"]
+        raise ValueError(f"{who}: {name} must be a {rank}-D tensor {layout} for "
                          f"data_format={data_format!r}, got shape {shape}")
     return shape
+
+
+def check_image(x, name, who, data_format):
+    """The shape of a 4-D image batch, or a ValueError naming the expected layout."""
+    return _check_batch(x, name, who, data_format, 4)
+
+
+def check_sequence(x, name, who, data_format):
+    """The shape of a 3-D sequence batch, or a ValueError naming the expected layout."""
+    return _check_batch(x, name, who, data_format, 3)

@@ -26,7 +26,7 @@ from .._checks import check_positive_int
 from .conv import check_groups, conv2d
 from .depthwise import depthwise_conv2d
 from .geometry import normalize_data_format, normalize_tuple
-from ._common import shape_of
+from ._common import check_sequence, shape_of
 from .shape import pad, reshape
 
 
@@ -41,11 +41,7 @@ def normalize_padding_1d(padding, who, allow_causal=True):
 
 def _check_sequence(x, kernel, kernel_name, kernel_layout, who, data_format):
     """The shapes of a 3-D sequence batch and a 3-D kernel, or a ValueError naming the layout."""
-    shape, kshape = shape_of(x), shape_of(kernel)
-    if len(shape) != 3:
-        layout = "(N, L, C)" if data_format == "channels_last" else "(N, C, L)"
-        raise ValueError(f"{who}: x must be a 3-D tensor {layout} for data_format="
-                         f"{data_format!r}, got shape {shape}")
+    shape, kshape = check_sequence(x, "x", who, data_format), shape_of(kernel)
     if len(kshape) != 3 or 0 in kshape:
         raise ValueError(f"{who}: {kernel_name} must be a 3-D tensor {kernel_layout} with no zero "
                          f"dimension, got shape {kshape}")

@@ -19,7 +19,7 @@ import numpy as np
 from ..backend import kernels
 from ..backend.buffers import buffers
 from ..engine.function import Function
-from ._common import check_image, shape_of, threads_for
+from ._common import check_image, check_sequence, shape_of, threads_for
 from .layout import channel_axis, from_channels_last, to_channels_last
 from .geometry import conv_geometry, normalize_data_format, normalize_padding, normalize_tuple
 from .reduction import max as reduce_max, mean as reduce_mean
@@ -145,23 +145,13 @@ def global_avg_pool2d(x, data_format="channels_last", keepdims=False):
     return GlobalAvgPool2D.apply(x, axes=axes, keepdims=bool(keepdims))
 
 
-def _check_sequence(x, name, who, data_format):
-    """The shape of a 3-D sequence batch, or a ValueError naming the expected layout."""
-    shape = shape_of(x)
-    if len(shape) != 3:
-        layout = "(N, L, C)" if data_format == "channels_last" else "(N, C, L)"
-        raise ValueError(f"{who}: {name} must be a 3-D tensor {layout} for "
-                         f"data_format={data_format!r}, got shape {shape}")
-    return shape
-
-
 def _pool1d(op, who, x, pool_size, strides, padding, data_format):
     """A 1-D pool as a 2-D one over an image one row high (see the module docstring)."""
     data_format = normalize_data_format(data_format, who)
     padding = normalize_padding(padding, who)
     (k,) = normalize_tuple(pool_size, 1, "pool_size", who)
     (s,) = (k,) if strides is None else normalize_tuple(strides, 1, "strides", who)
-    n, a, b = _check_sequence(x, "x", who, data_format)
+    n, a, b = check_sequence(x, "x", who, data_format)
     # channels_last (N, L, C) -> (N, 1, L, C); channels_first (N, C, L) -> (N, C, 1, L)
     row = (n, 1, a, b) if data_format == "channels_last" else (n, a, 1, b)
     y = _pool2d(op, who, reshape(x, row), (1, k), (1, s), padding, data_format)
