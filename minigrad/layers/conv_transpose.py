@@ -17,7 +17,6 @@ The kernel keeps Keras's layout, filters *before* input channels: it is the kern
 ``Conv2D`` whose input gradient this layer computes, so weights move between the two frameworks
 unchanged. ``call`` is transposed convolution -> bias_add -> activation.
 """
-from .. import constraints, initializers, regularizers
 from ..ops.conv_transpose import check_output_padding, conv2d_transpose, deconv_output_length
 from .base import registry
 from .convolutional import BaseConv
@@ -85,9 +84,5 @@ class Conv2DTranspose(BaseConv):
                 config["output_padding"] = (None if self.output_padding is None
                                             else list(self.output_padding))
         config.update(self._bias_config())
-        config.update({
-            "kernel_initializer": initializers.serialize(self.kernel_initializer),
-            "kernel_regularizer": regularizers.serialize(self.kernel_regularizer),
-            "kernel_constraint": constraints.serialize(self.kernel_constraint),
-        })
+        config.update(self._weight_config("kernel"))
         return config

@@ -148,6 +148,15 @@ class BaseConv(Layer):
         self.kernel_constraint = resolve(constraints, constraint, "kernel_constraint", who)
         self.kernel = None
 
+    def _weight_config(self, name):
+        """The ``<name>_initializer``, ``_regularizer`` and ``_constraint`` keys of the weight
+        ``name`` ("kernel", "depthwise", "pointwise"), serialized as Keras writes them."""
+        return {
+            f"{name}_initializer": initializers.serialize(getattr(self, f"{name}_initializer")),
+            f"{name}_regularizer": regularizers.serialize(getattr(self, f"{name}_regularizer")),
+            f"{name}_constraint": constraints.serialize(getattr(self, f"{name}_constraint")),
+        }
+
     def _bias_config(self):
         return {
             "activation": activations.serialize(self.activation), "use_bias": self.use_bias,
@@ -209,11 +218,7 @@ class Conv(BaseConv):
         config = self._conv_config()
         config["groups"] = self.groups
         config.update(self._bias_config())
-        config.update({
-            "kernel_initializer": initializers.serialize(self.kernel_initializer),
-            "kernel_regularizer": regularizers.serialize(self.kernel_regularizer),
-            "kernel_constraint": constraints.serialize(self.kernel_constraint),
-        })
+        config.update(self._weight_config("kernel"))
         return config
 
 

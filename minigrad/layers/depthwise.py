@@ -69,12 +69,7 @@ class BaseDepthwiseConv(BaseConv):
                   self.dilation_rate)
 
     def _depthwise_config(self):
-        return {
-            "depth_multiplier": self.depth_multiplier,
-            "depthwise_initializer": initializers.serialize(self.depthwise_initializer),
-            "depthwise_regularizer": regularizers.serialize(self.depthwise_regularizer),
-            "depthwise_constraint": constraints.serialize(self.depthwise_constraint),
-        }
+        return {"depth_multiplier": self.depth_multiplier, **self._weight_config("depthwise")}
 
 
 class _DepthwiseConv(BaseDepthwiseConv):
@@ -223,11 +218,7 @@ class BaseSeparableConv(BaseDepthwiseConv):
         config = self._conv_config()
         config.update(self._bias_config())
         config.update(self._depthwise_config())
-        config.update({
-            "pointwise_initializer": initializers.serialize(self.pointwise_initializer),
-            "pointwise_regularizer": regularizers.serialize(self.pointwise_regularizer),
-            "pointwise_constraint": constraints.serialize(self.pointwise_constraint),
-        })
+        config.update(self._weight_config("pointwise"))
         return config
 
 
