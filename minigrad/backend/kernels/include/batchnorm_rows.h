@@ -89,32 +89,8 @@ typedef struct {
       bn_backward_rows_f32_##p, bn_moments_rows_f64_##p, bn_sums_rows_f64_##p,                    \
       bn_normalize_rows_f64_##p, bn_backward_rows_f64_##p }
 
-static const bn_path_t bn_paths[3] = {
-    BN_PATH_TABLE(base),
-#ifdef MG_X86_PATHS
-    BN_PATH_TABLE(avx2), BN_PATH_TABLE(avx512),
-#else
-    BN_PATH_TABLE(base), BN_PATH_TABLE(base),
-#endif
-};
-static int bn_path_index = 0;
-static bn_path_t bn_current = BN_PATH_TABLE(base);
-
-/* Use path `path` from now on; -1 (and no change) when the CPU cannot run it. Called with the GIL
- * held, never while a kernel runs. */
-static int bn_set_path(int path)
-{
-    if (path < 0 || path > 2 || !mg_path_supported(path))
-        return -1;
-    bn_path_index = path;
-    bn_current = bn_paths[path];
-    return 0;
-}
-
-static int bn_get_path(void)
-{
-    return bn_path_index;
-}
+/* bn_paths, bn_current, bn_set_path and bn_get_path (simd_cpu.h) */
+MG_PATH_CHOICE(bn, bn_path_t, BN_PATH_TABLE)
 
 /* The functions batchnorm.pyx calls: the chosen path's. */
 #define BN_DISPATCH(T, S)                                                                         \

@@ -224,17 +224,8 @@ typedef struct {
     { dw_corr_span_f32_##p, dw_corr_span_f64_##p, dw_wgrad_span_f32_##p, dw_wgrad_span_f64_##p,   \
       dw_repeat_f32_##p, dw_sum_groups_f32_##p, dw_repeat_f64_##p, dw_sum_groups_f64_##p }
 
-/* Paths 0, 1, 2: base, avx2, avx512 (the last two only on x86 with GCC). */
-static const dw_path_t dw_paths[3] = {
-    DW_PATH_TABLE(base),
-#ifdef MG_X86_PATHS
-    DW_PATH_TABLE(avx2), DW_PATH_TABLE(avx512),
-#else
-    DW_PATH_TABLE(base), DW_PATH_TABLE(base),
-#endif
-};
-static int dw_path_index = 0;
-static dw_path_t dw_current = DW_PATH_TABLE(base);
+/* dw_paths, dw_current, dw_set_path and dw_get_path (simd_cpu.h) */
+MG_PATH_CHOICE(dw, dw_path_t, DW_PATH_TABLE)
 
 /* 1 when this CPU can run path `path` (simd_cpu.h), else 0. */
 static int dw_path_supported(int path)
@@ -246,22 +237,6 @@ static int dw_path_supported(int path)
 static int dw_best_path(void)
 {
     return mg_best_path();
-}
-
-/* Use path `path` from now on; -1 (and no change) when the CPU cannot run it. Called with the GIL
- * held, never while a kernel runs. */
-static int dw_set_path(int path)
-{
-    if (path < 0 || path > 2 || !dw_path_supported(path))
-        return -1;
-    dw_path_index = path;
-    dw_current = dw_paths[path];
-    return 0;
-}
-
-static int dw_get_path(void)
-{
-    return dw_path_index;
 }
 
 /* The functions depthwise_simd.pxd declares: the chosen path's. */

@@ -133,32 +133,8 @@ typedef struct {
 
 #define GM_PATH_TABLE(p) { gm_nn_f32_##p, gm_tn_f32_##p, gm_nn_f64_##p, gm_tn_f64_##p }
 
-static const gm_path_t gm_paths[3] = {
-    GM_PATH_TABLE(base),
-#ifdef MG_X86_PATHS
-    GM_PATH_TABLE(avx2), GM_PATH_TABLE(avx512),
-#else
-    GM_PATH_TABLE(base), GM_PATH_TABLE(base),
-#endif
-};
-static int gm_path_index = 0;
-static gm_path_t gm_current = GM_PATH_TABLE(base);
-
-/* Use path `path` from now on; -1 (and no change) when the CPU cannot run it. Called with the GIL
- * held, never while a kernel runs. */
-static int gm_set_path(int path)
-{
-    if (path < 0 || path > 2 || !mg_path_supported(path))
-        return -1;
-    gm_path_index = path;
-    gm_current = gm_paths[path];
-    return 0;
-}
-
-static int gm_get_path(void)
-{
-    return gm_path_index;
-}
+/* gm_paths, gm_current, gm_set_path and gm_get_path (simd_cpu.h) */
+MG_PATH_CHOICE(gm, gm_path_t, GM_PATH_TABLE)
 
 /* The functions gemm.pyx calls: the chosen path's. */
 static inline void gm_nn_f32(const float *a, ptrdiff_t lda, const float *b, ptrdiff_t ldb,

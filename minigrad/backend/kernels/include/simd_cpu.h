@@ -40,4 +40,35 @@ static int mg_best_path(void)
     return 0;
 }
 
+/* The path choice of one kernel module, `pre` its name prefix: from `path_t`, a struct of the
+ * path's functions, and TABLE(p), the struct's initialiser for path p (its functions' names with p
+ * pasted on), MG_PATH_CHOICE(pre, path_t, TABLE) defines
+ *
+ *   pre_paths[3]     the three paths' tables (base thrice where only base exists);
+ *   pre_current      the table of the path in use, through which the module's calls go;
+ *   pre_set_path(p)  use path p from now on: -1 (and no change) when the CPU cannot run it.
+ *                    Called with the GIL held, never while a kernel runs;
+ *   pre_get_path()   the path in use. */
+#ifdef MG_X86_PATHS
+#define MG_PATH_TABLES(TABLE) { TABLE(base), TABLE(avx2), TABLE(avx512) }
+#else
+#define MG_PATH_TABLES(TABLE) { TABLE(base), TABLE(base), TABLE(base) }
+#endif
+#define MG_PATH_CHOICE(pre, path_t, TABLE)                                                        \
+    static const path_t pre##_paths[3] = MG_PATH_TABLES(TABLE);                                   \
+    static int pre##_path_index = 0;                                                              \
+    static path_t pre##_current = TABLE(base);                                                    \
+    static int pre##_set_path(int path)                                                           \
+    {                                                                                             \
+        if (path < 0 || path > 2 || !mg_path_supported(path))                                     \
+            return -1;                                                                            \
+        pre##_path_index = path;                                                                  \
+        pre##_current = pre##_paths[path];                                                        \
+        return 0;                                                                                 \
+    }                                                                                             \
+    static int pre##_get_path(void)                                                               \
+    {                                                                                             \
+        return pre##_path_index;                                                                  \
+    }
+
 #endif
