@@ -75,11 +75,18 @@ collect_ignore_glob = ["make_*.py"]
 
 @pytest.fixture
 def each_path():
-    """Yields ``minigrad.backend.simd.set_path``, to run a test on each instruction-set path; the
-    import-time path is restored afterwards."""
+    """Yields ``use(path)``, which runs the kernels on an instruction-set path from then on, or
+    skips the test when this CPU cannot run that path; the import-time path is restored
+    afterwards."""
     from minigrad.backend import simd
     before = simd.path()
-    yield simd.set_path
+
+    def use(path):
+        if path not in simd.available():
+            pytest.skip(f"this CPU cannot run the {path} kernels")
+        simd.set_path(path)
+
+    yield use
     simd.set_path(before)
 
 
