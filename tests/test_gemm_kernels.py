@@ -132,3 +132,38 @@ def test_the_ops_read_a_transposed_matrix_without_copying_it():
     # float16 is not the kernels': NumPy's product
     h = at.T.astype(np.float16)
     assert _matmul.matmul(h, b.astype(np.float16)).dtype == np.float16
+
+
+def test_a_training_step_of_a_convolution_runs_every_product_on_the_kernels(monkeypatch):
+    """The products of a 1x1 convolution (forward, input gradient, kernel gradient) and of a
+    one-channel 3x3 stem (forward, kernel gradient) at MobileNet-on-MNIST sizes all run on
+    minigrad's kernels, not in NumPy's BLAS (whose threads would fight the kernels' for the
+    cores), and the kernel gradient is NumPy's."""
+    import minigrad as mg
+    from minigrad.ops import _matmul
+    calls = []
+
+    class Spy:
+        """The kernel module, counting the products asked of it."""
+        def __getattr__(self, name):
+            def product(*args):
+                calls.append(name)
+                return getattr(fast, name)(*args)
+            return product
+
+    monkeypatch.setattr(_matmul, "_gemm", Spy())
+    rng = np.random.default_rng(7)
+    for x_shape, k_shape, products in [((64, 28, 28, 16), (1, 1, 16, 32), 3),
+                                       ((64, 28, 28, 1), (3, 3, 1, 16), 2)]:
+        x = mg.Tensor(rng.standard_normal(x_shape).astype(np.float32),
+                      requires_grad=products == 3)
+        k = mg.Tensor(rng.standard_normal(k_shape).astype(np.float32), requires_grad=True)
+        calls.clear()
+        y = mg.ops.conv2d(x, k, padding="same")
+        (y * y).sum().backward()
+        assert len(calls) == products, calls
+    x = rng.standard_normal((64 * 28 * 28, 16)).astype(np.float32)
+    g = rng.standard_normal((64 * 28 * 28, 32)).astype(np.float32)
+    want = x.T @ g
+    np.testing.assert_allclose(_matmul.matmul_tn(x, g), want, rtol=1e-4,
+                               atol=1e-4 * np.abs(want).max())

@@ -38,17 +38,18 @@ def _transposed(a):
     return a.flags.f_contiguous and not a.flags.c_contiguous
 
 
-def _kernels_take(a, b):
-    """True when the kernels multiply a by b well: one float dtype, and b small enough to stay in
-    the cache while the rows of a stream by (a convolution's or a small Dense layer's weights);
-    a large b (a 4096 x 4096 Dense kernel) is BLAS's job, which blocks it for the cache."""
-    return a.dtype in KERNEL_DTYPES and a.dtype == b.dtype and b.size <= MAX_KERNEL_ELEMENTS
+def _kernels_take(a, b, small):
+    """True when the kernels multiply a and b well: one float dtype, and ``small`` elements (the
+    weights, or a kernel gradient's partial sums) few enough to stay in the cache while the rows
+    of the data stream by; a 4096 x 4096 Dense kernel is BLAS's job, which blocks it for the
+    cache."""
+    return a.dtype in KERNEL_DTYPES and a.dtype == b.dtype and small <= MAX_KERNEL_ELEMENTS
 
 
 def matmul(a, b, out=None):
     """``a @ b`` for 2-D a (M, K) and b (K, N); ``out`` (M, N) if given, else a buffer from the
     pool."""
-    if not _kernels_take(a, b):
+    if not _kernels_take(a, b, b.size):
         return np.matmul(a, b, out=out)
     if out is None:
         out = buffers.empty((a.shape[0], b.shape[1]), a.dtype)
@@ -62,7 +63,7 @@ def matmul(a, b, out=None):
 
 def matmul_tn(a, g):
     """``a.T @ g`` for 2-D a (P, K) and g (P, N), without transposing a: a new (K, N) array."""
-    if not _kernels_take(a, g) or a.shape[1] * g.shape[1] > MAX_KERNEL_ELEMENTS:
+    if not _kernels_take(a, g, a.shape[1] * g.shape[1]):   # g is the data here: (P, N)
         return np.matmul(a.T, g)
     out = np.empty((a.shape[1], g.shape[1]), a.dtype)
     threads = threads_for(a.shape[0] * a.shape[1] * g.shape[1])
