@@ -89,7 +89,8 @@ typedef struct {
       bn_backward_rows_f32_##p, bn_moments_rows_f64_##p, bn_sums_rows_f64_##p,                    \
       bn_normalize_rows_f64_##p, bn_backward_rows_f64_##p }
 
-/* bn_paths, bn_current, bn_set_path and bn_get_path (simd_cpu.h) */
+/* MG_PATH_CHOICE (simd_cpu.h) expands to bn_paths, bn_current, bn_set_path and
+ * bn_get_path. */
 MG_PATH_CHOICE(bn, bn_path_t, BN_PATH_TABLE)
 
 /* The functions batchnorm.pyx calls: the chosen path's. */

@@ -224,7 +224,8 @@ typedef struct {
     { dw_corr_span_f32_##p, dw_corr_span_f64_##p, dw_wgrad_span_f32_##p, dw_wgrad_span_f64_##p,   \
       dw_repeat_f32_##p, dw_sum_groups_f32_##p, dw_repeat_f64_##p, dw_sum_groups_f64_##p }
 
-/* dw_paths, dw_current, dw_set_path and dw_get_path (simd_cpu.h) */
+/* MG_PATH_CHOICE (simd_cpu.h) expands to dw_paths, dw_current, dw_set_path and
+ * dw_get_path. */
 MG_PATH_CHOICE(dw, dw_path_t, DW_PATH_TABLE)
 
 /* 1 when this CPU can run path `path` (simd_cpu.h), else 0. */

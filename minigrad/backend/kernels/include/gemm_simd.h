@@ -133,7 +133,8 @@ typedef struct {
 
 #define GM_PATH_TABLE(p) { gm_nn_f32_##p, gm_tn_f32_##p, gm_nn_f64_##p, gm_tn_f64_##p }
 
-/* gm_paths, gm_current, gm_set_path and gm_get_path (simd_cpu.h) */
+/* MG_PATH_CHOICE (simd_cpu.h) expands to gm_paths, gm_current, gm_set_path and
+ * gm_get_path. */
 MG_PATH_CHOICE(gm, gm_path_t, GM_PATH_TABLE)
 
 /* The functions gemm.pyx calls: the chosen path's. */
