@@ -1,12 +1,14 @@
 """BatchNormalization -> ReLU6 run as one fused step of the model's execution plan
-(minigrad/models/plan.py): the same outputs, gradients, moving statistics and losses as running the
-layers one by one, and fused only where the rules allow it."""
+(minigrad/models/plan.py), and with the DepthwiseConv2D that reads them as a third: the same
+outputs, gradients, moving statistics and losses as running the layers one by one, and fused only
+where the rules allow it."""
 import numpy as np
 import pytest
 
 import minigrad as mg
 from minigrad import layers, regularizers
-from minigrad.models.plan import FusedStep, LayerStep
+from minigrad.models.plan import FusedStep, LayerStep, StagedStep
+from minigrad.ops.fused import BatchNormDepthwiseConv2D
 from minigrad.ops.normalization import BatchNorm, BatchNormTrain
 
 
@@ -109,7 +111,7 @@ def _steps(model):
     return [str(step) for step in model._plan.steps]
 
 
-def test_a_mobilenet_v2_block_plans_its_two_bn_relu6_pairs_fused():
+def test_a_mobilenet_v2_block_plans_its_pairs_fused_and_the_depthwise_staging():
     inputs = layers.Input(shape=(6, 6, 4), name="image")
     h = layers.Conv2D(8, 1, use_bias=False, name="expand")(inputs)
     h = layers.BatchNormalization(name="expand_bn")(h)
@@ -120,11 +122,11 @@ def test_a_mobilenet_v2_block_plans_its_two_bn_relu6_pairs_fused():
     h = layers.Conv2D(4, 1, use_bias=False, name="project")(h)
     h = layers.BatchNormalization(name="project_bn")(h)      # linear bottleneck: no ReLU
     model = mg.models.Model(inputs, layers.Add(name="residual")([inputs, h]))
-    assert _steps(model) == ["expand", "expand_bn + expand_relu (fused)", "depthwise",
+    assert _steps(model) == ["expand", "expand_bn + expand_relu + depthwise (fused)",
                              "depthwise_bn + depthwise_relu (fused)", "project", "project_bn",
                              "residual"]
     assert [type(step) for step in model._plan.steps] == \
-        [LayerStep, FusedStep, LayerStep, FusedStep, LayerStep, LayerStep, LayerStep]
+        [LayerStep, StagedStep, FusedStep, LayerStep, LayerStep, LayerStep]
 
 
 class _MyReLU(layers.ReLU):
@@ -200,3 +202,110 @@ def test_sequential_add_and_pop_remake_the_plan():
     model.add(layers.ReLU(name="relu"))
     assert _steps(model) == ["conv", "bn + relu (fused)"]
     assert (model(x, training=True).numpy() >= 0).all()
+
+
+# -- BatchNormalization -> ReLU -> DepthwiseConv2D: the convolution stages its input through the pair
+# (H, C, stride) of the depthwise convolutions of examples/mnist_mobilenet.py (the benchmark),
+# MobileNet V1 and MobileNet V2 (its expanded channels), at a 2-image batch; V1/V2's spatial sizes
+# are cut to at most 14 so that the test stays fast (the kernels' rows work the same)
+_BENCHMARK = [(28, 16, 1), (28, 32, 2), (14, 64, 1), (14, 64, 2), (7, 128, 1)]
+_MOBILENET_V1 = [(14, 32, 1), (14, 64, 2), (14, 128, 1), (14, 128, 2), (14, 256, 1), (14, 256, 2),
+                 (14, 512, 1), (14, 512, 2), (7, 1024, 1)]
+_MOBILENET_V2 = [(14, 96, 2), (14, 144, 1), (14, 144, 2), (14, 192, 1), (14, 192, 2),
+                 (14, 384, 1), (14, 576, 1), (14, 576, 2), (7, 960, 1)]
+
+
+def _staged_pair(h, c, stride, dw_options=None, seed=0):
+    """BN -> ReLU6 -> DepthwiseConv2D as a model, and as three more layers with the same weights."""
+    rng = np.random.default_rng(seed)
+    dw = {"padding": "same", "use_bias": False, **(dw_options or {})}
+    make = lambda: [layers.BatchNormalization(momentum=0.9, input_shape=(h, h, c)),  # noqa: E731
+                    layers.ReLU(6.0), layers.DepthwiseConv2D(3, strides=stride, **dw)]
+    model = mg.models.Sequential(make())
+    plain = make()
+    mg.models.Sequential(plain)                       # builds the copies
+    weights = [w.data + (0.3 * rng.standard_normal(w.shape)).astype(w.data.dtype)
+               for w in model.weights]                # gamma/beta away from 1/0: clips happen
+    model.set_weights(weights)
+    for layer in plain:
+        layer.set_weights(weights[:len(layer.weights)])
+        weights = weights[len(layer.weights):]
+    return model, plain
+
+
+@pytest.mark.parametrize("h,c,stride", _BENCHMARK + _MOBILENET_V1 + _MOBILENET_V2)
+def test_the_staged_step_is_the_layers_one_by_one_bit_for_bit(h, c, stride):
+    model, plain = _staged_pair(h, c, stride)
+    assert [type(step) for step in model._plan.steps] == [StagedStep]
+    rng = np.random.default_rng(h * c + stride)
+    for step, training in enumerate([True, True, False]):
+        x = (3 * rng.standard_normal((2, h, h, c)) + 1).astype(np.float32)
+        xs = [mg.Tensor(x, requires_grad=True) for _ in range(2)]
+        fused, unfused = model(xs[0], training=training), _run_layers(plain, xs[1], training)
+        assert (fused._node.op is BatchNormDepthwiseConv2D) == training
+        np.testing.assert_array_equal(fused.numpy(), unfused.numpy())
+        weights = mg.Tensor(rng.standard_normal(fused.shape).astype(np.float32))
+        (fused * weights).sum().backward()
+        (unfused * weights).sum().backward()
+        np.testing.assert_array_equal(xs[0].grad, xs[1].grad)
+        for a, b in zip(model.weights, [w for layer in plain for w in layer.weights]):
+            np.testing.assert_array_equal(a.data, b.data)       # the moving statistics too
+            if a.grad is not None or b.grad is not None:
+                np.testing.assert_array_equal(a.grad, b.grad)
+                a.zero_grad(), b.zero_grad()
+
+
+def test_the_staged_step_keeps_the_convolutions_bias_activation_and_losses():
+    options = {"use_bias": True, "activation": "tanh", "depthwise_regularizer": "l2",
+               "activity_regularizer": regularizers.L1(0.01), "bias_initializer": "ones"}
+    model, plain = _staged_pair(6, 3, 1, options)
+    assert _steps(model)[0].endswith("(fused)") and len(model._plan.steps) == 1
+    x = _data()[:2, :6, :6, :]
+    fused, unfused = model(x, training=True), _run_layers(plain, mg.Tensor(x), True)
+    np.testing.assert_array_equal(fused.numpy(), unfused.numpy())
+    assert [loss.item() for loss in model.losses] == \
+        [loss.item() for layer in plain for loss in layer.losses]
+    assert len(model.layers[2].losses) == 2       # the kernel's and the activity's
+
+
+@pytest.mark.parametrize("case", ["depth multiplier 2", "channels_first", "relu output read twice",
+                                  "relu output is a model output", "conv subclass",
+                                  "conv in float64"])
+def test_convolutions_that_must_not_stage_the_pair_run_after_it(case):
+    inputs = layers.Input(shape=(6, 6, 4), name="x")
+    bn_options = {"axis": 1} if case == "channels_first" else {}
+    h = layers.BatchNormalization(name="bn", **bn_options)(inputs)
+    h = layers.ReLU(6.0, name="relu")(h)
+    conv_class = _MyDepthwise if case == "conv subclass" else layers.DepthwiseConv2D
+    conv = conv_class(3, padding="same", name="dw",
+                      depth_multiplier=2 if case == "depth multiplier 2" else 1,
+                      data_format="channels_first" if case == "channels_first" else None,
+                      dtype="float64" if case == "conv in float64" else None)
+    out = conv(h)
+    outputs = {"relu output read twice": layers.Concatenate(name="cat")([out, h]),
+               "relu output is a model output": [out, h]}.get(case, out)
+    model = mg.models.Model(inputs, outputs)
+    assert _steps(model)[:2] == ["bn + relu (fused)", "dw"]
+    x = (3 * np.random.default_rng(2).standard_normal((2, 6, 6, 4))).astype(np.float32)
+    model(x, training=True)      # runs
+
+
+class _MyDepthwise(layers.DepthwiseConv2D):
+    """A subclass may compute something else in call(): never staged."""
+
+
+def test_a_frozen_batch_norm_or_a_changed_setting_runs_the_three_one_by_one():
+    model, plain = _staged_pair(6, 4, 2)
+    x = _data()[:2, :6, :6, :].repeat(2, axis=3)[..., :4]
+    for layer in (model.layers[0], plain[0]):
+        layer.trainable = False                     # inference statistics even in training
+    out = model(mg.Tensor(x), training=True)
+    assert out._node is None or out._node.op is not BatchNormDepthwiseConv2D
+    np.testing.assert_array_equal(out.numpy(), _run_layers(plain, mg.Tensor(x), True).numpy())
+    for layer in (model.layers[0], plain[0]):
+        layer.trainable = True
+    for layer in (model.layers[1], plain[1]):
+        layer.max_value = 3.0                       # no longer relu6: not even the pair fuses
+    out = model(mg.Tensor(x, requires_grad=True), training=True)
+    assert out._node.op is not BatchNormDepthwiseConv2D
+    np.testing.assert_array_equal(out.numpy(), _run_layers(plain, mg.Tensor(x), True).numpy())

@@ -21,6 +21,7 @@ from .. import constraints, initializers, regularizers
 from ..ops.conv import conv2d
 from ..ops.conv1d import conv1d, depthwise_conv1d
 from ..ops.depthwise import depthwise_conv2d
+from ..ops.fused import batch_norm_depthwise_conv2d
 from .._checks import check_positive_int
 from .base import registry, resolve
 from .convolutional import BaseConv, _refuse_keras_extras
@@ -140,6 +141,18 @@ class DepthwiseConv2D(_DepthwiseConv):
                          bias_initializer, depthwise_regularizer, bias_regularizer,
                          activity_regularizer, depthwise_constraint, bias_constraint, groups,
                          **kwargs)
+
+    def _call_after_batch_norm(self, inputs, bn, activation):
+        """``call`` on ``activation(bn(inputs, training=True))``, the batch norm applied by the
+        depthwise kernels as they read ``inputs`` (:func:`~minigrad.ops.fused.
+        batch_norm_depthwise_conv2d`); ``bn``'s moving statistics are updated as its own call
+        would. The model's execution plan calls it where that is the same computation
+        (:mod:`minigrad.models.plan`)."""
+        outputs, mean, variance = batch_norm_depthwise_conv2d(
+            inputs, bn.gamma, bn.beta, self.depthwise_kernel, bn.epsilon, activation,
+            self.strides, self.padding, self.dilation_rate)
+        bn._update_moving_statistics(mean, variance)
+        return self._bias_and_activation(outputs)
 
     @classmethod
     def from_config(cls, config):

@@ -130,10 +130,14 @@ class BatchNormalization(Layer):
         outputs, mean, variance = batch_norm_train(inputs, self.gamma, self.beta,
                                                    epsilon=self.epsilon, axis=self._axis,
                                                    activation=activation)
+        self._update_moving_statistics(mean, variance)
+        return outputs
+
+    def _update_moving_statistics(self, mean, variance):
+        """Fold one training batch's statistics into the moving ones (Keras's momentum rule)."""
         self.moving_mean.assign(moving_average_update(self.moving_mean.data, mean, self.momentum))
         self.moving_variance.assign(moving_average_update(self.moving_variance.data, variance,
                                                           self.momentum))
-        return outputs
 
     def get_config(self):
         config = super().get_config()

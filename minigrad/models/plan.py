@@ -61,8 +61,33 @@ checked against its spec, the weights' regularization terms recorded as its ``lo
 with the layer's own :meth:`BatchNormalization._normalize` (the same code as its ``call``, so the
 training / ``trainable=False`` switch and the moving-statistics update are the layer's own); the
 ReLU layer is not called, and its ``losses`` stay empty.
+
+**One step further: the depthwise convolution that reads the pair applies it itself.** When the
+ReLU's output is in turn read only by a DepthwiseConv2D, the three layers run as one step, in
+training (the batch norm on its batch statistics): the depthwise kernels stage each input row
+through the batch norm's map and clip as they read it (:func:`minigrad.ops.fused.
+batch_norm_depthwise_conv2d`), so the pair's output, as large as its input, is neither written
+nor read back, forward or backward. It is the same computation, bit for bit, where:
+
+* the pair qualifies as above, and the ReLU's one output feeds exactly one input of one node, a
+  DepthwiseConv2D of the library's own class, called with no keyword arguments and not on a list,
+  and is not a model output;
+* the convolution is channels_last with depth multiplier 1, the batch norm normalises the last
+  axis of a 4-D input, and all three layers have one dtype (checked on every call, as above).
+
+Outside training (or with a frozen batch norm) such a step runs the pair, then the convolution.
+The convolution's own bias, activation and activity regularizer apply to its output as in its
+``call``; the batch norm's moving statistics are updated as in its ``call``.
+
+>>> x = layers.DepthwiseConv2D(3, padding="same", use_bias=False, name="dw")(x)
+>>> model = mg.models.Model(inputs, x)
+>>> for step in model._plan.steps:
+...     print(step)
+conv
+bn + relu6 + dw (fused)
 """
 from ..layers.core import ReLU
+from ..layers.depthwise import DepthwiseConv2D
 from ..layers.normalization import BatchNormalization
 from . import graph as graph_module
 
@@ -89,16 +114,22 @@ class Plan:
         self._n_inputs = len(inputs)
         self.output_slots = [slots[id(t)] for t in outputs]
 
-        pairs = _fusable_pairs(graph.nodes, outputs)
+        readers = _sole_readers(graph.nodes, outputs)
+        pairs = _fusable_pairs(graph.nodes, readers)
+        convs = _staging_convs(graph.nodes, pairs, readers)
         self.steps, fused_away = [], set()
         for i, node in enumerate(graph.nodes):
-            if i in fused_away:   # this ReLU runs inside the BatchNormalization's step
+            if i in fused_away:   # this ReLU (or convolution) runs inside the batch norm's step
                 continue
             step = LayerStep(node, slots)
             j = pairs.get(i)
             if j is not None:
                 step = FusedStep(step, LayerStep(graph.nodes[j], slots))
                 fused_away.add(j)
+                k = convs.get(i)
+                if k is not None:
+                    step = StagedStep(step, LayerStep(graph.nodes[k], slots))
+                    fused_away.add(k)
             self.steps.append(step)
         _set_frees(self.steps, set(self.output_slots))
 
@@ -177,6 +208,56 @@ class FusedStep:
         return f"{self.bn.name} + {self.relu.name} (fused)"
 
 
+class StagedStep:
+    """A fused BatchNormalization -> ReLU pair (a :class:`FusedStep`) and the DepthwiseConv2D that
+    alone reads it, run in training as one op whose kernels stage the convolution's input through
+    the batch norm (see the module docstring for why this is the same computation)."""
+
+    __slots__ = ("pair", "conv_step", "bn", "relu", "conv", "source", "target", "frees")
+
+    def __init__(self, pair, conv_step):
+        self.pair, self.conv_step = pair, conv_step
+        self.bn, self.relu, self.conv = pair.bn, pair.relu, conv_step.layer
+        self.source, self.target = pair.source, conv_step.targets[0]
+        self.frees = ()
+
+    @property
+    def sources(self):
+        """The slots the three read (the pair's output only when they run one by one)."""
+        return self.pair.sources + self.conv_step.sources
+
+    @property
+    def targets(self):
+        return self.pair.targets + self.conv_step.targets
+
+    def run(self, values, training):
+        activation = fused_activation(self.bn, self.relu)
+        if activation is None or not (training and self.bn.trainable) \
+                or not stages_batch_norm(self.bn, self.conv):
+            self.pair.run(values, training)      # the pair (fused as it may), then the conv
+            self.conv_step.run(values, training)
+        else:
+            # each layer's own call around the math (its input checked, its losses recorded);
+            # the convolution's input spec is checked on x, which has the pair's output's shape
+            bn, conv = self.bn, self.conv
+            values[self.target] = bn._call_eager(
+                values[self.source],
+                lambda x: conv._call_eager(x, lambda x: conv._call_after_batch_norm(x, bn,
+                                                                                    activation)))
+        for slot in self.frees:
+            values[slot] = None
+
+    def __str__(self):
+        return f"{self.bn.name} + {self.relu.name} + {self.conv.name} (fused)"
+
+
+def stages_batch_norm(bn, conv):
+    """Whether the depthwise kernels of ``conv`` can stage their input through ``bn`` now:
+    channels_last, depth multiplier 1, ``bn`` on the last axis of a 4-D input, one dtype."""
+    return (conv.data_format == "channels_last" and conv.depth_multiplier == 1
+            and getattr(bn, "_axis", None) == 3 and bn.dtype == conv.dtype)
+
+
 def _set_frees(steps, keep):
     """Give each step the slots it reads (or writes) for the last time: a slot's value can go
     once its last reader has run, except the model's outputs (``keep``)."""
@@ -206,33 +287,50 @@ def fused_activation(bn, relu):
     return "relu6" if relu.max_value == 6 else None
 
 
-def _fusable_pairs(nodes, outputs):
-    """``{position of a BatchNormalization node: position of the ReLU node that alone reads it}``
-    in ``nodes``, for the pairs that meet every rule of the module docstring now."""
+def _sole_readers(nodes, outputs):
+    """``{id(symbolic tensor): position of the node that alone reads it}`` for the tensors that
+    exactly one input of one node reads, as a bare tensor (not in a list), and that are not model
+    outputs: a fused step may keep such a tensor to itself."""
     uses = {}                      # id(symbolic tensor) -> how many node inputs read it
     for node in nodes:
         for t in node.inputs:
             uses[id(t)] = uses.get(id(t), 0) + 1
     for t in outputs:
         uses[id(t)] = uses.get(id(t), 0) + 1
-    consumer = {}                  # id(symbolic tensor) -> position of a node that reads it
+    readers = {}
     for j, node in enumerate(nodes):
-        if len(node.inputs) == 1:
-            consumer[id(node.inputs[0])] = j
+        if len(node.inputs) == 1 and uses[id(node.inputs[0])] == 1 \
+                and node.record.inputs is node.inputs[0]:
+            readers[id(node.inputs[0])] = j
+    return readers
+
+
+def _fusable_pairs(nodes, readers):
+    """``{position of a BatchNormalization node: position of the ReLU node that alone reads it}``
+    in ``nodes``, for the pairs that meet every rule of the module docstring now."""
     pairs = {}
     for i, bn in enumerate(nodes):
         if type(bn.layer) is not BatchNormalization or len(bn.outputs) != 1 \
                 or isinstance(bn.record.inputs, (list, tuple)):
             continue
-        out = bn.outputs[0]
-        j = consumer.get(id(out))
-        if j is None or uses[id(out)] != 1:
+        j = readers.get(id(bn.outputs[0]))
+        if j is None or type(nodes[j].layer) is not ReLU:
             continue
-        relu = nodes[j]
-        if type(relu.layer) is not ReLU or relu.record.inputs is not out:   # a bare tensor only
+        if bn.record.kwargs or nodes[j].record.kwargs:
             continue
-        if bn.record.kwargs or relu.record.kwargs:
-            continue
-        if fused_activation(bn.layer, relu.layer) is not None:
+        if fused_activation(bn.layer, nodes[j].layer) is not None:
             pairs[i] = j
     return pairs
+
+
+def _staging_convs(nodes, pairs, readers):
+    """``{position of a paired BatchNormalization node: position of the DepthwiseConv2D node that
+    alone reads its ReLU}`` for the convolutions that can stage their input through the pair."""
+    convs = {}
+    for i, j in pairs.items():
+        k = readers.get(id(nodes[j].outputs[0])) if len(nodes[j].outputs) == 1 else None
+        if k is None or type(nodes[k].layer) is not DepthwiseConv2D or nodes[k].record.kwargs:
+            continue
+        if stages_batch_norm(nodes[i].layer, nodes[k].layer):
+            convs[i] = k
+    return convs

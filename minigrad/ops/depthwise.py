@@ -45,18 +45,11 @@ class DepthwiseConv2D(Function):
         dtype = np.result_type(x.dtype, depthwise_kernel.dtype)  # float32 with float64 -> float64
         x_nhwc = np.ascontiguousarray(x, dtype=dtype)
         kernel = np.ascontiguousarray(depthwise_kernel, dtype=dtype)
-        n, h, w, c = x_nhwc.shape
-        kh, kw, _, m = kernel.shape
-        (oh, ow), (pad_top, _), (pad_left, _) = conv_geometry((h, w), (kh, kw), strides,
-                                                              dilation_rate, padding)
-        geometry = (*strides, *dilation_rate, pad_top, pad_left)
-        # pooled: a fresh multi-megabyte array costs more page faults than the convolution
-        out = buffers.empty((n, oh, ow, c * m), dtype)
-        ctx.threads = threads_for(out.size * kh * kw, _PARALLEL_MIN)
-        _kernels.depthwise_forward(x_nhwc, kernel, out, *geometry, ctx.threads)
+        out = forward_output(ctx, x_nhwc, kernel, strides, padding, dilation_rate)
+        _kernels.depthwise_forward(x_nhwc, kernel, out, *ctx.geometry, ctx.threads)
 
         need_x, need_kernel = ctx.needs_input_grad
-        ctx.geometry, ctx.dtype = geometry, dtype
+        ctx.dtype = dtype
         ctx.input_dtypes = (x.dtype, depthwise_kernel.dtype)
         ctx.x_shape, ctx.kernel_shape = x_nhwc.shape, kernel.shape
         ctx.x = x_nhwc if need_kernel else None      # dL/dK reads x
@@ -81,6 +74,20 @@ class DepthwiseConv2D(Function):
         if need_kernel:
             grad_kernel = gk.astype(ctx.input_dtypes[1], copy=False)
         return grad_x, grad_kernel
+
+
+def forward_output(ctx, x, kernel, strides, padding, dilation_rate):
+    """The output array of the forward of NHWC x and kernel (a pooled buffer), with the kernels'
+    geometry (``ctx.geometry``) and thread count (``ctx.threads``) set on ``ctx``."""
+    n, h, w, c = x.shape
+    kh, kw, _, m = kernel.shape
+    (oh, ow), (pad_top, _), (pad_left, _) = conv_geometry((h, w), (kh, kw), strides,
+                                                          dilation_rate, padding)
+    ctx.geometry = (*strides, *dilation_rate, pad_top, pad_left)
+    # pooled: a fresh multi-megabyte array costs more page faults than the convolution
+    out = buffers.empty((n, oh, ow, c * m), x.dtype)
+    ctx.threads = threads_for(out.size * kh * kw, _PARALLEL_MIN)
+    return out
 
 
 def depthwise_conv2d(x, depthwise_kernel, strides=(1, 1), padding="valid",
@@ -109,35 +116,43 @@ def depthwise_conv2d(x, depthwise_kernel, strides=(1, 1), padding="valid",
     >>> depthwise_conv2d(x, k, padding="same").numpy()[0, :, :, 0].tolist()
     [[4.0, 4.0, 2.0], [4.0, 4.0, 2.0], [2.0, 2.0, 1.0]]
     """
-    data_format = normalize_data_format(data_format, _WHO)
-    padding = normalize_padding(padding, _WHO)
-    strides = normalize_tuple(strides, 2, "strides", _WHO)
-    dilation_rate = normalize_tuple(dilation_rate, 2, "dilation_rate", _WHO)
+    x, depthwise_kernel, settings, axis = check_arguments(_WHO, x, depthwise_kernel, strides,
+                                                          padding, data_format, dilation_rate)
+    y = DepthwiseConv2D.apply(to_channels_last(x, axis), depthwise_kernel, **settings)
+    return from_channels_last(y, axis)
+
+
+def check_arguments(who, x, depthwise_kernel, strides, padding, data_format, dilation_rate):
+    """:func:`depthwise_conv2d`'s arguments checked before any kernel runs: returns x and the
+    kernel as Tensors, the settings ``DepthwiseConv2D.apply`` takes (strides, padding,
+    dilation_rate, normalised) and the channel axis of x."""
+    data_format = normalize_data_format(data_format, who)
+    padding = normalize_padding(padding, who)
+    strides = normalize_tuple(strides, 2, "strides", who)
+    dilation_rate = normalize_tuple(dilation_rate, 2, "dilation_rate", who)
     for name, value in (("strides", strides), ("dilation_rate", dilation_rate)):
         if max(value) > _MAX_STEP:
-            raise ValueError(f"{_WHO}: {name} must be at most {_MAX_STEP}, got {value}")
-    x = tensor_argument(x, "x", _WHO)
-    depthwise_kernel = tensor_argument(depthwise_kernel, "depthwise_kernel", _WHO)
+            raise ValueError(f"{who}: {name} must be at most {_MAX_STEP}, got {value}")
+    x = tensor_argument(x, "x", who)
+    depthwise_kernel = tensor_argument(depthwise_kernel, "depthwise_kernel", who)
     layout = "(N, H, W, C)" if data_format == "channels_last" else "(N, C, H, W)"
     if x.ndim != 4:
-        raise ValueError(f"{_WHO}: x must be 4-D {layout} for data_format={data_format!r}, got "
+        raise ValueError(f"{who}: x must be 4-D {layout} for data_format={data_format!r}, got "
                          f"shape {x.shape}")
     if depthwise_kernel.ndim != 4:
-        raise ValueError(f"{_WHO}: depthwise_kernel must be 4-D (kernel_h, kernel_w, channels, "
+        raise ValueError(f"{who}: depthwise_kernel must be 4-D (kernel_h, kernel_w, channels, "
                          f"depth_multiplier), got shape {depthwise_kernel.shape}")
     kh, kw, kernel_channels, multiplier = depthwise_kernel.shape
     if kh < 1 or kw < 1:
-        raise ValueError(f"{_WHO}: the kernel size must be at least 1x1, got {kh}x{kw} "
+        raise ValueError(f"{who}: the kernel size must be at least 1x1, got {kh}x{kw} "
                          f"(depthwise_kernel shape {depthwise_kernel.shape})")
     if multiplier < 1:
-        raise ValueError(f"{_WHO}: the depth multiplier (depthwise_kernel.shape[3]) must be a "
+        raise ValueError(f"{who}: the depth multiplier (depthwise_kernel.shape[3]) must be a "
                          f"positive integer, got {multiplier}")
     channels = x.shape[3] if data_format == "channels_last" else x.shape[1]
     if kernel_channels != channels:
-        raise ValueError(f"{_WHO}: depthwise_kernel has {kernel_channels} input channels "
+        raise ValueError(f"{who}: depthwise_kernel has {kernel_channels} input channels "
                          f"(shape[2] of {depthwise_kernel.shape}) but x has {channels} "
                          f"(shape {x.shape}, data_format={data_format!r})")
-    axis = channel_axis(data_format)
-    y = DepthwiseConv2D.apply(to_channels_last(x, axis), depthwise_kernel, strides=strides,
-                              padding=padding, dilation_rate=dilation_rate)
-    return from_channels_last(y, axis)
+    settings = {"strides": strides, "padding": padding, "dilation_rate": dilation_rate}
+    return x, depthwise_kernel, settings, channel_axis(data_format)

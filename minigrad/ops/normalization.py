@@ -77,6 +77,11 @@ class _Normalizer:
         self.center, self.scale, self.shift = (v.astype(dtype) for v in (center, scale, shift))
         self.lo, self.hi = bounds
 
+    def prologue(self):
+        """The map as a kernel that stages its input through it takes it: (center, scale, shift,
+        lo, hi) (``depthwise.depthwise_forward``'s ``prologue``)."""
+        return (self.center, self.scale, self.shift, self.lo, self.hi)
+
     def forward(self, x2, nt):
         y2 = buffers.empty(x2.shape, x2.dtype)
         _bn.normalize(x2, self.center, self.scale, self.shift, self.lo, self.hi, y2, nt)
@@ -116,39 +121,52 @@ class BatchNormTrain(Function):
 
     @staticmethod
     def forward(ctx, x, *params, epsilon, has_gamma, has_beta, bounds, stats):
-        x2 = _to_rows(x)
-        p, c = x2.shape
-        nt = threads_for(x2.size)
-        mean, var = np.empty(c), np.empty(c)
-        _bn.moments(x2, mean, var, nt)
-        invstd = 1.0 / np.sqrt(var + epsilon)
-        gamma, beta = _params(params, has_gamma, has_beta, c, x.dtype)
-        ctx.map = _Normalizer(mean, gamma * invstd, beta, bounds, x.dtype)
-        y2 = ctx.map.forward(x2, nt)
-        stats["mean"], stats["variance"] = mean, var
-        ctx.x2, ctx.mean, ctx.invstd, ctx.gamma = x2, mean, invstd, gamma
-        ctx.shape, ctx.has_gamma, ctx.has_beta = x.shape, has_gamma, has_beta
-        ctx.param_dtypes = [q.dtype for q in params]
+        x2 = train_statistics(ctx, x, params, epsilon, has_gamma, has_beta, bounds, stats)
+        y2 = ctx.map.forward(x2, threads_for(x2.size))
         return y2.reshape(x.shape)
 
     @staticmethod
     def backward(ctx, grad):
-        x2, mean, invstd = ctx.x2, ctx.mean, ctx.invstd
-        p = x2.shape[0]
-        g2 = _to_rows(grad.astype(x2.dtype, copy=False))
-        nt = threads_for(x2.size)
-        sum_g, sum_gxc = ctx.map.sums(x2, g2, mean, nt)
-        dgamma = sum_gxc * invstd                               # sum(G * xhat)
-        out = [None]
-        if ctx.needs_input_grad[0]:
-            # dx = a*(G - mean(G) - xhat*mean(G*xhat)) with a = gamma*invstd, written as
-            # a*G + b*(x - mean) + d so that one pass over G and x makes it
-            a = ctx.gamma * invstd
-            b = -a * invstd * (dgamma / p)
-            d = -a * (sum_g / p)
-            out[0] = ctx.map.input_gradient(x2, g2, a, b, d, nt).reshape(ctx.shape)
-        out += _param_grads(ctx, dgamma, sum_g)
-        return tuple(out)
+        return tuple(train_gradients(ctx, grad, ctx.needs_input_grad[0]))
+
+
+def train_statistics(ctx, x, params, epsilon, has_gamma, has_beta, bounds, stats):
+    """The forward of :class:`BatchNormTrain` up to its output: the batch mean and variance of x
+    (into ``stats``), and on ``ctx`` the map they give (``ctx.map``, a :class:`_Normalizer`) and
+    what :func:`train_gradients` needs. Returns x as (P, C) rows. (Shared with the fused ops of
+    :mod:`minigrad.ops.fused`, which apply ``ctx.map`` inside another kernel.)"""
+    x2 = _to_rows(x)
+    c = x2.shape[1]
+    mean, var = np.empty(c), np.empty(c)
+    _bn.moments(x2, mean, var, threads_for(x2.size))
+    invstd = 1.0 / np.sqrt(var + epsilon)
+    gamma, beta = _params(params, has_gamma, has_beta, c, x.dtype)
+    ctx.map = _Normalizer(mean, gamma * invstd, beta, bounds, x.dtype)
+    stats["mean"], stats["variance"] = mean, var
+    ctx.x2, ctx.mean, ctx.invstd, ctx.gamma = x2, mean, invstd, gamma
+    ctx.shape, ctx.has_gamma, ctx.has_beta = x.shape, has_gamma, has_beta
+    ctx.param_dtypes = [q.dtype for q in params]
+    return x2
+
+
+def train_gradients(ctx, grad, need_x):
+    """[dL/dx (None unless ``need_x``), then dL/dgamma, dL/dbeta for those given] from G = ``grad``,
+    the gradient of the (clipped) output, for a ``ctx`` that :func:`train_statistics` filled."""
+    x2, mean, invstd = ctx.x2, ctx.mean, ctx.invstd
+    p = x2.shape[0]
+    g2 = _to_rows(grad.astype(x2.dtype, copy=False))
+    nt = threads_for(x2.size)
+    sum_g, sum_gxc = ctx.map.sums(x2, g2, mean, nt)
+    dgamma = sum_gxc * invstd                               # sum(G * xhat)
+    out = [None]
+    if need_x:
+        # dx = a*(G - mean(G) - xhat*mean(G*xhat)) with a = gamma*invstd, written as
+        # a*G + b*(x - mean) + d so that one pass over G and x makes it
+        a = ctx.gamma * invstd
+        b = -a * invstd * (dgamma / p)
+        d = -a * (sum_g / p)
+        out[0] = ctx.map.input_gradient(x2, g2, a, b, d, nt).reshape(ctx.shape)
+    return out + _param_grads(ctx, dgamma, sum_g)
 
 
 class BatchNorm(Function):
@@ -200,14 +218,15 @@ class BatchNorm(Function):
         return tuple(out)
 
 
-def _bounds(who, activation):
+def check_activation(who, activation):
+    """The clip bounds (lo, hi) of a fused ``activation``, else a ValueError naming it."""
     if activation not in _ACTIVATIONS:
         raise ValueError(f"{who}: activation must be None, 'linear', 'relu' or 'relu6', got "
                          f"{activation!r}")
     return _ACTIVATIONS[activation]
 
 
-def _check(who, x, axis, epsilon, vectors):
+def check_arguments(who, x, axis, epsilon, vectors):
     """Validate before any kernel runs; returns the channel ``axis`` as :func:`to_channels_last`
     takes it: -1 when it is the last axis, else a non-negative int."""
     shape = shape_of(x)
@@ -241,9 +260,9 @@ def batch_norm(x, gamma, beta, mean, variance, epsilon=1e-3, axis=-1, activation
     [[0.0, 2.0]]
     """
     who = "batch_norm"
-    axis = _check(who, x, axis, epsilon, [("gamma", gamma), ("beta", beta), ("mean", mean),
-                                          ("variance", variance)])
-    bounds = _bounds(who, activation)
+    axis = check_arguments(who, x, axis, epsilon, [("gamma", gamma), ("beta", beta),
+                                                   ("mean", mean), ("variance", variance)])
+    bounds = check_activation(who, activation)
     params = [q for q in (gamma, beta) if q is not None]
     inputs = [to_channels_last(x, axis), mean, variance] + params
     y = BatchNorm.apply(*inputs, epsilon=float(epsilon), has_gamma=gamma is not None,
@@ -265,8 +284,8 @@ def batch_norm_train(x, gamma, beta, epsilon=1e-3, axis=-1, activation=None):
     ([[-1.0], [1.0]], [2.0], [1.0])
     """
     who = "batch_norm_train"
-    axis = _check(who, x, axis, epsilon, [("gamma", gamma), ("beta", beta)])
-    bounds = _bounds(who, activation)
+    axis = check_arguments(who, x, axis, epsilon, [("gamma", gamma), ("beta", beta)])
+    bounds = check_activation(who, activation)
     shape = shape_of(x)
     if 0 in shape:
         raise ValueError(f"{who}: x has shape {shape}: every channel needs at least one value to "

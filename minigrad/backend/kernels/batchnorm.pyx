@@ -185,6 +185,17 @@ def normalize_backward(const real[:, ::1] g, const real[:, ::1] x, const real[::
                                  &out[r0, 0])
 
 
+cdef void normalize_block(const bn_real *x, ptrdiff_t rows, ptrdiff_t C, const bn_real *center,
+                          const bn_real *scale, const bn_real *shift, bn_real lo, bn_real hi,
+                          bn_real *out) noexcept nogil:
+    """:func:`normalize` on ``rows`` rows of C values, on this thread (batchnorm.pxd: for the
+    kernels that stage a batch norm's output themselves)."""
+    if bn_real is float:
+        bn_normalize_rows_f32(x, rows, C, center, scale, shift, lo, hi, out)
+    else:
+        bn_normalize_rows_f64(x, rows, C, center, scale, shift, lo, hi, out)
+
+
 # ---- the instruction set ("path"): include/batchnorm_rows.h; backend.simd names them and sets every module's --
 bn_set_path(mg_best_path())  # the fastest this CPU has (backend.simd may choose another)
 

@@ -14,6 +14,13 @@ cdef struct Geo:
     const Py_ssize_t *cols          # forward, grad_kernel: the kernel columns j that meet the
     Py_ssize_t ncols                #   image for some output column, ncols of them
     Py_ssize_t per_chunk            # grad_kernel: output rows per chunk (a function of the shape)
+    # a batch norm's map staged in place of a plain copy (the ``prologue`` of the forward and the
+    # kernel gradient): staged value = clip((x - center) * scale + shift, lo, hi) per channel;
+    # center, scale, shift point to C values of the arrays' type, NULL for a plain copy
+    const void *pre_center
+    const void *pre_scale
+    const void *pre_shift
+    double pre_lo, pre_hi
     # (the fields of depthwise_plan.Plan, which explains them)
 
 

@@ -38,14 +38,15 @@ and only then enters ``nogil`` code.
 """
 import numpy as np
 
-from .depthwise_plan import (check_arguments, check_span, forward_plan, grad_input_plan,
-                             grad_kernel_plan)
+from .depthwise_plan import (check_arguments, check_prologue, check_span, forward_plan,
+                             grad_input_plan, grad_kernel_plan)
 
 from cython.parallel cimport parallel, prange
 from libc.stddef cimport ptrdiff_t
 from libc.stdlib cimport free, malloc
 from libc.string cimport memcpy, memset
 
+from .batchnorm cimport normalize_block
 from .depthwise_simd cimport (corr_span, dw_best_path, dw_corr_span_f32, dw_corr_span_plain,
                               dw_get_path, dw_path_supported, dw_prefetch, dw_prefetch_write,
                               dw_set_path, dw_wgrad_span_f32, dw_wgrad_span_plain,
@@ -68,10 +69,22 @@ cdef Geo _geo(plan) except *:
     g.src_h, g.src_w, g.src_c = plan.src_h, plan.src_w, plan.src_c
     g.first, g.width, g.slots, g.slot_by_row = plan.first, plan.width, plan.slots, plan.slot_by_row
     g.cols, g.ncols, g.per_chunk = NULL, plan.ncols, plan.per_chunk
+    g.pre_center = g.pre_scale = g.pre_shift = NULL   # a plain copy (see _set_prologue)
+    g.pre_lo, g.pre_hi = 0, 0
     if g.ncols > 0:
         cols = plan.cols
         g.cols = &cols[0]
     return g
+
+
+cdef void _set_prologue(Geo *g, const real[::1] center, const real[::1] scale,
+                        const real[::1] shift, double lo, double hi) noexcept:
+    """Stage clip((x - center) * scale + shift, lo, hi) instead of x (the arrays stay alive in the
+    caller's ``prologue`` tuple while g is in use)."""
+    if center.shape[0] == 0:
+        return
+    g.pre_center, g.pre_scale, g.pre_shift = &center[0], &scale[0], &shift[0]
+    g.pre_lo, g.pre_hi = lo, hi
 
 
 # ---- per-thread work space and staged rows ---------------------------------------------------
@@ -127,7 +140,11 @@ cdef ptrdiff_t _stage(const real *src, Geo *g, Py_ssize_t n, Py_ssize_t row, Py_
         return offset
     memset(dst, 0, (lo - g.first) * g.CM * sizeof(real))
     dst += (lo - g.first) * g.CM
-    if g.src_c == g.CM:       # one source value per output channel: a plain copy
+    if g.pre_scale != NULL:   # a batch norm's output, made here from its input (M = 1)
+        normalize_block(src_row + lo * g.CM, hi - lo, g.CM, <const real *>g.pre_center,
+                        <const real *>g.pre_scale, <const real *>g.pre_shift, <real>g.pre_lo,
+                        <real>g.pre_hi, dst)
+    elif g.src_c == g.CM:     # one source value per output channel: a plain copy
         memcpy(dst, src_row + lo * g.CM, (hi - lo) * g.CM * sizeof(real))
     else:                     # x with M > 1: channel c repeated M times
         repeat(src_row + lo * g.src_c, dst, (hi - lo) * g.src_c, g.M)
@@ -165,11 +182,17 @@ cdef Py_ssize_t _window_taps(const real *x, Geo *g, Py_ssize_t n, Py_ssize_t oh,
 def depthwise_forward(const real[:, :, :, ::1] x, const real[:, :, :, ::1] kernel,
                       real[:, :, :, ::1] out, Py_ssize_t stride_h, Py_ssize_t stride_w,
                       Py_ssize_t dilation_h, Py_ssize_t dilation_w, Py_ssize_t pad_top,
-                      Py_ssize_t pad_left, int num_threads):
-    """out[n, oh, ow, c*M + m] = sum_{i,j} xpad[n, oh*sh + i*dh, ow*sw + j*dw, c] kernel[i, j, c, m]."""
+                      Py_ssize_t pad_left, int num_threads, prologue=None):
+    """out[n, oh, ow, c*M + m] = sum_{i,j} xpad[n, oh*sh + i*dh, ow*sw + j*dw, c] kernel[i, j, c, m].
+
+    With ``prologue`` = (center, scale, shift, lo, hi) (M = 1), x is read through a batch norm
+    and its clip: clip((x - center) * scale + shift, lo, hi) per channel, computed as each row is
+    staged (the padding stays zero), with the bits of ``batchnorm.normalize``'s output."""
     check_arguments("depthwise_forward", _shape(x.shape), _shape(kernel.shape), _shape(out.shape),
                     (stride_h, stride_w), (dilation_h, dilation_w), (pad_top, pad_left),
                     num_threads)
+    prologue = check_prologue("depthwise_forward", prologue, x.shape[3], kernel.shape[3],
+                              np.float32 if real is float else np.float64)
     if out.shape[0] * out.shape[1] * out.shape[2] * out.shape[3] == 0:
         return
     if x.shape[1] == 0 or x.shape[2] == 0:
@@ -179,6 +202,8 @@ def depthwise_forward(const real[:, :, :, ::1] x, const real[:, :, :, ::1] kerne
                         (stride_h, stride_w, dilation_h, dilation_w, pad_top, pad_left),
                         sizeof(real))
     cdef Geo g = _geo(plan)
+    if prologue is not None:
+        _set_prologue[real](&g, prologue[0], prologue[1], prologue[2], prologue[3], prologue[4])
     cdef const real *xp = &x[0, 0, 0, 0]
     cdef const real *kp = &kernel[0, 0, 0, 0]
     cdef real *op = &out[0, 0, 0, 0]
@@ -289,11 +314,14 @@ cdef inline void _sum_partials(const real *partials, real *out, Py_ssize_t nchun
 def depthwise_grad_kernel(const real[:, :, :, ::1] x, const real[:, :, :, ::1] grad_out,
                           real[:, :, :, ::1] grad_kernel, Py_ssize_t stride_h, Py_ssize_t stride_w,
                           Py_ssize_t dilation_h, Py_ssize_t dilation_w, Py_ssize_t pad_top,
-                          Py_ssize_t pad_left, int num_threads):
-    """grad_kernel[i, j, c, m] = sum_{n,oh,ow} xpad[n, oh*sh + i*dh, ow*sw + j*dw, c] G[n, oh, ow, c*M + m]."""
+                          Py_ssize_t pad_left, int num_threads, prologue=None):
+    """grad_kernel[i, j, c, m] = sum_{n,oh,ow} xpad[n, oh*sh + i*dh, ow*sw + j*dw, c] G[n, oh, ow, c*M + m]
+    (x read through ``prologue``, as in :func:`depthwise_forward`)."""
     geometry = (stride_h, stride_w, dilation_h, dilation_w, pad_top, pad_left)
     check_arguments("depthwise_grad_kernel", _shape(x.shape), _shape(grad_kernel.shape),
                     _shape(grad_out.shape), geometry[:2], geometry[2:4], geometry[4:], num_threads)
+    prologue = check_prologue("depthwise_grad_kernel", prologue, x.shape[3], grad_kernel.shape[3],
+                              np.float32 if real is float else np.float64)
     cdef Py_ssize_t size = (grad_kernel.shape[0] * grad_kernel.shape[1] * grad_kernel.shape[2]
                             * grad_kernel.shape[3])
     if size == 0:
@@ -305,6 +333,8 @@ def depthwise_grad_kernel(const real[:, :, :, ::1] x, const real[:, :, :, ::1] g
     plan = grad_kernel_plan(_shape(x.shape), _shape(grad_kernel.shape), _shape(grad_out.shape)[1:3],
                             geometry, sizeof(real))
     cdef Geo g = _geo(plan)
+    if prologue is not None:
+        _set_prologue[real](&g, prologue[0], prologue[1], prologue[2], prologue[3], prologue[4])
     # row k: chunk k's partial sum of the kernel gradient
     cdef real[:, ::1] partials = np.empty((plan.nchunks, size),
                                           dtype=np.float32 if real is float else np.float64)
@@ -370,9 +400,10 @@ def depthwise_backward(const real[:, :, :, ::1] x, const real[:, :, :, ::1] kern
                        const real[:, :, :, ::1] grad_out, real[:, :, :, ::1] grad_x,
                        real[:, :, :, ::1] grad_kernel, Py_ssize_t stride_h, Py_ssize_t stride_w,
                        Py_ssize_t dilation_h, Py_ssize_t dilation_w, Py_ssize_t pad_top,
-                       Py_ssize_t pad_left, int num_threads):
+                       Py_ssize_t pad_left, int num_threads, prologue=None):
     """grad_x and grad_kernel at once: the same bits as depthwise_grad_input and
-    depthwise_grad_kernel, in one OpenMP team instead of two.
+    depthwise_grad_kernel, in one OpenMP team instead of two (``prologue``: the kernel gradient
+    reads x through it, as in :func:`depthwise_forward`).
 
     Starting a team is not free: threads that have gone to sleep between kernels (after a short
     spin, see minigrad/backend/openmp_env.py) must be woken, which cost ~0.1 ms per call on the
@@ -382,6 +413,8 @@ def depthwise_backward(const real[:, :, :, ::1] x, const real[:, :, :, ::1] kern
     geometry = (stride_h, stride_w, dilation_h, dilation_w, pad_top, pad_left)
     check_arguments("depthwise_backward", _shape(x.shape), _shape(kernel.shape),
                     _shape(grad_out.shape), geometry[:2], geometry[2:4], geometry[4:], num_threads)
+    prologue = check_prologue("depthwise_backward", prologue, x.shape[3], kernel.shape[3],
+                              np.float32 if real is float else np.float64)
     if _shape(grad_x.shape) != _shape(x.shape) or _shape(grad_kernel.shape) != _shape(kernel.shape):
         raise ValueError(f"depthwise_backward: grad_x {_shape(grad_x.shape)} and grad_kernel "
                          f"{_shape(grad_kernel.shape)} must have the shapes of x "
@@ -390,12 +423,14 @@ def depthwise_backward(const real[:, :, :, ::1] x, const real[:, :, :, ::1] kern
             or grad_out.shape[2] == 0 or kernel.shape[3] == 0):
         # degenerate sizes: the separate kernels already handle every one of them
         depthwise_grad_input(grad_out, kernel, grad_x, *geometry, num_threads)
-        depthwise_grad_kernel(x, grad_out, grad_kernel, *geometry, num_threads)
+        depthwise_grad_kernel(x, grad_out, grad_kernel, *geometry, num_threads, prologue)
         return
     out_hw = _shape(grad_out.shape)[1:3]
     plan_i = grad_input_plan(_shape(x.shape), _shape(kernel.shape), out_hw, geometry, sizeof(real))
     plan_k = grad_kernel_plan(_shape(x.shape), _shape(kernel.shape), out_hw, geometry, sizeof(real))
     cdef Geo gi = _geo(plan_i), gk = _geo(plan_k)
+    if prologue is not None:   # the kernel gradient's staged rows of x only (not grad_out's)
+        _set_prologue[real](&gk, prologue[0], prologue[1], prologue[2], prologue[3], prologue[4])
     cdef const Py_ssize_t[:, ::1] phases = plan_i.phases
     cdef real[:, ::1] partials = np.empty((plan_k.nchunks, gk.KH * gk.KW * gk.CM),
                                           dtype=np.float32 if real is float else np.float64)

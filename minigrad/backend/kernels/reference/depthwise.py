@@ -22,6 +22,12 @@ and dL/dx is dL/dxpad without the padding. Every function writes into the array 
 (``out``, ``grad_x``, ``grad_kernel``) and returns None; ``num_threads`` is accepted for the
 signature's sake (NumPy here runs on one thread).
 
+``prologue`` = (center, scale, shift, lo, hi), for the functions that read x: x is first mapped
+through a batch norm and its clip, ``clip((x - center) * scale + shift, lo, hi)`` per channel
+(``batchnorm.normalize``), and the padding around it stays zero. The compiled kernels make that
+map as they stage each row, so a batch norm's output never has to be written out (the model's
+plan fuses BatchNormalization -> ReLU -> DepthwiseConv2D so; see ``minigrad.ops.fused``).
+
 >>> x = np.arange(16, dtype=np.float64).reshape(1, 4, 4, 1)
 >>> k = np.ones((2, 2, 1, 1))
 >>> out = np.empty((1, 2, 2, 1))
@@ -32,11 +38,24 @@ signature's sake (NumPy here runs on one thread).
 import numpy as np
 
 from ._windows import pad_image, padded_size, tap
+from .batchnorm import normalize
+
+
+def _through(x, prologue):
+    """x read through the prologue's batch norm and clip (x itself when there is none)."""
+    if prologue is None:
+        return x
+    center, scale, shift, lo, hi = prologue
+    mapped = np.empty_like(x)
+    normalize(x.reshape(-1, x.shape[-1]), center, scale, shift, lo, hi,
+              mapped.reshape(-1, x.shape[-1]), 1)
+    return mapped
 
 
 def depthwise_forward(x, kernel, out, stride_h, stride_w, dilation_h, dilation_w, pad_top,
-                      pad_left, num_threads):
+                      pad_left, num_threads, prologue=None):
     """out[n, oh, ow, c*M + m] = sum_{i,j} xpad[n, oh*sh + i*dh, ow*sw + j*dw, c] kernel[i, j, c, m]."""
+    x = _through(x, prologue)
     n, _, _, c = x.shape
     kh, kw, _, m = kernel.shape
     out_hw, strides, dilations = out.shape[1:3], (stride_h, stride_w), (dilation_h, dilation_w)
@@ -72,8 +91,9 @@ def depthwise_grad_input(grad_out, kernel, grad_x, stride_h, stride_w, dilation_
 
 
 def depthwise_grad_kernel(x, grad_out, grad_kernel, stride_h, stride_w, dilation_h, dilation_w,
-                          pad_top, pad_left, num_threads):
+                          pad_top, pad_left, num_threads, prologue=None):
     """grad_kernel[i, j, c, m] = sum_{n,oh,ow} xpad[n, oh*sh + i*dh, ow*sw + j*dw, c] G[n, oh, ow, c*M + m]."""
+    x = _through(x, prologue)
     n, _, _, c = x.shape
     kh, kw, _, m = grad_kernel.shape
     out_hw, strides, dilations = grad_out.shape[1:3], (stride_h, stride_w), (dilation_h, dilation_w)
@@ -89,10 +109,10 @@ def depthwise_grad_kernel(x, grad_out, grad_kernel, stride_h, stride_w, dilation
 
 
 def depthwise_backward(x, kernel, grad_out, grad_x, grad_kernel, stride_h, stride_w, dilation_h,
-                       dilation_w, pad_top, pad_left, num_threads):
+                       dilation_w, pad_top, pad_left, num_threads, prologue=None):
     """Both gradients at once: depthwise_grad_input into grad_x, depthwise_grad_kernel into
     grad_kernel (the Cython kernel runs them in one thread team; the math is the same)."""
     geometry = (stride_h, stride_w, dilation_h, dilation_w, pad_top, pad_left, num_threads)
     depthwise_grad_input(grad_out, kernel, grad_x, *geometry)
-    depthwise_grad_kernel(x, grad_out, grad_kernel, *geometry)
+    depthwise_grad_kernel(x, grad_out, grad_kernel, *geometry, prologue)
 
