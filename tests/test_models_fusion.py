@@ -7,8 +7,8 @@ import pytest
 
 import minigrad as mg
 from minigrad import layers, regularizers
-from minigrad.models.plan import FusedStep, LayerStep, StagedStep
-from minigrad.ops.fused import BatchNormDepthwiseConv2D
+from minigrad.models.plan import LayerStep, StagedStep
+from minigrad.ops.fused import BatchNormDepthwiseConv2D, BatchNormPointwiseConv2D
 from minigrad.ops.normalization import BatchNorm, BatchNormTrain
 
 
@@ -111,7 +111,7 @@ def _steps(model):
     return [str(step) for step in model._plan.steps]
 
 
-def test_a_mobilenet_v2_block_plans_its_pairs_fused_and_the_depthwise_staging():
+def test_a_mobilenet_v2_block_plans_its_pairs_fused_with_the_convolutions_that_read_them():
     inputs = layers.Input(shape=(6, 6, 4), name="image")
     h = layers.Conv2D(8, 1, use_bias=False, name="expand")(inputs)
     h = layers.BatchNormalization(name="expand_bn")(h)
@@ -123,10 +123,10 @@ def test_a_mobilenet_v2_block_plans_its_pairs_fused_and_the_depthwise_staging():
     h = layers.BatchNormalization(name="project_bn")(h)      # linear bottleneck: no ReLU
     model = mg.models.Model(inputs, layers.Add(name="residual")([inputs, h]))
     assert _steps(model) == ["expand", "expand_bn + expand_relu + depthwise (fused)",
-                             "depthwise_bn + depthwise_relu (fused)", "project", "project_bn",
+                             "depthwise_bn + depthwise_relu + project (fused)", "project_bn",
                              "residual"]
     assert [type(step) for step in model._plan.steps] == \
-        [LayerStep, StagedStep, FusedStep, LayerStep, LayerStep, LayerStep]
+        [LayerStep, StagedStep, StagedStep, LayerStep, LayerStep]
 
 
 class _MyReLU(layers.ReLU):
@@ -204,23 +204,32 @@ def test_sequential_add_and_pop_remake_the_plan():
     assert (model(x, training=True).numpy() >= 0).all()
 
 
-# -- BatchNormalization -> ReLU -> DepthwiseConv2D: the convolution stages its input through the pair
-# (H, C, stride) of the depthwise convolutions of examples/mnist_mobilenet.py (the benchmark),
-# MobileNet V1 and MobileNet V2 (its expanded channels), at a 2-image batch; V1/V2's spatial sizes
-# are cut to at most 14 so that the test stays fast (the kernels' rows work the same)
+# -- BatchNormalization -> ReLU -> DepthwiseConv2D or 1x1 Conv2D: the convolution stages its input
+# through the pair. (H, C, stride) of the depthwise convolutions and (H, Cin, Cout) of the 1x1 ones
+# of examples/mnist_mobilenet.py (the benchmark), MobileNet V1 and MobileNet V2 (expanded channels,
+# expansion and projection), at a 2-image batch; V1/V2's spatial sizes are cut to at most 14 so
+# that the test stays fast (the kernels' rows work the same)
 _BENCHMARK = [(28, 16, 1), (28, 32, 2), (14, 64, 1), (14, 64, 2), (7, 128, 1)]
 _MOBILENET_V1 = [(14, 32, 1), (14, 64, 2), (14, 128, 1), (14, 128, 2), (14, 256, 1), (14, 256, 2),
                  (14, 512, 1), (14, 512, 2), (7, 1024, 1)]
 _MOBILENET_V2 = [(14, 96, 2), (14, 144, 1), (14, 144, 2), (14, 192, 1), (14, 192, 2),
                  (14, 384, 1), (14, 576, 1), (14, 576, 2), (7, 960, 1)]
+_BENCHMARK_1X1 = [(28, 16, 32), (14, 32, 64), (14, 64, 64), (7, 64, 128), (7, 128, 128)]
+_MOBILENET_V1_1X1 = [(14, 32, 64), (14, 64, 128), (14, 128, 128), (14, 128, 256), (14, 256, 256),
+                     (14, 256, 512), (14, 512, 512), (7, 512, 1024), (7, 1024, 1024)]
+_MOBILENET_V2_1X1 = [(14, 16, 96), (14, 96, 24), (14, 144, 24), (14, 144, 32), (14, 192, 64),
+                     (14, 384, 96), (7, 576, 160), (7, 960, 320), (7, 320, 1280)]
 
 
-def _staged_pair(h, c, stride, dw_options=None, seed=0):
-    """BN -> ReLU6 -> DepthwiseConv2D as a model, and as three more layers with the same weights."""
+def _staged_pair(h, c, stride, dw_options=None, seed=0, filters=None):
+    """BN -> ReLU6 -> DepthwiseConv2D (a 1x1 Conv2D of ``filters`` if given) as a model, and as
+    three more layers with the same weights."""
     rng = np.random.default_rng(seed)
     dw = {"padding": "same", "use_bias": False, **(dw_options or {})}
+    conv = ((lambda: layers.DepthwiseConv2D(3, strides=stride, **dw)) if filters is None else
+            (lambda: layers.Conv2D(filters, 1, **dw)))
     make = lambda: [layers.BatchNormalization(momentum=0.9, input_shape=(h, h, c)),  # noqa: E731
-                    layers.ReLU(6.0), layers.DepthwiseConv2D(3, strides=stride, **dw)]
+                    layers.ReLU(6.0), conv()]
     model = mg.models.Sequential(make())
     plain = make()
     mg.models.Sequential(plain)                       # builds the copies
@@ -233,16 +242,20 @@ def _staged_pair(h, c, stride, dw_options=None, seed=0):
     return model, plain
 
 
-@pytest.mark.parametrize("h,c,stride", _BENCHMARK + _MOBILENET_V1 + _MOBILENET_V2)
-def test_the_staged_step_is_the_layers_one_by_one_bit_for_bit(h, c, stride):
-    model, plain = _staged_pair(h, c, stride)
+@pytest.mark.parametrize("h,c,stride,filters",
+                         [s + (None,) for s in _BENCHMARK + _MOBILENET_V1 + _MOBILENET_V2]
+                         + [(h, c, 1, f) for h, c, f in
+                            _BENCHMARK_1X1 + _MOBILENET_V1_1X1 + _MOBILENET_V2_1X1])
+def test_the_staged_step_is_the_layers_one_by_one_bit_for_bit(h, c, stride, filters):
+    model, plain = _staged_pair(h, c, stride, filters=filters)
     assert [type(step) for step in model._plan.steps] == [StagedStep]
+    op = BatchNormDepthwiseConv2D if filters is None else BatchNormPointwiseConv2D
     rng = np.random.default_rng(h * c + stride)
     for step, training in enumerate([True, True, False]):
         x = (3 * rng.standard_normal((2, h, h, c)) + 1).astype(np.float32)
         xs = [mg.Tensor(x, requires_grad=True) for _ in range(2)]
         fused, unfused = model(xs[0], training=training), _run_layers(plain, xs[1], training)
-        assert (fused._node.op is BatchNormDepthwiseConv2D) == training
+        assert (fused._node.op is op) == training
         np.testing.assert_array_equal(fused.numpy(), unfused.numpy())
         weights = mg.Tensor(rng.standard_normal(fused.shape).astype(np.float32))
         (fused * weights).sum().backward()
@@ -266,6 +279,17 @@ def test_the_staged_step_keeps_the_convolutions_bias_activation_and_losses():
     assert [loss.item() for loss in model.losses] == \
         [loss.item() for layer in plain for loss in layer.losses]
     assert len(model.layers[2].losses) == 2       # the kernel's and the activity's
+
+
+@pytest.mark.parametrize("conv", [{"kernel_size": 3, "strides": 1}, {"kernel_size": 1, "strides": 2},
+                                  {"kernel_size": 1, "groups": 2}, {"kernel_size": (1, 3)}])
+def test_only_1x1_stride_1_convolutions_of_one_group_stage_the_pair(conv):
+    inputs = layers.Input(shape=(6, 6, 4), name="x")
+    h = layers.ReLU(6.0, name="relu")(layers.BatchNormalization(name="bn")(inputs))
+    model = mg.models.Model(inputs, layers.Conv2D(4, name="conv", **conv)(h))
+    assert _steps(model) == ["bn + relu (fused)", "conv"]
+    one = mg.models.Model(inputs, layers.Conv2D(4, 1, name="one")(h))
+    assert _steps(one) == ["bn + relu + one (fused)"]
 
 
 @pytest.mark.parametrize("case", ["depth multiplier 2", "channels_first", "relu output read twice",

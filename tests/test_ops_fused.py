@@ -1,20 +1,24 @@
-"""The fused batch norm -> depthwise convolution (minigrad/ops/fused.py and the ``prologue`` of the
-depthwise kernels): bit for bit the unfused ops on every instruction-set path and thread count, a
-float64 gradcheck, the NumPy twin, and its argument checks."""
+"""The fused batch norm -> convolution ops (minigrad/ops/fused.py) and the ``prologue`` of the
+depthwise and product kernels: bit for bit the unfused ops on every instruction-set path and thread
+count, a float64 gradcheck, the NumPy twins, and the argument checks."""
 import numpy as np
 import pytest
 from hypothesis import given, settings, strategies as st
 
 import minigrad as mg
 from minigrad.backend import kernels
+from minigrad.ops import _matmul
+from minigrad.ops.conv import conv2d
 from minigrad.ops.depthwise import depthwise_conv2d
-from minigrad.ops.fused import batch_norm_depthwise_conv2d
+from minigrad.ops.fused import batch_norm_depthwise_conv2d, batch_norm_pointwise_conv2d
 from minigrad.ops.normalization import batch_norm_train
 from minigrad.testing import gradcheck
 
 _dw = kernels.get("depthwise", "compiled")
 _bn = kernels.get("batchnorm", "compiled")
 _twin = kernels.get("depthwise", "reference")
+_gemm = kernels.get("gemm", "compiled")
+_gemm_twin = kernels.get("gemm", "reference")
 
 
 def _inputs(rng, shape, kh, dtype):
@@ -189,3 +193,100 @@ def test_arguments_are_checked_first():
         batch_norm_depthwise_conv2d(x[0], gamma, beta, kernel)
     with pytest.raises(ValueError, match="every channel needs at least one value"):
         batch_norm_depthwise_conv2d(x[:0], gamma, beta, kernel)
+
+
+# -- the 1x1 convolution: the product kernels' prologue, and the op ------------------------------
+@pytest.mark.parametrize("path", ["base", "avx2", "avx512"])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_the_products_stage_exactly_what_normalize_writes(each_path, path, dtype):
+    """a @ b and a^T @ g with a prologue: the bits of normalize's output fed to the plain
+    products, for 1 to 3 threads, across the 64-row tasks, 64-column chunks and 1024-row blocks."""
+    each_path(path)
+    rng = np.random.default_rng(11)
+    for p, k, n in [(5, 3, 1), (50, 7, 9), (700, 70, 33), (2100, 130, 16), (3000, 64, 128)]:
+        a = (3 * rng.standard_normal((p, k))).astype(dtype)
+        b, g = rng.standard_normal((k, n)).astype(dtype), rng.standard_normal((p, n)).astype(dtype)
+        center, shift = rng.standard_normal(k).astype(dtype), rng.standard_normal(k).astype(dtype)
+        prologue = (center, rng.uniform(0.5, 2, k).astype(dtype), shift, 0.0, 6.0)
+        mapped = np.empty_like(a)
+        _bn.normalize(a, prologue[0], prologue[1], shift, dtype(0), dtype(6), mapped, 2)
+        want, want_tn = np.empty((p, n), dtype), np.empty((k, n), dtype)
+        _gemm.matmul(mapped, b, want, 2)
+        _gemm.matmul_tn(mapped, g, want_tn, 2)
+        for threads in (1, 2, 3):
+            out, out_tn = np.full_like(want, np.nan), np.full_like(want_tn, np.nan)
+            _gemm.matmul(a, b, out, threads, prologue)
+            _gemm.matmul_tn(a, g, out_tn, threads, prologue)
+            np.testing.assert_array_equal(out, want)
+            np.testing.assert_array_equal(out_tn, want_tn)
+        twin, twin_tn = np.empty_like(want), np.empty_like(want_tn)
+        _gemm_twin.matmul(a, b, twin, 1, prologue)
+        _gemm_twin.matmul_tn(a, g, twin_tn, 1, prologue)
+        tol = 1e-4 if dtype == np.float32 else 1e-12
+        np.testing.assert_allclose(twin, want, rtol=tol, atol=tol)
+        np.testing.assert_allclose(twin_tn, want_tn, rtol=tol, atol=tol * p)
+
+
+def test_a_bad_product_prologue_is_refused_before_the_kernels_run():
+    a, b, out = np.ones((4, 3), np.float32), np.ones((3, 2), np.float32), np.empty((4, 2), np.float32)
+    ok = (np.zeros(3, np.float32), np.ones(3, np.float32), np.zeros(3, np.float32), 0.0, 6.0)
+    with pytest.raises(ValueError, match=r"matmul: prologue shift must be a C-contiguous float32 "
+                                         r"array of shape \(3,\), got float32 array of shape \(2,\)"):
+        _gemm.matmul(a, b, out, 1, ok[:2] + (np.zeros(2, np.float32),) + ok[3:])
+    with pytest.raises(TypeError, match="matmul_tn: prologue must be None or a tuple"):
+        _gemm.matmul_tn(a, np.ones((4, 2), np.float32), np.empty((3, 2), np.float32), 1, ok[:4])
+
+
+def _both_pointwise(x, kernel, gamma, beta, activation):
+    results = []
+    for fused in (True, False):
+        xt, kt, gt, bt = (mg.Tensor(a, requires_grad=True) for a in (x, kernel, gamma, beta))
+        if fused:
+            y, mean, var = batch_norm_pointwise_conv2d(xt, gt, bt, kt, 1e-3, activation)
+        else:
+            a, mean, var = batch_norm_train(xt, gt, bt, 1e-3, activation=activation)
+            y = conv2d(a, kt)
+        weights = np.linspace(-1, 1, y.numpy().size).reshape(y.shape).astype(x.dtype)
+        (y * mg.Tensor(weights)).sum().backward()
+        results.append([y.numpy(), mean, var, xt.grad, kt.grad, gt.grad, bt.grad])
+    return results
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("activation", ["relu6", "relu", None])
+@pytest.mark.parametrize("shape,filters", [((3, 10, 9, 6), 5), ((2, 20, 30, 70), 33),
+                                           ((1, 2, 2, 800), 700)])   # 560,000 weights: BLAS
+def test_the_fused_1x1_op_is_the_two_ops_bit_for_bit(dtype, activation, shape, filters):
+    rng = np.random.default_rng(2)
+    x, _, gamma, beta = _inputs(rng, shape, 1, dtype)
+    kernel = rng.standard_normal((1, 1, shape[3], filters)).astype(dtype)
+    if shape[3] * filters > _matmul.MAX_KERNEL_ELEMENTS:
+        assert not _matmul.kernels_take(x.reshape(-1, shape[3]), kernel.reshape(shape[3], -1))
+    fused, unfused = _both_pointwise(x, kernel, gamma, beta, activation)
+    for got, want in zip(fused, unfused):
+        np.testing.assert_array_equal(got, want)
+
+
+@pytest.mark.parametrize("activation", ["relu6", None])
+def test_gradcheck_1x1_float64(activation):
+    rng = np.random.default_rng(4)
+    x, _, gamma, beta = _inputs(rng, (2, 3, 4, 3), 1, np.float64)
+    kernel = rng.standard_normal((1, 1, 3, 2))
+    if activation is None:
+        x = x / 3
+
+    def fn(xt, kt, gt, bt):
+        return batch_norm_pointwise_conv2d(xt, gt, bt, kt, 1e-3, activation)[0]
+    assert gradcheck(fn, [x, kernel, gamma, beta])
+
+
+def test_1x1_arguments_are_checked_first():
+    x, _, gamma, beta = _inputs(np.random.default_rng(0), (1, 4, 4, 2), 1, np.float32)
+    with pytest.raises(ValueError, match=r"batch_norm_pointwise_conv2d: kernel must have shape "
+                                         r"\(1, 1, 2, filters\) for x of shape \(1, 4, 4, 2\), "
+                                         r"got \(3, 3, 2, 4\)"):
+        batch_norm_pointwise_conv2d(x, gamma, beta, np.ones((3, 3, 2, 4), np.float32))
+    with pytest.raises(ValueError, match="x must be 4-D"):
+        batch_norm_pointwise_conv2d(x[0], gamma, beta, np.ones((1, 1, 2, 4), np.float32))
+    with pytest.raises(ValueError, match="x and kernel must have one dtype"):
+        batch_norm_pointwise_conv2d(x, gamma, beta, np.ones((1, 1, 2, 4)))

@@ -18,6 +18,7 @@ activation, and nothing else.
 from .. import activations, constraints, initializers, regularizers
 from ..ops.conv import check_groups, conv2d
 from ..ops.conv1d import conv1d, normalize_padding_1d
+from ..ops.fused import batch_norm_pointwise_conv2d
 from ..ops.geometry import (normalize_data_format, normalize_padding, normalize_tuple,
                             window_geometry)
 from ..ops.linalg import bias_add
@@ -256,6 +257,17 @@ class Conv2D(Conv):
                          groups, activation, use_bias, kernel_initializer, bias_initializer,
                          kernel_regularizer, bias_regularizer, activity_regularizer,
                          kernel_constraint, bias_constraint, lora_rank, **kwargs)
+
+    def _call_after_batch_norm(self, inputs, bn, activation):
+        """``call`` on ``activation(bn(inputs, training=True))`` for a 1x1 convolution of stride 1,
+        the batch norm applied by the product kernels as they read ``inputs``
+        (:func:`~minigrad.ops.fused.batch_norm_pointwise_conv2d`); ``bn``'s moving statistics are
+        updated as its own call would. The model's execution plan calls it where that is the same
+        computation (:mod:`minigrad.models.plan`)."""
+        outputs, mean, variance = batch_norm_pointwise_conv2d(
+            inputs, bn.gamma, bn.beta, self.kernel, bn.epsilon, activation)
+        bn._update_moving_statistics(mean, variance)
+        return self._bias_and_activation(outputs)
 
 
 def _refuse_keras_extras(who, groups=1, lora_rank=None):

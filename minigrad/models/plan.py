@@ -62,18 +62,20 @@ with the layer's own :meth:`BatchNormalization._normalize` (the same code as its
 training / ``trainable=False`` switch and the moving-statistics update are the layer's own); the
 ReLU layer is not called, and its ``losses`` stay empty.
 
-**One step further: the depthwise convolution that reads the pair applies it itself.** When the
-ReLU's output is in turn read only by a DepthwiseConv2D, the three layers run as one step, in
-training (the batch norm on its batch statistics): the depthwise kernels stage each input row
-through the batch norm's map and clip as they read it (:func:`minigrad.ops.fused.
-batch_norm_depthwise_conv2d`), so the pair's output, as large as its input, is neither written
-nor read back, forward or backward. It is the same computation, bit for bit, where:
+**One step further: the convolution that reads the pair applies it itself.** When the ReLU's
+output is in turn read only by a DepthwiseConv2D or a 1x1 Conv2D (a MobileNet block's two
+convolutions), the three layers run as one step, in training (the batch norm on its batch
+statistics): the convolution's kernels stage their input through the batch norm's map and clip as
+they read it (:mod:`minigrad.ops.fused`), so the pair's output, as large as its input, is neither
+written nor read back, forward or backward. It is the same computation, bit for bit (the staging
+is the batch-norm module's own loop), where:
 
 * the pair qualifies as above, and the ReLU's one output feeds exactly one input of one node, a
-  DepthwiseConv2D of the library's own class, called with no keyword arguments and not on a list,
-  and is not a model output;
-* the convolution is channels_last with depth multiplier 1, the batch norm normalises the last
-  axis of a 4-D input, and all three layers have one dtype (checked on every call, as above).
+  DepthwiseConv2D or Conv2D of the library's own classes, called with no keyword arguments and
+  not on a list, and is not a model output;
+* the convolution is channels_last, a depthwise one has depth multiplier 1, a Conv2D a 1x1
+  kernel, stride 1 and one group; the batch norm normalises the last axis of a 4-D input; all
+  three layers have one dtype (checked on every call, as above).
 
 Outside training (or with a frozen batch norm) such a step runs the pair, then the convolution.
 The convolution's own bias, activation and activity regularizer apply to its output as in its
@@ -86,6 +88,7 @@ The convolution's own bias, activation and activity regularizer apply to its out
 conv
 bn + relu6 + dw (fused)
 """
+from ..layers.convolutional import Conv2D
 from ..layers.core import ReLU
 from ..layers.depthwise import DepthwiseConv2D
 from ..layers.normalization import BatchNormalization
@@ -209,9 +212,10 @@ class FusedStep:
 
 
 class StagedStep:
-    """A fused BatchNormalization -> ReLU pair (a :class:`FusedStep`) and the DepthwiseConv2D that
-    alone reads it, run in training as one op whose kernels stage the convolution's input through
-    the batch norm (see the module docstring for why this is the same computation)."""
+    """A fused BatchNormalization -> ReLU pair (a :class:`FusedStep`) and the convolution that
+    alone reads it (a DepthwiseConv2D, or a 1x1 Conv2D), run in training as one op whose kernels
+    stage the convolution's input through the batch norm (see the module docstring for why this
+    is the same computation)."""
 
     __slots__ = ("pair", "conv_step", "bn", "relu", "conv", "source", "target", "frees")
 
@@ -252,10 +256,16 @@ class StagedStep:
 
 
 def stages_batch_norm(bn, conv):
-    """Whether the depthwise kernels of ``conv`` can stage their input through ``bn`` now:
-    channels_last, depth multiplier 1, ``bn`` on the last axis of a 4-D input, one dtype."""
-    return (conv.data_format == "channels_last" and conv.depth_multiplier == 1
-            and getattr(bn, "_axis", None) == 3 and bn.dtype == conv.dtype)
+    """Whether the kernels of ``conv`` can stage their input through ``bn`` now: ``bn`` on the
+    last axis of a 4-D input, one dtype, a channels_last convolution, and a DepthwiseConv2D of
+    depth multiplier 1 or a Conv2D with a 1x1 kernel, stride 1 and one group."""
+    if getattr(bn, "_axis", None) != 3 or bn.dtype != conv.dtype \
+            or conv.data_format != "channels_last":
+        return False
+    if type(conv) is DepthwiseConv2D:
+        return conv.depth_multiplier == 1
+    return (type(conv) is Conv2D and conv.kernel_size == (1, 1) and conv.strides == (1, 1)
+            and conv.groups == 1)
 
 
 def _set_frees(steps, keep):
@@ -324,12 +334,13 @@ def _fusable_pairs(nodes, readers):
 
 
 def _staging_convs(nodes, pairs, readers):
-    """``{position of a paired BatchNormalization node: position of the DepthwiseConv2D node that
+    """``{position of a paired BatchNormalization node: position of the convolution node that
     alone reads its ReLU}`` for the convolutions that can stage their input through the pair."""
     convs = {}
     for i, j in pairs.items():
         k = readers.get(id(nodes[j].outputs[0])) if len(nodes[j].outputs) == 1 else None
-        if k is None or type(nodes[k].layer) is not DepthwiseConv2D or nodes[k].record.kwargs:
+        if k is None or type(nodes[k].layer) not in (DepthwiseConv2D, Conv2D) \
+                or nodes[k].record.kwargs:
             continue
         if stages_batch_norm(nodes[i].layer, nodes[k].layer):
             convs[i] = k

@@ -46,9 +46,16 @@ def _kernels_take(a, b, small):
     return a.dtype in KERNEL_DTYPES and a.dtype == b.dtype and small <= MAX_KERNEL_ELEMENTS
 
 
-def matmul(a, b, out=None):
+def kernels_take(a, b):
+    """Whether :func:`matmul` (and :func:`matmul_tn` of the same shapes) runs a (M, K) @ b (K, N)
+    on the kernels, which can read a through a ``prologue`` (else NumPy's BLAS)."""
+    return _kernels_take(a, b, b.size)
+
+
+def matmul(a, b, out=None, prologue=None):
     """``a @ b`` for 2-D a (M, K) and b (K, N); ``out`` (M, N) if given, else a buffer from the
-    pool."""
+    pool. ``prologue``: a C-contiguous a is read through a batch norm's map (``gemm.matmul``);
+    only where :func:`kernels_take` says so."""
     if not _kernels_take(a, b, b.size):
         return np.matmul(a, b, out=out)
     if out is None:
@@ -57,12 +64,13 @@ def matmul(a, b, out=None):
     if _transposed(a):
         _gemm.matmul_tn(a.T, _rows(b), out, threads)       # (a.T).T @ b
     else:
-        _gemm.matmul(_rows(a), _rows(b), out, threads)
+        _gemm.matmul(_rows(a), _rows(b), out, threads, prologue)
     return out
 
 
-def matmul_tn(a, g):
-    """``a.T @ g`` for 2-D a (P, K) and g (P, N), without transposing a: a new (K, N) array."""
+def matmul_tn(a, g, prologue=None):
+    """``a.T @ g`` for 2-D a (P, K) and g (P, N), without transposing a: a new (K, N) array
+    (``prologue`` as in :func:`matmul`)."""
     if not _kernels_take(a, g, a.shape[1] * g.shape[1]):   # g is the data here: (P, N)
         return np.matmul(a.T, g)
     out = np.empty((a.shape[1], g.shape[1]), a.dtype)
@@ -70,5 +78,5 @@ def matmul_tn(a, g):
     if _transposed(a):
         _gemm.matmul(a.T, _rows(g), out, threads)          # a.T is a C-contiguous matrix
     else:
-        _gemm.matmul_tn(_rows(a), _rows(g), out, threads)
+        _gemm.matmul_tn(_rows(a), _rows(g), out, threads, prologue)
     return out

@@ -1,5 +1,5 @@
-"""Two layers' math in one op: a training batch norm (and its ReLU) read by a depthwise convolution
-that applies it itself, as it stages its input.
+"""Two layers' math in one op: a training batch norm (and its ReLU) read by a convolution that
+applies it itself, as it stages its input: a depthwise convolution, or a 1x1 convolution.
 
 In MobileNet every depthwise convolution reads the output of a BatchNormalization -> ReLU6 pair::
 
@@ -13,6 +13,10 @@ per-thread buffer first (``depthwise.pyx``, "staged" rows). :func:`batch_norm_de
 hands them the batch norm's per-channel map instead (``prologue=``), and they compute ``a`` row by
 row as they stage it, with the batch-norm module's own loop, so with the same bits. ``a`` never
 exists in memory: one pass over the activations (the map's) and one array per block fewer.
+
+The 1x1 convolution of a MobileNet block is a matrix product ``a (P, Cin) @ K (Cin, Cout)`` on
+minigrad's own kernels (``gemm.pyx``); those stage each task's rows of ``a`` (and, for the
+kernel gradient ``a^T @ G``, each block of them) the same way: :func:`batch_norm_pointwise_conv2d`.
 
 Forward: the batch statistics of x (one pass), then the convolution through the map.
 Backward, for G = dL/dy: the convolution's gradients (dL/da, and dL/dK with its staged rows of x
@@ -28,9 +32,10 @@ from ..backend import kernels
 from ..engine.function import Function
 from . import depthwise as depthwise_op
 from . import normalization as bn_op
+from ._common import tensor_argument, threads_for
+from ._matmul import kernels_take, matmul, matmul_tn
 
 _dw = kernels.get("depthwise")   # chosen once, at import
-_WHO = "batch_norm_depthwise_conv2d"
 
 
 class BatchNormDepthwiseConv2D(Function):
@@ -88,23 +93,93 @@ def batch_norm_depthwise_conv2d(x, gamma, beta, depthwise_kernel, epsilon=1e-3, 
     >>> mean.tolist(), y.numpy()[0, :, :, 0].round(4).tolist()    # channel 0: (x - 3) / sqrt(5)
     ([3.0, 4.0], [[0.0, 0.0], [0.4472, 1.3416]])
     """
-    who = _WHO
+    who = "batch_norm_depthwise_conv2d"
     x, depthwise_kernel, settings, _ = depthwise_op.check_arguments(
         who, x, depthwise_kernel, strides, padding, "channels_last", dilation_rate)
-    bn_op.check_arguments(who, x, -1, epsilon, [("gamma", gamma), ("beta", beta)])
-    bounds = bn_op.check_activation(who, activation)
     if depthwise_kernel.shape[3] != 1:
         raise ValueError(f"{who}: the depth multiplier (depthwise_kernel.shape[3]) must be 1, got "
                          f"{depthwise_kernel.shape[3]}")
-    if x.dtype != depthwise_kernel.dtype or x.dtype not in (np.float32, np.float64):
-        raise ValueError(f"{who}: x and depthwise_kernel must have one dtype, float32 or float64, "
-                         f"got {x.dtype} and {depthwise_kernel.dtype}")
+    return _apply(BatchNormDepthwiseConv2D, who, x, gamma, beta, depthwise_kernel,
+                  "depthwise_kernel", epsilon, activation, settings)
+
+
+class BatchNormPointwiseConv2D(Function):
+    """y = conv2d(clip(batch_norm_train(x)), K) for a 1x1 kernel K (1, 1, Cin, Cout), stride 1:
+    the product ``a @ K`` with a = the batch norm's output, read through the map by the product
+    kernels. Inputs and ``stats`` as :class:`BatchNormDepthwiseConv2D`'s.
+
+    Partials (G = dL/dy as (P, Cout)): dL/da = G @ K^T, dL/dK = a^T @ G (a staged again), then
+    the batch norm's. Where the product is BLAS's (:func:`~._matmul.kernels_take`: a kernel of
+    more than ``MAX_KERNEL_ELEMENTS``), ``a`` is written out and read as the unfused ops do."""
+
+    @staticmethod
+    def forward(ctx, x, kernel, *params, epsilon, has_gamma, has_beta, bounds, stats):
+        x2 = bn_op.train_statistics(ctx, x, params, epsilon, has_gamma, has_beta, bounds, stats)
+        cin, cout = kernel.shape[2:]
+        ctx.kernel = kernel.reshape(cin, cout)
+        ctx.a = None                    # the batch norm's output, only where BLAS must read it
+        if kernels_take(x2, ctx.kernel):
+            y = matmul(x2, ctx.kernel, prologue=ctx.map.prologue())
+        else:
+            ctx.a = ctx.map.forward(x2, threads_for(x2.size))
+            y = matmul(ctx.a, ctx.kernel)
+        return y.reshape(*x.shape[:3], cout)
+
+    @staticmethod
+    def backward(ctx, grad):
+        need = ctx.needs_input_grad
+        cin, cout = ctx.kernel.shape
+        g2 = grad.reshape(-1, cout)
+        gk = None
+        if need[1]:
+            if ctx.a is None:
+                gk = matmul_tn(ctx.x2, g2, prologue=ctx.map.prologue())
+            else:
+                gk = matmul_tn(ctx.a, g2)
+            gk = gk.reshape(1, 1, cin, cout)
+        if need[0] or any(need[2:]):    # dL/da feeds the batch norm's gradients
+            ga = matmul(g2, np.ascontiguousarray(ctx.kernel.T)).reshape(ctx.shape)
+            grads = bn_op.train_gradients(ctx, ga, need[0])
+        else:
+            grads = [None] * (1 + ctx.has_gamma + ctx.has_beta)
+        return (grads[0], gk, *grads[1:])
+
+
+def batch_norm_pointwise_conv2d(x, gamma, beta, kernel, epsilon=1e-3, activation=None):
+    """``conv2d(batch_norm_train(x, gamma, beta, epsilon, activation=activation)[0], kernel)`` for a
+    1x1 ``kernel`` (1, 1, Cin, Cout), stride 1, NHWC, as one op, without the batch norm's output
+    in memory (module docstring). Returns ``(y, batch_mean, batch_variance)``.
+
+    >>> x = np.arange(8.0).reshape(1, 2, 2, 2)
+    >>> y, mean, var = batch_norm_pointwise_conv2d(x, None, None, np.ones((1, 1, 2, 1)),
+    ...                                            epsilon=0.0, activation="relu")
+    >>> y.numpy()[0, :, :, 0].round(4).tolist()        # both channels: (x - mean) / sqrt(5)
+    [[0.0, 0.0], [0.8944, 2.6833]]
+    """
+    who = "batch_norm_pointwise_conv2d"
+    x = tensor_argument(x, "x", who)
+    kernel = tensor_argument(kernel, "kernel", who)
+    if x.ndim != 4:
+        raise ValueError(f"{who}: x must be 4-D (N, H, W, C), got shape {x.shape}")
+    if kernel.ndim != 4 or kernel.shape[:2] != (1, 1) or kernel.shape[2] != x.shape[3]:
+        raise ValueError(f"{who}: kernel must have shape (1, 1, {x.shape[3]}, filters) for x of "
+                         f"shape {x.shape}, got {kernel.shape}")
+    return _apply(BatchNormPointwiseConv2D, who, x, gamma, beta, kernel, "kernel", epsilon,
+                  activation, {})
+
+
+def _apply(op, who, x, gamma, beta, kernel, kernel_name, epsilon, activation, settings):
+    """The checks both fused ops share, then ``op.apply``; returns (y, mean, variance)."""
+    bn_op.check_arguments(who, x, -1, epsilon, [("gamma", gamma), ("beta", beta)])
+    bounds = bn_op.check_activation(who, activation)
+    if x.dtype != kernel.dtype or x.dtype not in (np.float32, np.float64):
+        raise ValueError(f"{who}: x and {kernel_name} must have one dtype, float32 or float64, "
+                         f"got {x.dtype} and {kernel.dtype}")
     if 0 in x.shape:
         raise ValueError(f"{who}: x has shape {x.shape}: every channel needs at least one value "
                          f"to take batch statistics of")
     params = [q for q in (gamma, beta) if q is not None]
     stats = {}
-    y = BatchNormDepthwiseConv2D.apply(
-        x, depthwise_kernel, *params, epsilon=float(epsilon), has_gamma=gamma is not None,
-        has_beta=beta is not None, bounds=bounds, stats=stats, **settings)
+    y = op.apply(x, kernel, *params, epsilon=float(epsilon), has_gamma=gamma is not None,
+                 has_beta=beta is not None, bounds=bounds, stats=stats, **settings)
     return y, stats["mean"].astype(y.dtype), stats["variance"].astype(y.dtype)

@@ -14,11 +14,21 @@ arguments, then shares the work between threads so that no result depends on how
 
 Arrays: 2-D, C-contiguous, float32 or float64 (one type per call); ``out`` is preallocated by the
 caller and fully overwritten.
+
+``prologue`` = (center, scale, shift, lo, hi): ``a`` is read through a batch norm and its clip,
+``clip((a - center) * scale + shift, lo, hi)`` per column (K values each), as the batch-norm
+module computes it (``batchnorm.pxd``). Each task first stages its rows (columns) of ``a`` so
+mapped into a per-thread buffer, then multiplies the buffer: a 1x1 convolution that reads a batch
+norm's output computes that output itself, which is then never written to memory. The products
+are those of the mapped ``a``, bit for bit.
 """
 import numpy as np
 
-from cython.parallel cimport prange
+from cython.parallel cimport parallel, prange
 from libc.stddef cimport ptrdiff_t
+from libc.stdlib cimport free, malloc
+
+from .batchnorm cimport normalize_block
 
 cdef extern from "gemm_simd.h" nogil:
     void gm_nn_plain(const float *a, ptrdiff_t lda, const float *b, ptrdiff_t ldb, float *c,
@@ -65,6 +75,56 @@ cdef inline void _tn(const real *a, ptrdiff_t lda, const real *g, ptrdiff_t ldg,
         gm_tn_f64(a, lda, g, ldg, c, ldc, P, K, N)
 
 
+cdef struct Pre:
+    # the prologue as the loops read it: C values each, of the arrays' type (NULL: none)
+    const void *center
+    const void *scale
+    const void *shift
+    double lo, hi
+
+
+cdef Pre _pre(prologue, const real[:, ::1] a, who) except *:
+    """The checked prologue (see the module docstring) for the K columns of a; the arrays stay
+    alive in ``prologue`` while the loops run."""
+    cdef Pre pre
+    pre.center = pre.scale = pre.shift = NULL
+    pre.lo = pre.hi = 0
+    if prologue is None:
+        return pre
+    cdef Py_ssize_t k = a.shape[1]
+    dtype = np.float32 if real is float else np.float64
+    if not isinstance(prologue, tuple) or len(prologue) != 5:
+        raise TypeError(f"{who}: prologue must be None or a tuple (center, scale, shift, lo, hi), "
+                        f"got {type(prologue).__name__}")
+    for name, v in zip(("center", "scale", "shift"), prologue[:3]):
+        if not isinstance(v, np.ndarray) or v.dtype != dtype or v.shape != (k,) \
+                or not v.flags.c_contiguous:
+            shown = (f"{v.dtype} array of shape {v.shape}" if isinstance(v, np.ndarray)
+                     else type(v).__name__)
+            raise ValueError(f"{who}: prologue {name} must be a C-contiguous {np.dtype(dtype)} "
+                             f"array of shape ({k},), got {shown}")
+    cdef const real[::1] center = prologue[0], scale = prologue[1], shift = prologue[2]
+    pre.lo, pre.hi = float(prologue[3]), float(prologue[4])
+    if k > 0:
+        pre.center, pre.scale, pre.shift = &center[0], &scale[0], &shift[0]
+    return pre
+
+
+cdef inline void _stage(const real *a, ptrdiff_t lda, ptrdiff_t rows, ptrdiff_t cols,
+                        const Pre *pre, ptrdiff_t k0, real *dst) noexcept nogil:
+    """dst (rows x cols, packed) = the prologue's map of a's rows, columns k0 .. k0 + cols."""
+    cdef ptrdiff_t r
+    if lda == cols:   # whole rows: one call
+        normalize_block(a, rows, cols, <const real *>pre.center + k0,
+                        <const real *>pre.scale + k0, <const real *>pre.shift + k0,
+                        <real>pre.lo, <real>pre.hi, dst)
+        return
+    for r in range(rows):
+        normalize_block(a + r * lda, 1, cols, <const real *>pre.center + k0,
+                        <const real *>pre.scale + k0, <const real *>pre.shift + k0,
+                        <real>pre.lo, <real>pre.hi, dst + r * cols)
+
+
 cdef _check_out(who, Py_ssize_t rows, Py_ssize_t cols, Py_ssize_t *shape, a_shape, b_shape):
     """out's shape before any C code runs (a wrong one would be written past its end). The dtypes
     need no check: a, b and out share the fused type ``real``, so Cython refuses a mix."""
@@ -73,13 +133,15 @@ cdef _check_out(who, Py_ssize_t rows, Py_ssize_t cols, Py_ssize_t *shape, a_shap
                          f"and b of shape {b_shape}, got {(shape[0], shape[1])}")
 
 
-def matmul(const real[:, ::1] a, const real[:, ::1] b, real[:, ::1] out, int num_threads):
-    """out = a @ b: a (M, K), b (K, N), out (M, N)."""
+def matmul(const real[:, ::1] a, const real[:, ::1] b, real[:, ::1] out, int num_threads,
+           prologue=None):
+    """out = a @ b: a (M, K), b (K, N), out (M, N); a read through ``prologue`` if given."""
     cdef Py_ssize_t M = a.shape[0], K = a.shape[1], N = b.shape[1]
     if b.shape[0] != K:
         raise ValueError(f"matmul: b must have {K} rows (the columns of a), got shape "
                          f"{tuple(b.shape)[:2]}")
     _check_out("matmul", M, N, out.shape, (M, K), (b.shape[0], N))
+    cdef Pre pre = _pre(prologue, a, "matmul")
     if M == 0 or N == 0:
         return
     if K == 0:
@@ -93,18 +155,37 @@ def matmul(const real[:, ::1] a, const real[:, ::1] b, real[:, ::1] out, int num
     if M < 2 * _TASK * num_threads:
         task = max(8, ((M + 2 * num_threads - 1) // (2 * num_threads) + 7) // 8 * 8)
     cdef Py_ssize_t ntasks = (M + task - 1) // task
-    for t in prange(ntasks, nogil=True, schedule="static", num_threads=num_threads):
-        m0 = t * task
-        _nn(&a[m0, 0], lda, &b[0, 0], ldb, &out[m0, 0], ldc, min(task, M - m0), K, N)
+    cdef real *buf = NULL
+    cdef int failed[1]
+    failed[0] = 0
+    if pre.scale == NULL:
+        for t in prange(ntasks, nogil=True, schedule="static", num_threads=num_threads):
+            m0 = t * task
+            _nn(&a[m0, 0], lda, &b[0, 0], ldb, &out[m0, 0], ldc, min(task, M - m0), K, N)
+        return
+    with nogil, parallel(num_threads=num_threads):
+        buf = <real *>malloc(task * K * sizeof(real))   # assigned here: one per thread
+        if buf == NULL:
+            failed[0] = 1
+        for t in prange(ntasks, schedule="static"):
+            if not failed[0]:
+                m0 = t * task
+                _stage(&a[m0, 0], lda, min(task, M - m0), K, &pre, 0, buf)
+                _nn(buf, K, &b[0, 0], ldb, &out[m0, 0], ldc, min(task, M - m0), K, N)
+        free(buf)
+    if failed[0]:
+        raise MemoryError("matmul: could not allocate per-thread scratch memory")
 
 
-def matmul_tn(const real[:, ::1] a, const real[:, ::1] g, real[:, ::1] out, int num_threads):
-    """out = a^T @ g: a (P, K), g (P, N), out (K, N)."""
+def matmul_tn(const real[:, ::1] a, const real[:, ::1] g, real[:, ::1] out, int num_threads,
+              prologue=None):
+    """out = a^T @ g: a (P, K), g (P, N), out (K, N); a read through ``prologue`` if given."""
     cdef Py_ssize_t P = a.shape[0], K = a.shape[1], N = g.shape[1]
     if g.shape[0] != P:
         raise ValueError(f"matmul_tn: g must have {P} rows (the rows of a), got shape "
                          f"{tuple(g.shape)[:2]}")
     _check_out("matmul_tn", K, N, out.shape, (P, K), (g.shape[0], N))
+    cdef Pre pre = _pre(prologue, a, "matmul_tn")
     if K == 0 or N == 0:
         return
     if P == 0:
@@ -116,26 +197,64 @@ def matmul_tn(const real[:, ::1] a, const real[:, ::1] g, real[:, ::1] out, int 
     # one channel: P = 9) still gives every thread rows to do
     cdef Py_ssize_t nblocks = (P + _BLOCK - 1) // _BLOCK, nchunks = (K + _TASK - 1) // _TASK
     cdef Py_ssize_t t, blk, p0, k0, k, n
-    if nblocks == 1:
+    if nblocks == 1 and pre.scale == NULL:
         for t in prange(nchunks, nogil=True, schedule="static", num_threads=num_threads):
             k0 = t * _TASK
             _tn(&a[0, k0], lda, &g[0, 0], ldg, &out[k0, 0], ldc, P, min(_TASK, K - k0), N)
         return
+    cdef int failed[1]
+    if nblocks == 1:   # with a prologue: each chunk of columns of a staged, then multiplied
+        failed[0] = _tn_staged(a, g, out, &pre, nchunks, num_threads)
+        if failed[0]:
+            raise MemoryError("matmul_tn: could not allocate per-thread scratch memory")
+        return
     partial_arr = np.empty((nblocks, K, N), dtype=np.float32 if real is float else np.float64)
     cdef real[:, :, ::1] partial = partial_arr
+    cdef real[:, ::1] partial_rows = partial_arr.reshape(nblocks * K, N)
     cdef real s
-    for t in prange(nblocks * nchunks, nogil=True, schedule="static", num_threads=num_threads):
-        blk = t // nchunks
-        p0 = blk * _BLOCK
-        k0 = (t % nchunks) * _TASK
-        _tn(&a[p0, k0], lda, &g[p0, 0], ldg, &partial[blk, k0, 0], N, min(_BLOCK, P - p0),
-            min(_TASK, K - k0), N)
+    if pre.scale == NULL:
+        for t in prange(nblocks * nchunks, nogil=True, schedule="static", num_threads=num_threads):
+            blk = t // nchunks
+            p0 = blk * _BLOCK
+            k0 = (t % nchunks) * _TASK
+            _tn(&a[p0, k0], lda, &g[p0, 0], ldg, &partial[blk, k0, 0], N, min(_BLOCK, P - p0),
+                min(_TASK, K - k0), N)
+    elif _tn_staged(a, g, partial_rows, &pre, nchunks, num_threads):
+        raise MemoryError("matmul_tn: could not allocate per-thread scratch memory")
     for k in prange(K, nogil=True, schedule="static", num_threads=num_threads):
         for n in range(N):
             s = partial[0, k, n]
             for blk in range(1, nblocks):   # block order: the same bits for any thread count
                 s = s + partial[blk, k, n]
             out[k, n] = s
+
+
+cdef int _tn_staged(const real[:, ::1] a, const real[:, ::1] g, real[:, ::1] out, const Pre *pre,
+                    Py_ssize_t nchunks, int num_threads) except -1:
+    """:func:`matmul_tn`'s tasks (block of the sum, chunk of columns of a), each staging its
+    block x chunk of a through the prologue first; into ``out`` (K, N) for one block, else into
+    the rows of the (nblocks * K, N) partials. Returns 1 when a thread could not allocate."""
+    cdef Py_ssize_t P = a.shape[0], K = a.shape[1], N = g.shape[1]
+    cdef Py_ssize_t nblocks = (P + _BLOCK - 1) // _BLOCK, t, blk, p0, k0, rows, cols
+    cdef ptrdiff_t lda = a.strides[0] // sizeof(real), ldg = g.strides[0] // sizeof(real)
+    cdef ptrdiff_t ldo = out.strides[0] // sizeof(real)
+    cdef real *buf = NULL
+    cdef int failed[1]
+    failed[0] = 0
+    with nogil, parallel(num_threads=num_threads):
+        buf = <real *>malloc(min(_BLOCK, P) * min(_TASK, K) * sizeof(real))   # one per thread
+        if buf == NULL:
+            failed[0] = 1
+        for t in prange(nblocks * nchunks, schedule="static"):
+            if not failed[0]:
+                blk = t // nchunks
+                p0 = blk * _BLOCK
+                k0 = (t % nchunks) * _TASK
+                rows, cols = min(_BLOCK, P - p0), min(_TASK, K - k0)
+                _stage(&a[p0, k0], lda, rows, cols, pre, k0, buf)
+                _tn(buf, cols, &g[p0, 0], ldg, &out[blk * K + k0, 0], ldo, rows, cols, N)
+        free(buf)
+    return failed[0]
 
 
 # ---- the plain loops of include/gemm_simd.h, for the tests -------------------------------------

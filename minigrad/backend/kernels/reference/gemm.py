@@ -11,12 +11,24 @@
 """
 import numpy as np
 
+from .batchnorm import normalize
 
-def matmul(a, b, out, num_threads):
+
+def _through(a, prologue):
+    """a read through ``prologue`` = (center, scale, shift, lo, hi): clip((a - center) * scale +
+    shift, lo, hi) per column (a batch norm's output, made by the product that reads it)."""
+    if prologue is None:
+        return a
+    mapped = np.empty_like(a)
+    normalize(a, *prologue, mapped, 1)
+    return mapped
+
+
+def matmul(a, b, out, num_threads, prologue=None):
     """out = a @ b: a (M, K), b (K, N), out (M, N)."""
-    np.matmul(a, b, out=out)
+    np.matmul(_through(a, prologue), b, out=out)
 
 
-def matmul_tn(a, g, out, num_threads):
+def matmul_tn(a, g, out, num_threads, prologue=None):
     """out = a^T @ g: a (P, K), g (P, N), out (K, N)."""
-    np.matmul(a.T, g, out=out)
+    np.matmul(_through(a, prologue).T, g, out=out)
