@@ -29,6 +29,7 @@ where that is provably the same computation (:mod:`minigrad.models.plan`).
 import numpy as np
 
 from ..backend import kernels
+from ..backend.buffers import buffers
 from ..engine.function import Function
 from . import depthwise as depthwise_op
 from . import normalization as bn_op
@@ -60,7 +61,8 @@ class BatchNormDepthwiseConv2D(Function):
         need = ctx.needs_input_grad
         need_a = need[0] or any(need[2:])   # dL/da feeds the batch norm's gradients
         g = np.ascontiguousarray(grad, dtype=ctx.x.dtype)
-        ga = np.empty_like(ctx.x) if need_a else None
+        # pooled, as the unfused op's: a fresh multi-megabyte array costs page faults
+        ga = buffers.empty(ctx.x.shape, ctx.x.dtype) if need_a else None
         gk = np.empty_like(ctx.kernel) if need[1] else None
         prologue = ctx.map.prologue()
         if need_a and need[1]:
