@@ -1,7 +1,13 @@
-# The structs that depthwise.pyx's loops share: Cython reads this file (the .pyx's own .pxd)
-# before depthwise.pyx. ``Geo`` is a depthwise_plan.Plan as C sees it; ``Work`` is one thread's
-# scratch memory.
+# The structs that depthwise.pyx's loops share, and how a thread stages rows into its scratch:
+# Cython reads this file (the .pyx's own .pxd) before depthwise.pyx. ``Geo`` is a
+# depthwise_plan.Plan as C sees it; ``Work`` is one thread's scratch memory; ``_stage`` copies
+# one source row into it (read depthwise.pyx's docstring first).
 from libc.stddef cimport ptrdiff_t
+from libc.stdlib cimport free, malloc
+from libc.string cimport memcpy, memset
+
+from .batchnorm cimport normalize_block
+from .depthwise_simd cimport dw_prefetch, posix_memalign, real, repeat
 
 
 cdef struct Geo:
@@ -33,3 +39,93 @@ cdef struct Work:
     Py_ssize_t *tags      # which source row (n*src_h + row) each slot holds, -1 for none
     void *rows            # slots x width x CM staged rows
     void *expanded        # W x CM: grad_input's row before summing over m (M > 1)
+
+
+# ---- per-thread work space and staged rows ---------------------------------------------------
+
+cdef inline Work *_work_alloc(Geo *g, size_t itemsize, bint expanded) noexcept nogil:
+    """One thread's scratch, or NULL when memory is short (the caller raises MemoryError)."""
+    cdef Py_ssize_t s, taps = g.KH * g.KW
+    cdef Work *w = <Work *>malloc(sizeof(Work))
+    if w == NULL:
+        return NULL
+    w.src_off = <ptrdiff_t *>malloc((2 * taps + 2 * g.KH) * sizeof(ptrdiff_t))
+    w.tags = <Py_ssize_t *>malloc(g.slots * sizeof(Py_ssize_t))
+    # staged rows start on a cache line, so no vector load of them straddles two lines
+    w.rows = NULL
+    if posix_memalign(&w.rows, 64, max(g.slots * g.width * g.CM, 1) * itemsize) != 0:
+        w.rows = NULL
+    w.expanded = malloc(max(g.W * g.CM, 1) * itemsize) if expanded else NULL
+    if w.src_off == NULL or w.tags == NULL or w.rows == NULL or (expanded and w.expanded == NULL):
+        _work_free(w)
+        return NULL
+    w.w_off = w.src_off + taps
+    w.row_off = w.w_off + taps
+    w.row_tap = w.row_off + g.KH
+    for s in range(g.slots):
+        w.tags[s] = -1
+    return w
+
+
+cdef inline void _work_free(Work *w) noexcept nogil:
+    if w != NULL:
+        free(w.src_off)
+        free(w.tags)
+        free(w.rows)
+        free(w.expanded)
+        free(w)
+
+
+cdef inline ptrdiff_t _stage(const real *src, Geo *g, Py_ssize_t n, Py_ssize_t row, Py_ssize_t slot,
+                      Work *w) noexcept nogil:
+    """Offset (in w.rows) of source row (n, row) staged in ``slot``: source columns
+    [first, first + width), zeros where they fall outside the row; copied only if the slot does
+    not hold that row already."""
+    cdef Py_ssize_t key = n * g.src_h + row
+    cdef Py_ssize_t lo = max(g.first, 0), hi = min(g.first + g.width, g.src_w)
+    cdef ptrdiff_t offset = slot * g.width * g.CM
+    cdef real *dst = <real *>w.rows + offset
+    cdef const real *src_row = src + key * g.src_w * g.src_c
+    if w.tags[slot] == key:
+        return offset
+    if hi <= lo:   # the window only sees padding
+        memset(dst, 0, g.width * g.CM * sizeof(real))
+        w.tags[slot] = key
+        return offset
+    memset(dst, 0, (lo - g.first) * g.CM * sizeof(real))
+    dst += (lo - g.first) * g.CM
+    if g.pre_scale != NULL:   # a batch norm's output, made here from its input (M = 1)
+        normalize_block(src_row + lo * g.CM, hi - lo, g.CM, <const real *>g.pre_center,
+                        <const real *>g.pre_scale, <const real *>g.pre_shift, <real>g.pre_lo,
+                        <real>g.pre_hi, dst)
+    elif g.src_c == g.CM:     # one source value per output channel: a plain copy
+        memcpy(dst, src_row + lo * g.CM, (hi - lo) * g.CM * sizeof(real))
+    else:                     # x with M > 1: channel c repeated M times
+        repeat(src_row + lo * g.src_c, dst, (hi - lo) * g.src_c, g.M)
+    memset(dst + (hi - lo) * g.CM, 0, (g.first + g.width - hi) * g.CM * sizeof(real))
+    w.tags[slot] = key
+    if key + 2 < g.N * g.src_h:  # a row this thread will stage soon: start loading it now
+        dw_prefetch(src + (key + 2) * g.src_w * g.src_c + lo * g.src_c,
+                    (hi - lo) * g.src_c * sizeof(real))
+    return offset
+
+
+cdef inline Py_ssize_t _window_taps(const real *x, Geo *g, Py_ssize_t n, Py_ssize_t oh,
+                             Work *w) noexcept nogil:
+    """Taps of output row (n, oh) that meet the image: offsets of their first pixel in the
+    staged rows (w.src_off) and of their weights (w.w_off). Returns how many."""
+    cdef Py_ssize_t i, j, k, ih, nt = 0
+    cdef ptrdiff_t row
+    if g.ncols == 0:
+        return 0
+    for i in range(g.KH):
+        ih = oh * g.sh - g.pt + i * g.dh
+        if ih < 0 or ih >= g.H:
+            continue
+        row = _stage(x, g, n, ih, ih % g.slots if g.slot_by_row else i, w)
+        for k in range(g.ncols):
+            j = g.cols[k]
+            w.src_off[nt] = row + (j * g.dw - g.pl - g.first) * g.CM
+            w.w_off[nt] = (i * g.KW + j) * g.CM
+            nt += 1
+    return nt

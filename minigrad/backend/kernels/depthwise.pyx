@@ -32,6 +32,11 @@ How the work is split, and why no result depends on the thread count:
 Each thread prefetches the row it will stage two rows later and the output row it writes next:
 inside a network the arrays come from memory, and the kernels would otherwise wait for them.
 
+A ``prologue`` = (center, scale, shift, lo, hi) (M = 1) makes the forward and the kernel
+gradient read x through a batch norm and its clip, clip((x - center) * scale + shift, lo, hi)
+per channel: the batch-norm module's own loop (``batchnorm.pxd``) makes each staged row, so
+the values have the bits of ``batchnorm.normalize``'s output (the padding stays zero).
+
 What can be worked out before the loops (columns and rows to stage, phases, chunks, checks) is
 plain Python in ``depthwise_plan.py``; each entry point copies its plan into a ``Geo`` struct,
 and only then enters ``nogil`` code.
@@ -43,14 +48,14 @@ from .depthwise_plan import (check_arguments, check_prologue, check_span, forwar
 
 from cython.parallel cimport parallel, prange
 from libc.stddef cimport ptrdiff_t
-from libc.stdlib cimport free, malloc
-from libc.string cimport memcpy, memset
+from libc.string cimport memset
 
-from .batchnorm cimport normalize_block
 from .depthwise_simd cimport (corr_span, dw_best_path, dw_corr_span_f32, dw_corr_span_plain,
-                              dw_get_path, dw_path_supported, dw_prefetch, dw_prefetch_write,
-                              dw_set_path, dw_wgrad_span_f32, dw_wgrad_span_plain,
-                              posix_memalign, real, repeat, sum_groups, wgrad_span)
+                              dw_get_path, dw_path_supported, dw_prefetch_write, dw_set_path,
+                              dw_wgrad_span_f32, dw_wgrad_span_plain, real, sum_groups,
+                              wgrad_span)
+# (Geo, Work and the staging of rows, _work_alloc, _work_free, _stage and _window_taps, are in
+# depthwise.pxd, which Cython reads first)
 
 # ---- the plan (depthwise_plan.py) as the struct the loops read ---------------------------------
 
@@ -58,9 +63,10 @@ cdef tuple _shape(Py_ssize_t *shape):
     return (shape[0], shape[1], shape[2], shape[3])
 
 
-cdef Geo _geo(plan) except *:
-    """The fields of a depthwise_plan.Plan in a Geo; g.cols points into ``plan.cols``, so the
-    caller keeps the plan alive while g is in use."""
+cdef Geo _geo(plan, prologue=None) except *:
+    """The fields of a depthwise_plan.Plan in a Geo, and the checked ``prologue`` (None: a plain
+    copy); g.cols and g.pre_* point into ``plan.cols`` and the prologue's arrays, so the caller
+    keeps those alive while g is in use."""
     cdef Geo g
     cdef const Py_ssize_t[::1] cols
     g.N, g.H, g.W, g.C, g.M, g.CM = plan.N, plan.H, plan.W, plan.C, plan.M, plan.CM
@@ -69,112 +75,17 @@ cdef Geo _geo(plan) except *:
     g.src_h, g.src_w, g.src_c = plan.src_h, plan.src_w, plan.src_c
     g.first, g.width, g.slots, g.slot_by_row = plan.first, plan.width, plan.slots, plan.slot_by_row
     g.cols, g.ncols, g.per_chunk = NULL, plan.ncols, plan.per_chunk
-    g.pre_center = g.pre_scale = g.pre_shift = NULL   # a plain copy (see _set_prologue)
+    g.pre_center = g.pre_scale = g.pre_shift = NULL
     g.pre_lo, g.pre_hi = 0, 0
+    if prologue is not None and plan.C > 0:   # (C,) arrays of the kernel's type: checked
+        g.pre_center = <const void *><size_t>prologue[0].ctypes.data
+        g.pre_scale = <const void *><size_t>prologue[1].ctypes.data
+        g.pre_shift = <const void *><size_t>prologue[2].ctypes.data
+        g.pre_lo, g.pre_hi = prologue[3], prologue[4]
     if g.ncols > 0:
         cols = plan.cols
         g.cols = &cols[0]
     return g
-
-
-cdef void _set_prologue(Geo *g, const real[::1] center, const real[::1] scale,
-                        const real[::1] shift, double lo, double hi) noexcept:
-    """Stage clip((x - center) * scale + shift, lo, hi) instead of x (the arrays stay alive in the
-    caller's ``prologue`` tuple while g is in use)."""
-    if center.shape[0] == 0:
-        return
-    g.pre_center, g.pre_scale, g.pre_shift = &center[0], &scale[0], &shift[0]
-    g.pre_lo, g.pre_hi = lo, hi
-
-
-# ---- per-thread work space and staged rows ---------------------------------------------------
-
-cdef Work *_work_alloc(Geo *g, size_t itemsize, bint expanded) noexcept nogil:
-    """One thread's scratch, or NULL when memory is short (the caller raises MemoryError)."""
-    cdef Py_ssize_t s, taps = g.KH * g.KW
-    cdef Work *w = <Work *>malloc(sizeof(Work))
-    if w == NULL:
-        return NULL
-    w.src_off = <ptrdiff_t *>malloc((2 * taps + 2 * g.KH) * sizeof(ptrdiff_t))
-    w.tags = <Py_ssize_t *>malloc(g.slots * sizeof(Py_ssize_t))
-    # staged rows start on a cache line, so no vector load of them straddles two lines
-    w.rows = NULL
-    if posix_memalign(&w.rows, 64, max(g.slots * g.width * g.CM, 1) * itemsize) != 0:
-        w.rows = NULL
-    w.expanded = malloc(max(g.W * g.CM, 1) * itemsize) if expanded else NULL
-    if w.src_off == NULL or w.tags == NULL or w.rows == NULL or (expanded and w.expanded == NULL):
-        _work_free(w)
-        return NULL
-    w.w_off = w.src_off + taps
-    w.row_off = w.w_off + taps
-    w.row_tap = w.row_off + g.KH
-    for s in range(g.slots):
-        w.tags[s] = -1
-    return w
-
-
-cdef void _work_free(Work *w) noexcept nogil:
-    if w != NULL:
-        free(w.src_off)
-        free(w.tags)
-        free(w.rows)
-        free(w.expanded)
-        free(w)
-
-
-cdef ptrdiff_t _stage(const real *src, Geo *g, Py_ssize_t n, Py_ssize_t row, Py_ssize_t slot,
-                      Work *w) noexcept nogil:
-    """Offset (in w.rows) of source row (n, row) staged in ``slot``: source columns
-    [first, first + width), zeros where they fall outside the row; copied only if the slot does
-    not hold that row already."""
-    cdef Py_ssize_t key = n * g.src_h + row
-    cdef Py_ssize_t lo = max(g.first, 0), hi = min(g.first + g.width, g.src_w)
-    cdef ptrdiff_t offset = slot * g.width * g.CM
-    cdef real *dst = <real *>w.rows + offset
-    cdef const real *src_row = src + key * g.src_w * g.src_c
-    if w.tags[slot] == key:
-        return offset
-    if hi <= lo:   # the window only sees padding
-        memset(dst, 0, g.width * g.CM * sizeof(real))
-        w.tags[slot] = key
-        return offset
-    memset(dst, 0, (lo - g.first) * g.CM * sizeof(real))
-    dst += (lo - g.first) * g.CM
-    if g.pre_scale != NULL:   # a batch norm's output, made here from its input (M = 1)
-        normalize_block(src_row + lo * g.CM, hi - lo, g.CM, <const real *>g.pre_center,
-                        <const real *>g.pre_scale, <const real *>g.pre_shift, <real>g.pre_lo,
-                        <real>g.pre_hi, dst)
-    elif g.src_c == g.CM:     # one source value per output channel: a plain copy
-        memcpy(dst, src_row + lo * g.CM, (hi - lo) * g.CM * sizeof(real))
-    else:                     # x with M > 1: channel c repeated M times
-        repeat(src_row + lo * g.src_c, dst, (hi - lo) * g.src_c, g.M)
-    memset(dst + (hi - lo) * g.CM, 0, (g.first + g.width - hi) * g.CM * sizeof(real))
-    w.tags[slot] = key
-    if key + 2 < g.N * g.src_h:  # a row this thread will stage soon: start loading it now
-        dw_prefetch(src + (key + 2) * g.src_w * g.src_c + lo * g.src_c,
-                    (hi - lo) * g.src_c * sizeof(real))
-    return offset
-
-
-cdef Py_ssize_t _window_taps(const real *x, Geo *g, Py_ssize_t n, Py_ssize_t oh,
-                             Work *w) noexcept nogil:
-    """Taps of output row (n, oh) that meet the image: offsets of their first pixel in the
-    staged rows (w.src_off) and of their weights (w.w_off). Returns how many."""
-    cdef Py_ssize_t i, j, k, ih, nt = 0
-    cdef ptrdiff_t row
-    if g.ncols == 0:
-        return 0
-    for i in range(g.KH):
-        ih = oh * g.sh - g.pt + i * g.dh
-        if ih < 0 or ih >= g.H:
-            continue
-        row = _stage(x, g, n, ih, ih % g.slots if g.slot_by_row else i, w)
-        for k in range(g.ncols):
-            j = g.cols[k]
-            w.src_off[nt] = row + (j * g.dw - g.pl - g.first) * g.CM
-            w.w_off[nt] = (i * g.KW + j) * g.CM
-            nt += 1
-    return nt
 
 
 # ---- forward ----------------------------------------------------------------------------------
@@ -183,11 +94,8 @@ def depthwise_forward(const real[:, :, :, ::1] x, const real[:, :, :, ::1] kerne
                       real[:, :, :, ::1] out, Py_ssize_t stride_h, Py_ssize_t stride_w,
                       Py_ssize_t dilation_h, Py_ssize_t dilation_w, Py_ssize_t pad_top,
                       Py_ssize_t pad_left, int num_threads, prologue=None):
-    """out[n, oh, ow, c*M + m] = sum_{i,j} xpad[n, oh*sh + i*dh, ow*sw + j*dw, c] kernel[i, j, c, m].
-
-    With ``prologue`` = (center, scale, shift, lo, hi) (M = 1), x is read through a batch norm
-    and its clip: clip((x - center) * scale + shift, lo, hi) per channel, computed as each row is
-    staged (the padding stays zero), with the bits of ``batchnorm.normalize``'s output."""
+    """out[n, oh, ow, c*M + m] = sum_{i,j} xpad[n, oh*sh + i*dh, ow*sw + j*dw, c] kernel[i, j, c, m]
+    (x read through ``prologue``, if given: see the module docstring)."""
     check_arguments("depthwise_forward", _shape(x.shape), _shape(kernel.shape), _shape(out.shape),
                     (stride_h, stride_w), (dilation_h, dilation_w), (pad_top, pad_left),
                     num_threads)
@@ -201,9 +109,7 @@ def depthwise_forward(const real[:, :, :, ::1] x, const real[:, :, :, ::1] kerne
     plan = forward_plan(_shape(x.shape), _shape(kernel.shape), _shape(out.shape)[1:3],
                         (stride_h, stride_w, dilation_h, dilation_w, pad_top, pad_left),
                         sizeof(real))
-    cdef Geo g = _geo(plan)
-    if prologue is not None:
-        _set_prologue[real](&g, prologue[0], prologue[1], prologue[2], prologue[3], prologue[4])
+    cdef Geo g = _geo(plan, prologue)
     cdef const real *xp = &x[0, 0, 0, 0]
     cdef const real *kp = &kernel[0, 0, 0, 0]
     cdef real *op = &out[0, 0, 0, 0]
@@ -332,9 +238,7 @@ def depthwise_grad_kernel(const real[:, :, :, ::1] x, const real[:, :, :, ::1] g
         return
     plan = grad_kernel_plan(_shape(x.shape), _shape(grad_kernel.shape), _shape(grad_out.shape)[1:3],
                             geometry, sizeof(real))
-    cdef Geo g = _geo(plan)
-    if prologue is not None:
-        _set_prologue[real](&g, prologue[0], prologue[1], prologue[2], prologue[3], prologue[4])
+    cdef Geo g = _geo(plan, prologue)
     # row k: chunk k's partial sum of the kernel gradient
     cdef real[:, ::1] partials = np.empty((plan.nchunks, size),
                                           dtype=np.float32 if real is float else np.float64)
@@ -428,9 +332,7 @@ def depthwise_backward(const real[:, :, :, ::1] x, const real[:, :, :, ::1] kern
     out_hw = _shape(grad_out.shape)[1:3]
     plan_i = grad_input_plan(_shape(x.shape), _shape(kernel.shape), out_hw, geometry, sizeof(real))
     plan_k = grad_kernel_plan(_shape(x.shape), _shape(kernel.shape), out_hw, geometry, sizeof(real))
-    cdef Geo gi = _geo(plan_i), gk = _geo(plan_k)
-    if prologue is not None:   # the kernel gradient's staged rows of x only (not grad_out's)
-        _set_prologue[real](&gk, prologue[0], prologue[1], prologue[2], prologue[3], prologue[4])
+    cdef Geo gi = _geo(plan_i), gk = _geo(plan_k, prologue)   # grad_out is staged as it is
     cdef const Py_ssize_t[:, ::1] phases = plan_i.phases
     cdef real[:, ::1] partials = np.empty((plan_k.nchunks, gk.KH * gk.KW * gk.CM),
                                           dtype=np.float32 if real is float else np.float64)
