@@ -333,3 +333,26 @@ def test_a_frozen_batch_norm_or_a_changed_setting_runs_the_three_one_by_one():
     out = model(mg.Tensor(x, requires_grad=True), training=True)
     assert out._node.op is not BatchNormDepthwiseConv2D
     np.testing.assert_array_equal(out.numpy(), _run_layers(plain, mg.Tensor(x), True).numpy())
+
+
+class _UnfusedBatchNorm(layers.BatchNormalization):
+    """A subclass is never fused: the same graph run one layer at a time."""
+
+
+def test_a_convolution_whose_node_is_not_next_is_not_staged():
+    """A layer called at two nodes keeps its last call's losses: staging its first node at the
+    batch norm's place, ahead of a node in between, would change which call is last."""
+    def build(bn_class):
+        inputs = layers.Input(shape=(6, 6, 4), name="x")
+        dw = layers.DepthwiseConv2D(3, padding="same", use_bias=False, activity_regularizer="l1",
+                                    name="dw")
+        relu = layers.ReLU(6.0, name="relu")(bn_class(name="bn")(inputs))
+        shared = layers.Activation("linear", name="lin")(dw(inputs))   # a node in between
+        return mg.models.Model(inputs, layers.Add(name="add")([dw(relu), shared]))
+    model, plain = build(layers.BatchNormalization), build(_UnfusedBatchNorm)
+    plain.set_weights(model.get_weights())
+    assert "bn + relu (fused)" in _steps(model) and "bn" in _steps(plain)
+    assert not any(isinstance(step, StagedStep) for step in model._plan.steps)
+    x = (3 * np.random.default_rng(0).standard_normal((2, 6, 6, 4))).astype(np.float32)
+    np.testing.assert_array_equal(model(x, training=True).numpy(), plain(x, training=True).numpy())
+    assert [loss.item() for loss in model.losses] == [loss.item() for loss in plain.losses]

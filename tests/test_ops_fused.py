@@ -203,7 +203,9 @@ def test_the_products_stage_exactly_what_normalize_writes(each_path, path, dtype
     products, for 1 to 3 threads, across the 64-row tasks, 64-column chunks and 1024-row blocks."""
     each_path(path)
     rng = np.random.default_rng(11)
-    for p, k, n in [(5, 3, 1), (50, 7, 9), (700, 70, 33), (2100, 130, 16), (3000, 64, 128)]:
+    # (K = 65, 129: a last chunk of one column, staged with a row stride that is not 1, as a's)
+    for p, k, n in [(5, 3, 1), (50, 7, 9), (700, 70, 33), (2100, 130, 16), (3000, 64, 128),
+                    (300, 65, 3), (1100, 129, 1), (40, 1, 3), (200, 193, 7)]:
         a = (3 * rng.standard_normal((p, k))).astype(dtype)
         b, g = rng.standard_normal((k, n)).astype(dtype), rng.standard_normal((p, n)).astype(dtype)
         center, shift = rng.standard_normal(k).astype(dtype), rng.standard_normal(k).astype(dtype)
@@ -229,12 +231,26 @@ def test_the_products_stage_exactly_what_normalize_writes(each_path, path, dtype
 
 def test_a_bad_product_prologue_is_refused_before_the_kernels_run():
     a, b, out = np.ones((4, 3), np.float32), np.ones((3, 2), np.float32), np.empty((4, 2), np.float32)
+    g, out_tn = np.ones((4, 2), np.float32), np.empty((3, 2), np.float32)
     ok = (np.zeros(3, np.float32), np.ones(3, np.float32), np.zeros(3, np.float32), 0.0, 6.0)
     with pytest.raises(ValueError, match=r"matmul: prologue shift must be a C-contiguous float32 "
                                          r"array of shape \(3,\), got float32 array of shape \(2,\)"):
         _gemm.matmul(a, b, out, 1, ok[:2] + (np.zeros(2, np.float32),) + ok[3:])
+    strided = np.zeros(6, np.float32)[::2]
+    with pytest.raises(ValueError, match=r"prologue center .* got float32 array of shape \(3,\) "
+                                         r"\(not C-contiguous\)"):
+        _gemm.matmul(a, b, out, 1, (strided,) + ok[1:])
     with pytest.raises(TypeError, match="matmul_tn: prologue must be None or a tuple"):
-        _gemm.matmul_tn(a, np.ones((4, 2), np.float32), np.empty((3, 2), np.float32), 1, ok[:4])
+        _gemm.matmul_tn(a, g, out_tn, 1, ok[:4])
+    with pytest.raises(TypeError, match="matmul_tn: prologue lo must be a number, got None"):
+        _gemm.matmul_tn(a, g, out_tn, 1, ok[:3] + (None, 6.0))
+    for threads in (0, -1):
+        with pytest.raises(ValueError, match=f"matmul: num_threads must be >= 1, got {threads}"):
+            _gemm.matmul(a, b, out, threads)
+        with pytest.raises(ValueError, match="matmul_tn: num_threads must be >= 1"):
+            _gemm.matmul_tn(a, g, out_tn, threads, ok)
+    with pytest.raises(ValueError, match="a prologue needs the product kernels"):
+        _matmul.matmul(a.astype(np.float16), b.astype(np.float16), prologue=ok)
 
 
 def _both_pointwise(x, kernel, gamma, beta, activation):
@@ -255,6 +271,7 @@ def _both_pointwise(x, kernel, gamma, beta, activation):
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("activation", ["relu6", "relu", None])
 @pytest.mark.parametrize("shape,filters", [((3, 10, 9, 6), 5), ((2, 20, 30, 70), 33),
+                                           ((2, 5, 5, 65), 3), ((1, 6, 7, 129), 1),
                                            ((1, 2, 2, 800), 700)])   # 560,000 weights: BLAS
 def test_the_fused_1x1_op_is_the_two_ops_bit_for_bit(dtype, activation, shape, filters):
     rng = np.random.default_rng(2)
@@ -283,10 +300,26 @@ def test_gradcheck_1x1_float64(activation):
 def test_1x1_arguments_are_checked_first():
     x, _, gamma, beta = _inputs(np.random.default_rng(0), (1, 4, 4, 2), 1, np.float32)
     with pytest.raises(ValueError, match=r"batch_norm_pointwise_conv2d: kernel must have shape "
-                                         r"\(1, 1, 2, filters\) for x of shape \(1, 4, 4, 2\), "
-                                         r"got \(3, 3, 2, 4\)"):
+                                         r"\(1, 1, 2, filters\) with filters >= 1 for x of shape "
+                                         r"\(1, 4, 4, 2\), got \(3, 3, 2, 4\)"):
         batch_norm_pointwise_conv2d(x, gamma, beta, np.ones((3, 3, 2, 4), np.float32))
+    with pytest.raises(ValueError, match=r"with filters >= 1 for x of shape \(1, 4, 4, 2\), got "
+                                         r"\(1, 1, 2, 0\)"):
+        batch_norm_pointwise_conv2d(x, gamma, beta, np.ones((1, 1, 2, 0), np.float32))
     with pytest.raises(ValueError, match="x must be 4-D"):
         batch_norm_pointwise_conv2d(x[0], gamma, beta, np.ones((1, 1, 2, 4), np.float32))
     with pytest.raises(ValueError, match="x and kernel must have one dtype"):
         batch_norm_pointwise_conv2d(x, gamma, beta, np.ones((1, 1, 2, 4)))
+
+
+@pytest.mark.parametrize("path", ["base", "avx2", "avx512"])
+def test_the_fused_1x1_op_is_bit_for_bit_on_every_path(each_path, path):
+    each_path(path)
+    rng = np.random.default_rng(9)
+    for shape, filters in [((2, 5, 5, 65), 3), ((1, 33, 33, 129), 1), ((2, 3, 3, 1), 2),
+                           ((2, 16, 16, 32), 64)]:
+        x, _, gamma, beta = _inputs(rng, shape, 1, np.float32)
+        kernel = rng.standard_normal((1, 1, shape[3], filters)).astype(np.float32)
+        fused, unfused = _both_pointwise(x, kernel, gamma, beta, "relu6")
+        for got, want in zip(fused, unfused):
+            np.testing.assert_array_equal(got, want)

@@ -73,6 +73,9 @@ is the batch-norm module's own loop), where:
 * the pair qualifies as above, and the ReLU's one output feeds exactly one input of one node, a
   DepthwiseConv2D or Conv2D of the library's own classes, called with no keyword arguments and
   not on a list, and is not a model output;
+* the three nodes come one after the other in the graph's order, so that running the
+  convolution at the batch norm's place changes no order of calls (a layer called at several
+  nodes keeps the losses of its last call);
 * the convolution is channels_last, a depthwise one has depth multiplier 1, a Conv2D a 1x1
   kernel, stride 1 and one group; the batch norm normalises the last axis of a 4-D input; all
   three layers have one dtype (checked on every call, as above).
@@ -341,6 +344,8 @@ def _staging_convs(nodes, pairs, readers):
         k = readers.get(id(nodes[j].outputs[0])) if len(nodes[j].outputs) == 1 else None
         if k is None or type(nodes[k].layer) not in (DepthwiseConv2D, Conv2D) \
                 or nodes[k].record.kwargs:
+            continue
+        if (j, k) != (i + 1, i + 2):   # another node in between: it would run after the conv
             continue
         if stages_batch_norm(nodes[i].layer, nodes[k].layer):
             convs[i] = k

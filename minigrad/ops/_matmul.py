@@ -56,6 +56,9 @@ def matmul(a, b, out=None, prologue=None):
     """``a @ b`` for 2-D a (M, K) and b (K, N); ``out`` (M, N) if given, else a buffer from the
     pool. ``prologue``: a C-contiguous a is read through a batch norm's map (``gemm.matmul``);
     only where :func:`kernels_take` says so."""
+    if prologue is not None and (not _kernels_take(a, b, b.size) or _transposed(a)):
+        raise ValueError("matmul: a prologue needs the product kernels and a C-contiguous a "
+                         "(kernels_take(a, b), a not a transposed view)")
     if not _kernels_take(a, b, b.size):
         return np.matmul(a, b, out=out)
     if out is None:
@@ -71,6 +74,9 @@ def matmul(a, b, out=None, prologue=None):
 def matmul_tn(a, g, prologue=None):
     """``a.T @ g`` for 2-D a (P, K) and g (P, N), without transposing a: a new (K, N) array
     (``prologue`` as in :func:`matmul`)."""
+    if prologue is not None and (not _kernels_take(a, g, a.shape[1] * g.shape[1])
+                                 or _transposed(a)):
+        raise ValueError("matmul_tn: a prologue needs the product kernels and a C-contiguous a")
     if not _kernels_take(a, g, a.shape[1] * g.shape[1]):   # g is the data here: (P, N)
         return np.matmul(a.T, g)
     out = np.empty((a.shape[1], g.shape[1]), a.dtype)

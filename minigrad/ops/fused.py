@@ -49,7 +49,7 @@ class BatchNormDepthwiseConv2D(Function):
     @staticmethod
     def forward(ctx, x, kernel, *params, epsilon, has_gamma, has_beta, bounds, stats, strides,
                 padding, dilation_rate):
-        x = np.ascontiguousarray(x)
+        x, kernel = np.ascontiguousarray(x), np.ascontiguousarray(kernel)   # views as they are
         bn_op.train_statistics(ctx, x, params, epsilon, has_gamma, has_beta, bounds, stats)
         out = depthwise_op.forward_output(ctx, x, kernel, strides, padding, dilation_rate)
         _dw.depthwise_forward(x, kernel, out, *ctx.geometry, ctx.threads, ctx.map.prologue())
@@ -163,9 +163,10 @@ def batch_norm_pointwise_conv2d(x, gamma, beta, kernel, epsilon=1e-3, activation
     kernel = tensor_argument(kernel, "kernel", who)
     if x.ndim != 4:
         raise ValueError(f"{who}: x must be 4-D (N, H, W, C), got shape {x.shape}")
-    if kernel.ndim != 4 or kernel.shape[:2] != (1, 1) or kernel.shape[2] != x.shape[3]:
-        raise ValueError(f"{who}: kernel must have shape (1, 1, {x.shape[3]}, filters) for x of "
-                         f"shape {x.shape}, got {kernel.shape}")
+    if kernel.ndim != 4 or kernel.shape[:2] != (1, 1) or kernel.shape[2] != x.shape[3] \
+            or kernel.shape[3] < 1:
+        raise ValueError(f"{who}: kernel must have shape (1, 1, {x.shape[3]}, filters) with "
+                         f"filters >= 1 for x of shape {x.shape}, got {kernel.shape}")
     return _apply(BatchNormPointwiseConv2D, who, x, gamma, beta, kernel, "kernel", epsilon,
                   activation, {})
 

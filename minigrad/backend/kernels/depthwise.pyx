@@ -43,8 +43,9 @@ and only then enters ``nogil`` code.
 """
 import numpy as np
 
-from .depthwise_plan import (check_arguments, check_prologue, check_span, forward_plan,
-                             grad_input_plan, grad_kernel_plan)
+from .depthwise_plan import (check_arguments, check_span, forward_plan, grad_input_plan,
+                             grad_kernel_plan)
+from .prologue import check_prologue
 
 from cython.parallel cimport parallel, prange
 from libc.stddef cimport ptrdiff_t
@@ -99,8 +100,8 @@ def depthwise_forward(const real[:, :, :, ::1] x, const real[:, :, :, ::1] kerne
     check_arguments("depthwise_forward", _shape(x.shape), _shape(kernel.shape), _shape(out.shape),
                     (stride_h, stride_w), (dilation_h, dilation_w), (pad_top, pad_left),
                     num_threads)
-    prologue = check_prologue("depthwise_forward", prologue, x.shape[3], kernel.shape[3],
-                              np.float32 if real is float else np.float64)
+    prologue = check_prologue("depthwise_forward", prologue, x.shape[3],
+                              np.float32 if real is float else np.float64, kernel.shape[3])
     if out.shape[0] * out.shape[1] * out.shape[2] * out.shape[3] == 0:
         return
     if x.shape[1] == 0 or x.shape[2] == 0:
@@ -226,8 +227,8 @@ def depthwise_grad_kernel(const real[:, :, :, ::1] x, const real[:, :, :, ::1] g
     geometry = (stride_h, stride_w, dilation_h, dilation_w, pad_top, pad_left)
     check_arguments("depthwise_grad_kernel", _shape(x.shape), _shape(grad_kernel.shape),
                     _shape(grad_out.shape), geometry[:2], geometry[2:4], geometry[4:], num_threads)
-    prologue = check_prologue("depthwise_grad_kernel", prologue, x.shape[3], grad_kernel.shape[3],
-                              np.float32 if real is float else np.float64)
+    prologue = check_prologue("depthwise_grad_kernel", prologue, x.shape[3],
+                              np.float32 if real is float else np.float64, grad_kernel.shape[3])
     cdef Py_ssize_t size = (grad_kernel.shape[0] * grad_kernel.shape[1] * grad_kernel.shape[2]
                             * grad_kernel.shape[3])
     if size == 0:
@@ -317,8 +318,8 @@ def depthwise_backward(const real[:, :, :, ::1] x, const real[:, :, :, ::1] kern
     geometry = (stride_h, stride_w, dilation_h, dilation_w, pad_top, pad_left)
     check_arguments("depthwise_backward", _shape(x.shape), _shape(kernel.shape),
                     _shape(grad_out.shape), geometry[:2], geometry[2:4], geometry[4:], num_threads)
-    prologue = check_prologue("depthwise_backward", prologue, x.shape[3], kernel.shape[3],
-                              np.float32 if real is float else np.float64)
+    prologue = check_prologue("depthwise_backward", prologue, x.shape[3],
+                              np.float32 if real is float else np.float64, kernel.shape[3])
     if _shape(grad_x.shape) != _shape(x.shape) or _shape(grad_kernel.shape) != _shape(kernel.shape):
         raise ValueError(f"depthwise_backward: grad_x {_shape(grad_x.shape)} and grad_kernel "
                          f"{_shape(grad_kernel.shape)} must have the shapes of x "

@@ -29,7 +29,6 @@ after it is made (its arrays are read-only).
 (3, True)
 """
 import functools
-import numbers
 
 import numpy as np
 
@@ -70,40 +69,6 @@ def check_arguments(who, x_shape, kernel_shape, out_shape, strides, dilations, p
         if size + out * s + k * d + p + s >= INDEX_LIMIT:
             raise ValueError(f"{who}: geometry too large for 64-bit indices (size {size}, output "
                              f"{out}, kernel {k}, stride {s}, dilation {d}, pad {p})")
-
-
-def check_prologue(who, prologue, channels, multiplier, dtype):
-    """``prologue`` = (center, scale, shift, lo, hi), the batch norm (and clip) that the forward
-    and the kernel gradient apply to each input value as they stage it, checked: three (C,)
-    C-contiguous arrays of the kernel's dtype, two numbers; None passes. Returns the tuple with
-    lo and hi as floats.
-
-    >>> check_prologue("f", (np.zeros(2), np.ones(2), np.zeros(2), 0, 6), 2, 1, np.float64)[3:]
-    (0.0, 6.0)
-    >>> check_prologue("f", (np.zeros(2), np.ones(2), np.zeros(2), 0, 6), 2, 3, np.float64)
-    Traceback (most recent call last):
-    ...
-    ValueError: f: a prologue needs depth multiplier 1 (one staged value per channel), got 3
-    """
-    if prologue is None:
-        return None
-    if not isinstance(prologue, tuple) or len(prologue) != 5:
-        raise TypeError(f"{who}: prologue must be None or a tuple (center, scale, shift, lo, hi), "
-                        f"got {type(prologue).__name__}")
-    if multiplier != 1:
-        raise ValueError(f"{who}: a prologue needs depth multiplier 1 (one staged value per "
-                         f"channel), got {multiplier}")
-    for name, v in zip(("center", "scale", "shift"), prologue[:3]):
-        if not isinstance(v, np.ndarray) or v.dtype != dtype or v.shape != (channels,) \
-                or not v.flags.c_contiguous:
-            shown = (f"{v.dtype} array of shape {v.shape}" if isinstance(v, np.ndarray)
-                     else type(v).__name__)
-            raise ValueError(f"{who}: prologue {name} must be a C-contiguous {np.dtype(dtype)} "
-                             f"array of shape ({channels},), got {shown}")
-    for name, v in zip(("lo", "hi"), prologue[3:]):
-        if isinstance(v, bool) or not isinstance(v, numbers.Real):
-            raise TypeError(f"{who}: prologue {name} must be a number, got {v!r}")
-    return prologue[:3] + (float(prologue[3]), float(prologue[4]))
 
 
 def check_span(who, ntaps, count, channels, *arrays):

@@ -29,6 +29,7 @@ from libc.stddef cimport ptrdiff_t
 from libc.stdlib cimport free, malloc
 
 from .batchnorm cimport normalize_block
+from .prologue import check_prologue
 
 cdef extern from "gemm_simd.h" nogil:
     void gm_nn_plain(const float *a, ptrdiff_t lda, const float *b, ptrdiff_t ldb, float *c,
@@ -83,38 +84,30 @@ cdef struct Pre:
     double lo, hi
 
 
-cdef Pre _pre(prologue, const real[:, ::1] a, who) except *:
-    """The checked prologue (see the module docstring) for the K columns of a; the arrays stay
-    alive in ``prologue`` while the loops run."""
+cdef Pre _pre(prologue, const real[:, ::1] a, int num_threads, who) except *:
+    """The checked prologue (see the module docstring) for the K columns of a (and a check of
+    ``num_threads``); the arrays stay alive in ``prologue`` while the loops run."""
+    if num_threads < 1:
+        raise ValueError(f"{who}: num_threads must be >= 1, got {num_threads}")
     cdef Pre pre
     pre.center = pre.scale = pre.shift = NULL
     pre.lo = pre.hi = 0
-    if prologue is None:
+    prologue = check_prologue(who, prologue, a.shape[1],
+                              np.float32 if real is float else np.float64)
+    if prologue is None or a.shape[1] == 0:
         return pre
-    cdef Py_ssize_t k = a.shape[1]
-    dtype = np.float32 if real is float else np.float64
-    if not isinstance(prologue, tuple) or len(prologue) != 5:
-        raise TypeError(f"{who}: prologue must be None or a tuple (center, scale, shift, lo, hi), "
-                        f"got {type(prologue).__name__}")
-    for name, v in zip(("center", "scale", "shift"), prologue[:3]):
-        if not isinstance(v, np.ndarray) or v.dtype != dtype or v.shape != (k,) \
-                or not v.flags.c_contiguous:
-            shown = (f"{v.dtype} array of shape {v.shape}" if isinstance(v, np.ndarray)
-                     else type(v).__name__)
-            raise ValueError(f"{who}: prologue {name} must be a C-contiguous {np.dtype(dtype)} "
-                             f"array of shape ({k},), got {shown}")
     cdef const real[::1] center = prologue[0], scale = prologue[1], shift = prologue[2]
-    pre.lo, pre.hi = float(prologue[3]), float(prologue[4])
-    if k > 0:
-        pre.center, pre.scale, pre.shift = &center[0], &scale[0], &shift[0]
+    pre.center, pre.scale, pre.shift = &center[0], &scale[0], &shift[0]
+    pre.lo, pre.hi = prologue[3], prologue[4]
     return pre
 
 
 cdef inline void _stage(const real *a, ptrdiff_t lda, ptrdiff_t rows, ptrdiff_t cols,
-                        const Pre *pre, ptrdiff_t k0, real *dst) noexcept nogil:
-    """dst (rows x cols, packed) = the prologue's map of a's rows, columns k0 .. k0 + cols."""
+                        const Pre *pre, ptrdiff_t k0, real *dst, ptrdiff_t ldd) noexcept nogil:
+    """dst (rows x cols, row stride ldd) = the prologue's map of a's rows, columns k0 .. k0 +
+    cols."""
     cdef ptrdiff_t r
-    if lda == cols:   # whole rows: one call
+    if lda == cols and ldd == cols:   # whole rows: one call
         normalize_block(a, rows, cols, <const real *>pre.center + k0,
                         <const real *>pre.scale + k0, <const real *>pre.shift + k0,
                         <real>pre.lo, <real>pre.hi, dst)
@@ -122,7 +115,7 @@ cdef inline void _stage(const real *a, ptrdiff_t lda, ptrdiff_t rows, ptrdiff_t 
     for r in range(rows):
         normalize_block(a + r * lda, 1, cols, <const real *>pre.center + k0,
                         <const real *>pre.scale + k0, <const real *>pre.shift + k0,
-                        <real>pre.lo, <real>pre.hi, dst + r * cols)
+                        <real>pre.lo, <real>pre.hi, dst + r * ldd)
 
 
 cdef _check_out(who, Py_ssize_t rows, Py_ssize_t cols, Py_ssize_t *shape, a_shape, b_shape):
@@ -141,7 +134,7 @@ def matmul(const real[:, ::1] a, const real[:, ::1] b, real[:, ::1] out, int num
         raise ValueError(f"matmul: b must have {K} rows (the columns of a), got shape "
                          f"{tuple(b.shape)[:2]}")
     _check_out("matmul", M, N, out.shape, (M, K), (b.shape[0], N))
-    cdef Pre pre = _pre(prologue, a, "matmul")
+    cdef Pre pre = _pre(prologue, a, num_threads, "matmul")
     if M == 0 or N == 0:
         return
     if K == 0:
@@ -170,7 +163,7 @@ def matmul(const real[:, ::1] a, const real[:, ::1] b, real[:, ::1] out, int num
         for t in prange(ntasks, schedule="static"):
             if not failed[0]:
                 m0 = t * task
-                _stage(&a[m0, 0], lda, min(task, M - m0), K, &pre, 0, buf)
+                _stage(&a[m0, 0], lda, min(task, M - m0), K, &pre, 0, buf, K)
                 _nn(buf, K, &b[0, 0], ldb, &out[m0, 0], ldc, min(task, M - m0), K, N)
         free(buf)
     if failed[0]:
@@ -185,7 +178,7 @@ def matmul_tn(const real[:, ::1] a, const real[:, ::1] g, real[:, ::1] out, int 
         raise ValueError(f"matmul_tn: g must have {P} rows (the rows of a), got shape "
                          f"{tuple(g.shape)[:2]}")
     _check_out("matmul_tn", K, N, out.shape, (P, K), (g.shape[0], N))
-    cdef Pre pre = _pre(prologue, a, "matmul_tn")
+    cdef Pre pre = _pre(prologue, a, num_threads, "matmul_tn")
     if K == 0 or N == 0:
         return
     if P == 0:
@@ -237,12 +230,12 @@ cdef int _tn_staged(const real[:, ::1] a, const real[:, ::1] g, real[:, ::1] out
     cdef Py_ssize_t P = a.shape[0], K = a.shape[1], N = g.shape[1]
     cdef Py_ssize_t nblocks = (P + _BLOCK - 1) // _BLOCK, t, blk, p0, k0, rows, cols
     cdef ptrdiff_t lda = a.strides[0] // sizeof(real), ldg = g.strides[0] // sizeof(real)
-    cdef ptrdiff_t ldo = out.strides[0] // sizeof(real)
+    cdef ptrdiff_t ldo = out.strides[0] // sizeof(real), ldb
     cdef real *buf = NULL
     cdef int failed[1]
     failed[0] = 0
     with nogil, parallel(num_threads=num_threads):
-        buf = <real *>malloc(min(_BLOCK, P) * min(_TASK, K) * sizeof(real))   # one per thread
+        buf = <real *>malloc(min(_BLOCK, P) * max(min(_TASK, K), 2) * sizeof(real))   # per thread
         if buf == NULL:
             failed[0] = 1
         for t in prange(nblocks * nchunks, schedule="static"):
@@ -251,8 +244,12 @@ cdef int _tn_staged(const real[:, ::1] a, const real[:, ::1] g, real[:, ::1] out
                 p0 = blk * _BLOCK
                 k0 = (t % nchunks) * _TASK
                 rows, cols = min(_BLOCK, P - p0), min(_TASK, K - k0)
-                _stage(&a[p0, k0], lda, rows, cols, pre, k0, buf)
-                _tn(buf, cols, &g[p0, 0], ldg, &out[blk * K + k0, 0], ldo, rows, cols, N)
+                # the buffer's row stride is 1 only where a's is: GCC specialises the plain loop
+                # of the last columns (include/gemm_simd_impl.h) for a unit stride, adding its
+                # products without fused multiply-adds, so the bits would differ from a's
+                ldb = cols if cols > 1 or K == 1 else 2
+                _stage(&a[p0, k0], lda, rows, cols, pre, k0, buf, ldb)
+                _tn(buf, ldb, &g[p0, 0], ldg, &out[blk * K + k0, 0], ldo, rows, cols, N)
         free(buf)
     return failed[0]
 
