@@ -244,9 +244,9 @@ cdef int _tn_staged(const real[:, ::1] a, const real[:, ::1] g, real[:, ::1] out
                 p0 = blk * _BLOCK
                 k0 = (t % nchunks) * _TASK
                 rows, cols = min(_BLOCK, P - p0), min(_TASK, K - k0)
-                # the buffer's row stride is 1 only where a's is: GCC specialises the plain loop
-                # of the last columns (include/gemm_simd_impl.h) for a unit stride, adding its
-                # products without fused multiply-adds, so the bits would differ from a's
+                # the buffer's row stride is 1 only where a's is: with a unit stride the plain
+                # loop of the last columns (include/gemm_simd_impl.h) gave other bits (measured,
+                # AVX-512: products added without fused multiply-adds, as GCC vectorised it)
                 ldb = cols if cols > 1 or K == 1 else 2
                 _stage(&a[p0, k0], lda, rows, cols, pre, k0, buf, ldb)
                 _tn(buf, ldb, &g[p0, 0], ldg, &out[blk * K + k0, 0], ldo, rows, cols, N)
