@@ -32,6 +32,11 @@ def check_prologue(who, prologue, channels, dtype, multiplier=1):
                          f"channel), got {multiplier}")
     dtype = np.dtype(dtype)
     for name, v in zip(("center", "scale", "shift"), prologue[:3]):
+        # (`type(v) is` and `v.dtype is`: a training step checks 20-odd prologues; NumPy's own
+        # dtypes are single objects, so equal dtypes are one object in the usual case)
+        if type(v) is np.ndarray and v.dtype is dtype and v.shape == (channels,) \
+                and v.flags.c_contiguous:
+            continue
         if not isinstance(v, np.ndarray) or v.dtype != dtype or v.shape != (channels,) \
                 or not v.flags.c_contiguous:
             shown = type(v).__name__
@@ -41,6 +46,6 @@ def check_prologue(who, prologue, channels, dtype, multiplier=1):
             raise ValueError(f"{who}: prologue {name} must be a C-contiguous {dtype} array of "
                              f"shape ({channels},), got {shown}")
     for name, v in zip(("lo", "hi"), prologue[3:]):
-        if isinstance(v, bool) or not isinstance(v, numbers.Real):
+        if type(v) is not float and (isinstance(v, bool) or not isinstance(v, numbers.Real)):
             raise TypeError(f"{who}: prologue {name} must be a number, got {v!r}")
     return prologue[:3] + (float(prologue[3]), float(prologue[4]))
