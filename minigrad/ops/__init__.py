@@ -19,5 +19,6 @@ from .depthwise import depthwise_conv2d
 from .layout import flatten
 from .noise import dropout
 from .normalization import batch_norm, batch_norm_train
+from .fused import batch_norm_depthwise_conv2d, batch_norm_pointwise_conv2d
 from .layer_norm import group_norm, layer_norm
 from .pooling import avg_pool2d, global_avg_pool2d, max_pool2d
