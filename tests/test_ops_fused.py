@@ -30,20 +30,29 @@ def _inputs(rng, shape, kh, dtype):
     return x, kernel, gamma, beta
 
 
-def _both(x, kernel, gamma, beta, activation, **conv):
-    """Values and every gradient of the fused op and of the two ops one after the other."""
+_FUSED = {"depthwise": batch_norm_depthwise_conv2d, "pointwise": batch_norm_pointwise_conv2d}
+
+
+def _both(kind, x, kernel, gamma, beta, activation, **conv):
+    """Values and every gradient of the fused op (``kind`` "depthwise" or "pointwise") and of the
+    batch norm and the convolution one after the other."""
     results = []
     for fused in (True, False):
         xt, kt, gt, bt = (mg.Tensor(a, requires_grad=True) for a in (x, kernel, gamma, beta))
         if fused:
-            y, mean, var = batch_norm_depthwise_conv2d(xt, gt, bt, kt, 1e-3, activation, **conv)
+            y, mean, var = _FUSED[kind](xt, gt, bt, kt, 1e-3, activation, **conv)
         else:
             a, mean, var = batch_norm_train(xt, gt, bt, 1e-3, activation=activation)
-            y = depthwise_conv2d(a, kt, **conv)
+            y = (depthwise_conv2d if kind == "depthwise" else conv2d)(a, kt, **conv)
         weights = np.linspace(-1, 1, y.numpy().size).reshape(y.shape).astype(x.dtype)
         (y * mg.Tensor(weights)).sum().backward()
         results.append([y.numpy(), mean, var, xt.grad, kt.grad, gt.grad, bt.grad])
     return results
+
+
+def _assert_bit_for_bit(results):
+    for got, want in zip(*results):
+        np.testing.assert_array_equal(got, want)
 
 
 # -- the kernels' prologue ------------------------------------------------------------------------
@@ -123,9 +132,7 @@ def test_a_bad_prologue_is_refused_before_the_kernels_run():
                                   {"strides": 1, "padding": "valid", "dilation_rate": 2}])
 def test_the_fused_op_is_the_two_ops_bit_for_bit(dtype, activation, conv):
     x, kernel, gamma, beta = _inputs(np.random.default_rng(1), (3, 10, 9, 6), 3, dtype)
-    fused, unfused = _both(x, kernel, gamma, beta, activation, **conv)
-    for got, want in zip(fused, unfused):
-        np.testing.assert_array_equal(got, want)
+    _assert_bit_for_bit(_both("depthwise", x, kernel, gamma, beta, activation, **conv))
 
 
 @settings(max_examples=15, deadline=None)
@@ -136,9 +143,8 @@ def test_drawn_shapes_agree_with_the_two_ops(n, h, w, c, k, stride, padding, see
     if padding == "valid" and (k > h or k > w):
         k = 1
     x, kernel, gamma, beta = _inputs(np.random.default_rng(seed), (n, h, w, c), k, np.float32)
-    fused, unfused = _both(x, kernel, gamma, beta, "relu6", strides=stride, padding=padding)
-    for got, want in zip(fused, unfused):
-        np.testing.assert_array_equal(got, want)
+    _assert_bit_for_bit(_both("depthwise", x, kernel, gamma, beta, "relu6", strides=stride,
+                              padding=padding))
 
 
 @pytest.mark.parametrize("activation", ["relu6", None])
@@ -253,21 +259,6 @@ def test_a_bad_product_prologue_is_refused_before_the_kernels_run():
         _matmul.matmul(a.astype(np.float16), b.astype(np.float16), prologue=ok)
 
 
-def _both_pointwise(x, kernel, gamma, beta, activation):
-    results = []
-    for fused in (True, False):
-        xt, kt, gt, bt = (mg.Tensor(a, requires_grad=True) for a in (x, kernel, gamma, beta))
-        if fused:
-            y, mean, var = batch_norm_pointwise_conv2d(xt, gt, bt, kt, 1e-3, activation)
-        else:
-            a, mean, var = batch_norm_train(xt, gt, bt, 1e-3, activation=activation)
-            y = conv2d(a, kt)
-        weights = np.linspace(-1, 1, y.numpy().size).reshape(y.shape).astype(x.dtype)
-        (y * mg.Tensor(weights)).sum().backward()
-        results.append([y.numpy(), mean, var, xt.grad, kt.grad, gt.grad, bt.grad])
-    return results
-
-
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("activation", ["relu6", "relu", None])
 @pytest.mark.parametrize("shape,filters", [((3, 10, 9, 6), 5), ((2, 20, 30, 70), 33),
@@ -279,9 +270,7 @@ def test_the_fused_1x1_op_is_the_two_ops_bit_for_bit(dtype, activation, shape, f
     kernel = rng.standard_normal((1, 1, shape[3], filters)).astype(dtype)
     if shape[3] * filters > _matmul.MAX_KERNEL_ELEMENTS:
         assert not _matmul.kernels_take(x.reshape(-1, shape[3]), kernel.reshape(shape[3], -1))
-    fused, unfused = _both_pointwise(x, kernel, gamma, beta, activation)
-    for got, want in zip(fused, unfused):
-        np.testing.assert_array_equal(got, want)
+    _assert_bit_for_bit(_both("pointwise", x, kernel, gamma, beta, activation))
 
 
 @pytest.mark.parametrize("activation", ["relu6", None])
@@ -320,6 +309,4 @@ def test_the_fused_1x1_op_is_bit_for_bit_on_every_path(each_path, path):
                            ((2, 16, 16, 32), 64)]:
         x, _, gamma, beta = _inputs(rng, shape, 1, np.float32)
         kernel = rng.standard_normal((1, 1, shape[3], filters)).astype(np.float32)
-        fused, unfused = _both_pointwise(x, kernel, gamma, beta, "relu6")
-        for got, want in zip(fused, unfused):
-            np.testing.assert_array_equal(got, want)
+        _assert_bit_for_bit(_both("pointwise", x, kernel, gamma, beta, "relu6"))
