@@ -23,7 +23,7 @@ Backward, for G = dL/dy: the convolution's gradients (dL/da, and dL/dK with its 
 mapped again), then the batch norm's closed-form backward with dL/da as its G. Every partial is
 the unfused ops' (see :mod:`.normalization` and :mod:`.depthwise`), computed by the same kernels
 in the same order: the results equal ``depthwise_conv2d(batch_norm_train(x, ...)[0], K)`` bit for
-bit, which the tests check. A model's execution plan uses this op in place of the three layers
+bit, which the tests check. A model's execution plan uses these ops in place of the three layers
 where that is provably the same computation (:mod:`minigrad.models.plan`).
 """
 import numpy as np
