@@ -103,11 +103,10 @@ cdef Pre _pre(prologue, const real[:, ::1] a, int num_threads, who) except *:
 
 
 cdef inline void _stage(const real *a, ptrdiff_t lda, ptrdiff_t rows, ptrdiff_t cols,
-                        const Pre *pre, ptrdiff_t k0, real *dst, ptrdiff_t ldd) noexcept nogil:
-    """dst (rows x cols, row stride ldd) = the prologue's map of a's rows, columns k0 .. k0 +
-    cols."""
+                        const Pre *pre, ptrdiff_t k0, real *dst) noexcept nogil:
+    """dst (rows x cols, packed) = the prologue's map of a's rows, columns k0 .. k0 + cols."""
     cdef ptrdiff_t r
-    if lda == cols and ldd == cols:   # whole rows: one call
+    if lda == cols:   # whole rows: one call
         normalize_block(a, rows, cols, <const real *>pre.center + k0,
                         <const real *>pre.scale + k0, <const real *>pre.shift + k0,
                         <real>pre.lo, <real>pre.hi, dst)
@@ -115,7 +114,7 @@ cdef inline void _stage(const real *a, ptrdiff_t lda, ptrdiff_t rows, ptrdiff_t 
     for r in range(rows):
         normalize_block(a + r * lda, 1, cols, <const real *>pre.center + k0,
                         <const real *>pre.scale + k0, <const real *>pre.shift + k0,
-                        <real>pre.lo, <real>pre.hi, dst + r * ldd)
+                        <real>pre.lo, <real>pre.hi, dst + r * cols)
 
 
 cdef _check_out(who, Py_ssize_t rows, Py_ssize_t cols, Py_ssize_t *shape, a_shape, b_shape):
@@ -147,24 +146,24 @@ def matmul(const real[:, ::1] a, const real[:, ::1] b, real[:, ::1] out, int num
     cdef Py_ssize_t task = _TASK, t, m0
     if M < 2 * _TASK * num_threads:
         task = max(8, ((M + 2 * num_threads - 1) // (2 * num_threads) + 7) // 8 * 8)
-    cdef Py_ssize_t ntasks = (M + task - 1) // task
+    cdef Py_ssize_t ntasks = (M + task - 1) // task, rows
     cdef real *buf = NULL
     cdef int failed[1]
     failed[0] = 0
-    if pre.scale == NULL:
-        for t in prange(ntasks, nogil=True, schedule="static", num_threads=num_threads):
-            m0 = t * task
-            _nn(&a[m0, 0], lda, &b[0, 0], ldb, &out[m0, 0], ldc, min(task, M - m0), K, N)
-        return
     with nogil, parallel(num_threads=num_threads):
-        buf = <real *>malloc(task * K * sizeof(real))   # assigned here: one per thread
-        if buf == NULL:
-            failed[0] = 1
+        if pre.scale != NULL:   # the staged rows of a: one buffer per thread (assigned here)
+            buf = <real *>malloc(task * K * sizeof(real))
+            if buf == NULL:
+                failed[0] = 1
         for t in prange(ntasks, schedule="static"):
             if not failed[0]:
                 m0 = t * task
-                _stage(&a[m0, 0], lda, min(task, M - m0), K, &pre, 0, buf, K)
-                _nn(buf, K, &b[0, 0], ldb, &out[m0, 0], ldc, min(task, M - m0), K, N)
+                rows = min(task, M - m0)
+                if buf == NULL:
+                    _nn(&a[m0, 0], lda, &b[0, 0], ldb, &out[m0, 0], ldc, rows, K, N)
+                else:
+                    _stage(&a[m0, 0], lda, rows, K, &pre, 0, buf)
+                    _nn(buf, K, &b[0, 0], ldb, &out[m0, 0], ldc, rows, K, N)
         free(buf)
     if failed[0]:
         raise MemoryError("matmul: could not allocate per-thread scratch memory")
@@ -184,35 +183,19 @@ def matmul_tn(const real[:, ::1] a, const real[:, ::1] g, real[:, ::1] out, int 
     if P == 0:
         out[:, :] = 0
         return
-    cdef ptrdiff_t lda = a.strides[0] // sizeof(real), ldg = g.strides[0] // sizeof(real)
-    cdef ptrdiff_t ldc = out.strides[0] // sizeof(real)
     # tasks: (block of the sum, chunk of _TASK rows of out), so that a short sum (a 3x3 window on
     # one channel: P = 9) still gives every thread rows to do
     cdef Py_ssize_t nblocks = (P + _BLOCK - 1) // _BLOCK, nchunks = (K + _TASK - 1) // _TASK
-    cdef Py_ssize_t t, blk, p0, k0, k, n
-    if nblocks == 1 and pre.scale == NULL:
-        for t in prange(nchunks, nogil=True, schedule="static", num_threads=num_threads):
-            k0 = t * _TASK
-            _tn(&a[0, k0], lda, &g[0, 0], ldg, &out[k0, 0], ldc, P, min(_TASK, K - k0), N)
-        return
-    cdef int failed[1]
-    if nblocks == 1:   # with a prologue: each chunk of columns of a staged, then multiplied
-        failed[0] = _tn_staged(a, g, out, &pre, nchunks, num_threads)
-        if failed[0]:
+    cdef Py_ssize_t blk, k, n
+    if nblocks == 1:   # one block: the tasks write out itself
+        if _tn_tasks(a, g, out, &pre, nchunks, num_threads):
             raise MemoryError("matmul_tn: could not allocate per-thread scratch memory")
         return
     partial_arr = np.empty((nblocks, K, N), dtype=np.float32 if real is float else np.float64)
     cdef real[:, :, ::1] partial = partial_arr
     cdef real[:, ::1] partial_rows = partial_arr.reshape(nblocks * K, N)
     cdef real s
-    if pre.scale == NULL:
-        for t in prange(nblocks * nchunks, nogil=True, schedule="static", num_threads=num_threads):
-            blk = t // nchunks
-            p0 = blk * _BLOCK
-            k0 = (t % nchunks) * _TASK
-            _tn(&a[p0, k0], lda, &g[p0, 0], ldg, &partial[blk, k0, 0], N, min(_BLOCK, P - p0),
-                min(_TASK, K - k0), N)
-    elif _tn_staged(a, g, partial_rows, &pre, nchunks, num_threads):
+    if _tn_tasks(a, g, partial_rows, &pre, nchunks, num_threads):
         raise MemoryError("matmul_tn: could not allocate per-thread scratch memory")
     for k in prange(K, nogil=True, schedule="static", num_threads=num_threads):
         for n in range(N):
@@ -222,34 +205,36 @@ def matmul_tn(const real[:, ::1] a, const real[:, ::1] g, real[:, ::1] out, int 
             out[k, n] = s
 
 
-cdef int _tn_staged(const real[:, ::1] a, const real[:, ::1] g, real[:, ::1] out, const Pre *pre,
-                    Py_ssize_t nchunks, int num_threads) except -1:
-    """:func:`matmul_tn`'s tasks (block of the sum, chunk of columns of a), each staging its
-    block x chunk of a through the prologue first; into ``out`` (K, N) for one block, else into
-    the rows of the (nblocks * K, N) partials. Returns 1 when a thread could not allocate."""
+cdef int _tn_tasks(const real[:, ::1] a, const real[:, ::1] g, real[:, ::1] out, const Pre *pre,
+                   Py_ssize_t nchunks, int num_threads) except -1:
+    """:func:`matmul_tn`'s tasks, (block of the sum, chunk of columns of a) pairs: each sums its
+    block into rows blk * K + k0 .. of ``out``, which is out itself for one block, else the
+    (nblocks * K, N) partials. With a prologue each task first stages its block x chunk of a.
+    Returns 1 when a thread could not allocate its buffer."""
     cdef Py_ssize_t P = a.shape[0], K = a.shape[1], N = g.shape[1]
     cdef Py_ssize_t nblocks = (P + _BLOCK - 1) // _BLOCK, t, blk, p0, k0, rows, cols
     cdef ptrdiff_t lda = a.strides[0] // sizeof(real), ldg = g.strides[0] // sizeof(real)
-    cdef ptrdiff_t ldo = out.strides[0] // sizeof(real), ldb
+    cdef ptrdiff_t ldo = out.strides[0] // sizeof(real)
     cdef real *buf = NULL
     cdef int failed[1]
     failed[0] = 0
     with nogil, parallel(num_threads=num_threads):
-        buf = <real *>malloc(min(_BLOCK, P) * max(min(_TASK, K), 2) * sizeof(real))   # per thread
-        if buf == NULL:
-            failed[0] = 1
+        if pre.scale != NULL:   # one buffer per thread (assigned here)
+            buf = <real *>malloc(min(_BLOCK, P) * min(_TASK, K) * sizeof(real))
+            if buf == NULL:
+                failed[0] = 1
         for t in prange(nblocks * nchunks, schedule="static"):
             if not failed[0]:
                 blk = t // nchunks
                 p0 = blk * _BLOCK
                 k0 = (t % nchunks) * _TASK
                 rows, cols = min(_BLOCK, P - p0), min(_TASK, K - k0)
-                # the buffer's row stride is 1 only where a's is: with a unit stride the plain
-                # loop of the last columns (include/gemm_simd_impl.h) gave other bits (measured,
-                # AVX-512: products added without fused multiply-adds, as GCC vectorised it)
-                ldb = cols if cols > 1 or K == 1 else 2
-                _stage(&a[p0, k0], lda, rows, cols, pre, k0, buf, ldb)
-                _tn(buf, ldb, &g[p0, 0], ldg, &out[blk * K + k0, 0], ldo, rows, cols, N)
+                if buf == NULL:
+                    _tn(&a[p0, k0], lda, &g[p0, 0], ldg, &out[blk * K + k0, 0], ldo, rows, cols,
+                        N)
+                else:
+                    _stage(&a[p0, k0], lda, rows, cols, pre, k0, buf)
+                    _tn(buf, cols, &g[p0, 0], ldg, &out[blk * K + k0, 0], ldo, rows, cols, N)
         free(buf)
     return failed[0]
 

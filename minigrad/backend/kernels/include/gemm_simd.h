@@ -85,11 +85,13 @@ static void gm_tn_plain(const float *a, ptrdiff_t lda, const float *g, ptrdiff_t
 #pragma GCC push_options
 #pragma GCC target("avx512f,avx512bw,avx512dq,avx512vl,avx2,fma")
 #define GM_PATH avx512
+#define GM_FUSED 1
 #define GM_VBYTES 64
 #define GM_HALF 32
 #define GM_ROWS 8
 #include "gemm_simd_path.h"
 #undef GM_PATH
+#undef GM_FUSED
 #undef GM_VBYTES
 #undef GM_HALF
 #undef GM_ROWS
@@ -98,11 +100,13 @@ static void gm_tn_plain(const float *a, ptrdiff_t lda, const float *g, ptrdiff_t
 #pragma GCC push_options
 #pragma GCC target("avx2,fma")
 #define GM_PATH avx2
+#define GM_FUSED 1
 #define GM_VBYTES 32
 #define GM_HALF 16
 #define GM_ROWS 6
 #include "gemm_simd_path.h"
 #undef GM_PATH
+#undef GM_FUSED
 #undef GM_VBYTES
 #undef GM_HALF
 #undef GM_ROWS
@@ -110,11 +114,13 @@ static void gm_tn_plain(const float *a, ptrdiff_t lda, const float *g, ptrdiff_t
 #endif
 
 #define GM_PATH base
+#define GM_FUSED 0
 #define GM_VBYTES 32
 #define GM_HALF 16
 #define GM_ROWS 4
 #include "gemm_simd_path.h"
 #undef GM_PATH
+#undef GM_FUSED
 #undef GM_VBYTES
 #undef GM_HALF
 #undef GM_ROWS
@@ -137,29 +143,20 @@ typedef struct {
  * gm_get_path. */
 MG_PATH_CHOICE(gm, gm_path_t, GM_PATH_TABLE)
 
-/* The functions gemm.pyx calls: the chosen path's. */
-static inline void gm_nn_f32(const float *a, ptrdiff_t lda, const float *b, ptrdiff_t ldb,
-                             float *c, ptrdiff_t ldc, ptrdiff_t M, ptrdiff_t K, ptrdiff_t N)
-{
-    gm_current.nn_f32(a, lda, b, ldb, c, ldc, M, K, N);
-}
-
-static inline void gm_nn_f64(const double *a, ptrdiff_t lda, const double *b, ptrdiff_t ldb,
-                             double *c, ptrdiff_t ldc, ptrdiff_t M, ptrdiff_t K, ptrdiff_t N)
-{
-    gm_current.nn_f64(a, lda, b, ldb, c, ldc, M, K, N);
-}
-
-static inline void gm_tn_f32(const float *a, ptrdiff_t lda, const float *g, ptrdiff_t ldg,
-                             float *c, ptrdiff_t ldc, ptrdiff_t P, ptrdiff_t K, ptrdiff_t N)
-{
-    gm_current.tn_f32(a, lda, g, ldg, c, ldc, P, K, N);
-}
-
-static inline void gm_tn_f64(const double *a, ptrdiff_t lda, const double *g, ptrdiff_t ldg,
-                             double *c, ptrdiff_t ldc, ptrdiff_t P, ptrdiff_t K, ptrdiff_t N)
-{
-    gm_current.tn_f64(a, lda, g, ldg, c, ldc, P, K, N);
-}
+/* The functions gemm.pyx calls: the chosen path's. GM_DISPATCH expands to gm_nn_f32, gm_tn_f32,
+ * gm_nn_f64 and gm_tn_f64. */
+#define GM_DISPATCH(T, S)                                                                         \
+    static inline void gm_nn_##S(const T *a, ptrdiff_t lda, const T *b, ptrdiff_t ldb, T *c,     \
+                                 ptrdiff_t ldc, ptrdiff_t M, ptrdiff_t K, ptrdiff_t N)            \
+    {                                                                                             \
+        gm_current.nn_##S(a, lda, b, ldb, c, ldc, M, K, N);                                       \
+    }                                                                                             \
+    static inline void gm_tn_##S(const T *a, ptrdiff_t lda, const T *g, ptrdiff_t ldg, T *c,     \
+                                 ptrdiff_t ldc, ptrdiff_t P, ptrdiff_t K, ptrdiff_t N)            \
+    {                                                                                             \
+        gm_current.tn_##S(a, lda, g, ldg, c, ldc, P, K, N);                                       \
+    }
+GM_DISPATCH(float, f32)
+GM_DISPATCH(double, f64)
 
 #endif

@@ -5,6 +5,17 @@
 /* lanes of a half-width vector */
 #define GM_HALF_L ((ptrdiff_t)(GM_HALF / sizeof(GM_T)))
 
+/* acc + x * y in the plain loops of the last columns, rounded as the vector blocks round it: one
+ * fused multiply-add on the paths that have it (GM_FUSED), else a product then a sum. Written out
+ * because the compiler would otherwise decide: it fuses `acc += x * y` in a scalar loop, but where
+ * a's row stride is 1 (a one-column matrix) it vectorised the loop and added separately rounded
+ * products, so the bits depended on how a was laid out in memory (measured on AVX-512). */
+#if GM_FUSED
+#define GM_MADD(x, y, acc) _Generic((acc), float: __builtin_fmaf, double: __builtin_fma)(x, y, acc)
+#else
+#define GM_MADD(x, y, acc) ((acc) + (x) * (y))
+#endif
+
 /* R rows of c = a @ b, every column; R is a constant at each call site. */
 static inline __attribute__((always_inline)) void GM_NAME(gm_nn_rows)(
     const GM_T *a, ptrdiff_t lda, const GM_T *b, ptrdiff_t ldb, ptrdiff_t K, GM_T *c,
@@ -28,7 +39,7 @@ static inline __attribute__((always_inline)) void GM_NAME(gm_nn_rows)(
         for (ptrdiff_t k = 0; k < K; k++) {
             const GM_T bk = b[k * ldb + n];
             for (int r = 0; r < R; r++)
-                acc[r] += a[r * lda + k] * bk;
+                acc[r] = GM_MADD(a[r * lda + k], bk, acc[r]);
         }
         for (int r = 0; r < R; r++)
             c[r * ldc + n] = acc[r];
@@ -80,7 +91,7 @@ static inline __attribute__((always_inline)) void GM_NAME(gm_tn_rows)(
         for (ptrdiff_t p = 0; p < P; p++) {
             const GM_T gp = g[p * ldg + n];
             for (int r = 0; r < R; r++)
-                acc[r] += a[p * lda + r] * gp;
+                acc[r] = GM_MADD(a[p * lda + r], gp, acc[r]);
         }
         for (int r = 0; r < R; r++)
             c[r * ldc + n] = acc[r];
@@ -113,3 +124,4 @@ static void GM_NAME(gm_tn)(const GM_T *a, ptrdiff_t lda, const GM_T *g, ptrdiff_
 }
 
 #undef GM_HALF_L
+#undef GM_MADD
