@@ -206,7 +206,7 @@ def test_arguments_are_checked_first():
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_the_products_stage_exactly_what_normalize_writes(each_path, path, dtype):
     """a @ b and a^T @ g with a prologue: the bits of normalize's output fed to the plain
-    products, for 1 to 3 threads, across the 64-row tasks, 64-column chunks and 1024-row blocks."""
+    products, for 1 to 3 threads, across the 64-row tasks, 64-column chunks and blocks of the sum."""
     each_path(path)
     rng = np.random.default_rng(11)
     # (K = 65, 129: a last chunk of one column, staged with a row stride that is not 1, as a's)

@@ -8,9 +8,10 @@ arguments, then shares the work between threads so that no result depends on how
 
 * :func:`matmul`: the M rows of ``out`` in tasks of ``ROWS_PER_TASK`` rows (fewer for a short a);
   each row is written by one thread, its sums over k taken in order.
-* :func:`matmul_tn`: the sum over the P rows is cut into blocks of ``BLOCK_ROWS`` rows (fixed by P
-  alone); each block sums into its own partial (K, N) result, whichever thread runs it, and the
-  partials are added in block order. The tasks are (block, ``ROWS_PER_TASK`` rows of out) pairs.
+* :func:`matmul_tn`: the sum over the P rows is cut into equal blocks of about ``BLOCK_ROWS``
+  rows, their number fixed by P alone (:func:`sum_blocks`); each block sums into its own partial
+  (K, N) result, whichever thread runs it, and the partials are added in block order. The tasks
+  are (block, ``ROWS_PER_TASK`` rows of out) pairs.
 
 Arrays: 2-D, C-contiguous, float32 or float64 (one type per call); ``out`` is preallocated by the
 caller and fully overwritten.
@@ -55,9 +56,24 @@ ctypedef fused real:
 
 #: rows of ``out`` per parallel task
 ROWS_PER_TASK = 64
-#: rows of the sum per partial result of :func:`matmul_tn` (a fixed cut: the same for any threads)
+#: rows of the sum per partial result of :func:`matmul_tn`, at most (see :func:`sum_blocks`)
 BLOCK_ROWS = 1024
-cdef Py_ssize_t _TASK = 64, _BLOCK = 1024
+#: a sum of more than one block is cut into a multiple of this many blocks
+BLOCKS_MULTIPLE = 8
+cdef Py_ssize_t _TASK = 64, _BLOCK = 1024, _MULTIPLE = 8
+
+
+cpdef Py_ssize_t sum_blocks(Py_ssize_t P):
+    """How many blocks :func:`matmul_tn` cuts a sum over P rows into: one if P <= BLOCK_ROWS,
+    else the fewest blocks of at most BLOCK_ROWS rows, rounded up to a multiple of
+    BLOCKS_MULTIPLE. Block b holds rows [b * P // nblocks, (b + 1) * P // nblocks): equal to a
+    row, so that 2, 4 or 8 threads get equal shares. (Cut in blocks of exactly 1024 rows, P = 3136
+    made 3 full blocks and one of 64 rows, and 2 threads took 1.5 times as long as one half.)
+    The cut depends on P alone: the same partials, the same bits, for any thread count."""
+    cdef Py_ssize_t nblocks = (P + _BLOCK - 1) // _BLOCK
+    if nblocks <= 1:
+        return 1
+    return (nblocks + _MULTIPLE - 1) // _MULTIPLE * _MULTIPLE
 
 
 cdef inline void _nn(const real *a, ptrdiff_t lda, const real *b, ptrdiff_t ldb, real *c,
@@ -185,7 +201,7 @@ def matmul_tn(const real[:, ::1] a, const real[:, ::1] g, real[:, ::1] out, int 
         return
     # tasks: (block of the sum, chunk of _TASK rows of out), so that a short sum (a 3x3 window on
     # one channel: P = 9) still gives every thread rows to do
-    cdef Py_ssize_t nblocks = (P + _BLOCK - 1) // _BLOCK, nchunks = (K + _TASK - 1) // _TASK
+    cdef Py_ssize_t nblocks = sum_blocks(P), nchunks = (K + _TASK - 1) // _TASK
     cdef Py_ssize_t blk, k, n
     if nblocks == 1:   # one block: the tasks write out itself
         if _tn_tasks(a, g, out, &pre, nchunks, num_threads):
@@ -194,15 +210,23 @@ def matmul_tn(const real[:, ::1] a, const real[:, ::1] g, real[:, ::1] out, int 
     partial_arr = np.empty((nblocks, K, N), dtype=np.float32 if real is float else np.float64)
     cdef real[:, :, ::1] partial = partial_arr
     cdef real[:, ::1] partial_rows = partial_arr.reshape(nblocks * K, N)
-    cdef real s
     if _tn_tasks(a, g, partial_rows, &pre, nchunks, num_threads):
         raise MemoryError("matmul_tn: could not allocate per-thread scratch memory")
     for k in prange(K, nogil=True, schedule="static", num_threads=num_threads):
-        for n in range(N):
-            s = partial[0, k, n]
-            for blk in range(1, nblocks):   # block order: the same bits for any thread count
-                s = s + partial[blk, k, n]
-            out[k, n] = s
+        # out[k] = partial 0 + partial 1 + ...: block order, the same bits for any thread count;
+        # a row at a time, so the adds run along n as vectors
+        _add_rows(&partial[0, k, 0], K * N, nblocks, &out[k, 0], N)
+
+
+cdef inline void _add_rows(const real *first, Py_ssize_t step, Py_ssize_t count, real *out,
+                           Py_ssize_t n) noexcept nogil:
+    """out[:n] = first[:n] + first[step:step + n] + ... (count rows, added in that order)."""
+    cdef Py_ssize_t i, j
+    for j in range(n):
+        out[j] = first[j]
+    for i in range(1, count):
+        for j in range(n):
+            out[j] = out[j] + first[i * step + j]
 
 
 cdef int _tn_tasks(const real[:, ::1] a, const real[:, ::1] g, real[:, ::1] out, const Pre *pre,
@@ -212,7 +236,7 @@ cdef int _tn_tasks(const real[:, ::1] a, const real[:, ::1] g, real[:, ::1] out,
     (nblocks * K, N) partials. With a prologue each task first stages its block x chunk of a.
     Returns 1 when a thread could not allocate its buffer."""
     cdef Py_ssize_t P = a.shape[0], K = a.shape[1], N = g.shape[1]
-    cdef Py_ssize_t nblocks = (P + _BLOCK - 1) // _BLOCK, t, blk, p0, k0, rows, cols
+    cdef Py_ssize_t nblocks = sum_blocks(P), t, blk, p0, k0, rows, cols
     cdef ptrdiff_t lda = a.strides[0] // sizeof(real), ldg = g.strides[0] // sizeof(real)
     cdef ptrdiff_t ldo = out.strides[0] // sizeof(real)
     cdef real *buf = NULL
@@ -220,15 +244,15 @@ cdef int _tn_tasks(const real[:, ::1] a, const real[:, ::1] g, real[:, ::1] out,
     failed[0] = 0
     with nogil, parallel(num_threads=num_threads):
         if pre.scale != NULL:   # one buffer per thread (assigned here)
-            buf = <real *>malloc(min(_BLOCK, P) * min(_TASK, K) * sizeof(real))
+            buf = <real *>malloc(min(_BLOCK, P) * min(_TASK, K) * sizeof(real))   # >= a block
             if buf == NULL:
                 failed[0] = 1
         for t in prange(nblocks * nchunks, schedule="static"):
             if not failed[0]:
                 blk = t // nchunks
-                p0 = blk * _BLOCK
+                p0 = blk * P // nblocks
                 k0 = (t % nchunks) * _TASK
-                rows, cols = min(_BLOCK, P - p0), min(_TASK, K - k0)
+                rows, cols = (blk + 1) * P // nblocks - p0, min(_TASK, K - k0)
                 if buf == NULL:
                     _tn(&a[p0, k0], lda, &g[p0, 0], ldg, &out[blk * K + k0, 0], ldo, rows, cols,
                         N)
