@@ -171,6 +171,31 @@ def test_kernel_gradient_counts_the_rows_of_an_uneven_last_chunk(n, h, padding, 
                                    atol=tol, rtol=tol)
 
 
+@settings(max_examples=60, deadline=None)
+@given(cfg=configs.filter(lambda c: c["strides"][1] > 1 or c["padding"] == "valid"),
+       seed=st.integers(0, 2**16), dtype=st.sampled_from([np.float32, np.float64]))
+def test_kernel_gradient_read_where_x_lies_is_the_staged_one_bit_for_bit(cfg, seed, dtype):
+    """With M = 1 and a column stride > 1 (or every kernel column seeing the same pixels), the
+    kernel gradient reads x where it lies and leaves out the padding's zero products
+    (depthwise_plan.column_groups). An identity prologue makes the kernel stage x instead: the
+    two must give the same bits, for any thread count."""
+    from minigrad.backend.kernels.depthwise_plan import grad_kernel_plan
+    cfg["m"] = 1
+    calls, geometry = make_case(np.random.default_rng(seed), dtype=dtype, **cfg)
+    (x, g), k_shape = calls["depthwise_grad_kernel"]
+    c = x.shape[3]
+    identity = (np.zeros(c, dtype), np.ones(c, dtype), np.zeros(c, dtype), -np.inf, np.inf)
+    staged = np.full(k_shape, np.nan, dtype)
+    fast.depthwise_grad_kernel(x, g, staged, *geometry, 1, prologue=identity)
+    for threads in (1, 2, 3):
+        got = run(fast, "depthwise_grad_kernel", calls, geometry, threads)
+        np.testing.assert_array_equal(got, staged)
+        np.testing.assert_array_equal(run_backward(fast, calls, geometry, threads)[1], staged)
+    if g.size:   # (an empty output returns before any plan)
+        plan = grad_kernel_plan(x.shape, k_shape, g.shape[1:3], geometry, x.itemsize)
+        assert plan.direct or len(plan.groups) == 0
+
+
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_every_channel_count_up_to_three_full_vectors(dtype):
     """C*M from 1 to 48: every mix of full-width vectors (16 floats / 8 doubles with AVX-512,

@@ -76,15 +76,15 @@ def test_the_sum_is_cut_into_equal_blocks_by_its_length_alone():
     """matmul_tn's partial sums: one block up to BLOCK_ROWS rows, else a multiple of
     BLOCKS_MULTIPLE blocks of at most BLOCK_ROWS rows, so that 2, 4 or 8 threads get equal
     shares; and the product is each block's partial, added in block order."""
-    assert [fast.sum_blocks(p) for p in (0, 1, 1024)] == [1, 1, 1]
+    assert [fast._sum_blocks(p) for p in (0, 1, 1024)] == [1, 1, 1]
     for p in (1025, 3136, 8192, 8193, 12544, 50176):
-        blocks = fast.sum_blocks(p)
+        blocks = fast._sum_blocks(p)
         assert blocks % fast.BLOCKS_MULTIPLE == 0 and -(-p // blocks) <= fast.BLOCK_ROWS, p
-        assert fast.sum_blocks(p) == blocks   # nothing but p decides it
+        assert fast._sum_blocks(p) == blocks   # nothing but p decides it
     # the exact partition: block b holds rows [b * P // n, (b + 1) * P // n), summed on its own
     rng = np.random.default_rng(5)
     a, _, g = _operands(rng, 2100, 5, 9, np.float32)
-    n = fast.sum_blocks(2100)
+    n = fast._sum_blocks(2100)
     want = np.zeros((5, 9), np.float32)
     for blk in range(n):
         rows = slice(blk * 2100 // n, (blk + 1) * 2100 // n)

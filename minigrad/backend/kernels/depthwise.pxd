@@ -20,6 +20,9 @@ cdef struct Geo:
     const Py_ssize_t *cols          # forward, grad_kernel: the kernel columns j that meet the
     Py_ssize_t ncols                #   image for some output column, ncols of them
     Py_ssize_t per_chunk            # grad_kernel: output rows per chunk (a function of the shape)
+    bint direct                     # grad_kernel: read x where it lies (depthwise_plan.column_groups)
+    const Py_ssize_t *groups        #   its ngroups x group_width rows (t0, t1, columns j, -1 after)
+    Py_ssize_t ngroups, group_width
     # a batch norm's map staged in place of a plain copy (the ``prologue`` of the forward and the
     # kernel gradient): staged value = clip((x - center) * scale + shift, lo, hi) per channel;
     # center, scale, shift point to C values of the arrays' type, NULL for a plain copy

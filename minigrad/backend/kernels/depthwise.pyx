@@ -15,7 +15,10 @@ column that never meets the image (huge dilations). So the vectorised micro-kern
 ``include/depthwise_simd.h`` always run over whole output rows with no bounds checks, and read
 memory that sits in L1/L2. A staged row stays in its slot while the thread's next output rows
 use it. (Reading the interior straight from x was measured too: the single-pixel border blocks
-cost more than the copy saves, on 7x7 to 112x112.)
+cost more than the copy saves, on 7x7 to 112x112.) The kernel gradient is the exception: it sums
+over output pixels, so a tap can simply sum over the pixels whose input lies inside the image
+and never meet the padding. Where the copy costs more than that (a stride > 1, or M = 1 with no
+padding met: ``depthwise_plan.column_groups``), it reads x where it lies, with the same bits.
 
 How the work is split, and why no result depends on the thread count:
 
@@ -70,6 +73,7 @@ cdef Geo _geo(plan, prologue=None) except *:
     keeps those alive while g is in use."""
     cdef Geo g
     cdef const Py_ssize_t[::1] cols
+    cdef const Py_ssize_t[:, ::1] groups
     g.N, g.H, g.W, g.C, g.M, g.CM = plan.N, plan.H, plan.W, plan.C, plan.M, plan.CM
     g.KH, g.KW, g.OH, g.OW = plan.KH, plan.KW, plan.OH, plan.OW
     g.sh, g.sw, g.dh, g.dw, g.pt, g.pl = plan.sh, plan.sw, plan.dh, plan.dw, plan.pt, plan.pl
@@ -86,6 +90,11 @@ cdef Geo _geo(plan, prologue=None) except *:
     if g.ncols > 0:
         cols = plan.cols
         g.cols = &cols[0]
+    g.direct, g.groups, g.ngroups, g.group_width = False, NULL, 0, 0
+    if getattr(plan, "direct", False) and prologue is None:   # a kernel gradient's plan
+        groups = plan.groups
+        g.direct, g.groups = True, &groups[0, 0]
+        g.ngroups, g.group_width = groups.shape[0], groups.shape[1]
     return g
 
 
@@ -203,9 +212,38 @@ cdef void _grad_kernel_chunk(const real *x, const real *gout, real *partial, Geo
     cdef Py_ssize_t row, nt
     memset(partial, 0, size * sizeof(real))
     for row in range(chunk * g.per_chunk, min((chunk + 1) * g.per_chunk, g.N * g.OH)):
+        if g.direct:
+            _grad_kernel_row_direct(x, gout, partial, g, row, w)
+            continue
         nt = _window_taps(x, g, row // g.OH, row % g.OH, w)
         wgrad_span(<real *>w.rows, w.src_off, partial, w.w_off, nt, gout + row * g.OW * g.CM,
                    g.OW, g.sw * g.CM, g.CM)
+
+
+cdef inline void _grad_kernel_row_direct(const real *x, const real *gout, real *partial, Geo *g,
+                                         Py_ssize_t row, Work *w) noexcept nogil:
+    """One output row's share of the kernel gradient, read from x where it lies (M = 1, no
+    prologue): per group of kernel columns (depthwise_plan.column_groups), the taps of the rows
+    that meet the image, summed over the output pixels t0 .. t1-1 that they see inside it."""
+    cdef Py_ssize_t n = row // g.OH, oh = row % g.OH, grp, i, ih, k, j, t0, nt
+    cdef const Py_ssize_t *group
+    for grp in range(g.ngroups):
+        group = g.groups + grp * g.group_width
+        t0 = group[0]
+        nt = 0
+        for i in range(g.KH):
+            ih = oh * g.sh - g.pt + i * g.dh
+            if ih < 0 or ih >= g.H:
+                continue
+            for k in range(2, g.group_width):
+                j = group[k]
+                if j < 0:
+                    break
+                w.src_off[nt] = ((n * g.H + ih) * g.W + t0 * g.sw - g.pl + j * g.dw) * g.C
+                w.w_off[nt] = (i * g.KW + j) * g.CM
+                nt += 1
+        wgrad_span(x, w.src_off, partial, w.w_off, nt, gout + (row * g.OW + t0) * g.CM,
+                   group[1] - t0, g.sw * g.CM, g.CM)
 
 
 cdef inline void _sum_partials(const real *partials, real *out, Py_ssize_t nchunks,

@@ -9,7 +9,7 @@ arguments, then shares the work between threads so that no result depends on how
 * :func:`matmul`: the M rows of ``out`` in tasks of ``ROWS_PER_TASK`` rows (fewer for a short a);
   each row is written by one thread, its sums over k taken in order.
 * :func:`matmul_tn`: the sum over the P rows is cut into equal blocks of about ``BLOCK_ROWS``
-  rows, their number fixed by P alone (:func:`sum_blocks`); each block sums into its own partial
+  rows, their number fixed by P alone (:func:`_sum_blocks`); each block sums into its own partial
   (K, N) result, whichever thread runs it, and the partials are added in block order. The tasks
   are (block, ``ROWS_PER_TASK`` rows of out) pairs.
 
@@ -56,14 +56,14 @@ ctypedef fused real:
 
 #: rows of ``out`` per parallel task
 ROWS_PER_TASK = 64
-#: rows of the sum per partial result of :func:`matmul_tn`, at most (see :func:`sum_blocks`)
+#: rows of the sum per partial result of :func:`matmul_tn`, at most (see :func:`_sum_blocks`)
 BLOCK_ROWS = 1024
 #: a sum of more than one block is cut into a multiple of this many blocks
 BLOCKS_MULTIPLE = 8
 cdef Py_ssize_t _TASK = 64, _BLOCK = 1024, _MULTIPLE = 8
 
 
-cpdef Py_ssize_t sum_blocks(Py_ssize_t P):
+cpdef Py_ssize_t _sum_blocks(Py_ssize_t P):
     """How many blocks :func:`matmul_tn` cuts a sum over P rows into: one if P <= BLOCK_ROWS,
     else the fewest blocks of at most BLOCK_ROWS rows, rounded up to a multiple of
     BLOCKS_MULTIPLE. Block b holds rows [b * P // nblocks, (b + 1) * P // nblocks): equal to a
@@ -201,7 +201,7 @@ def matmul_tn(const real[:, ::1] a, const real[:, ::1] g, real[:, ::1] out, int 
         return
     # tasks: (block of the sum, chunk of _TASK rows of out), so that a short sum (a 3x3 window on
     # one channel: P = 9) still gives every thread rows to do
-    cdef Py_ssize_t nblocks = sum_blocks(P), nchunks = (K + _TASK - 1) // _TASK
+    cdef Py_ssize_t nblocks = _sum_blocks(P), nchunks = (K + _TASK - 1) // _TASK
     cdef Py_ssize_t blk, k, n
     if nblocks == 1:   # one block: the tasks write out itself
         if _tn_tasks(a, g, out, &pre, nchunks, num_threads):
@@ -236,7 +236,7 @@ cdef int _tn_tasks(const real[:, ::1] a, const real[:, ::1] g, real[:, ::1] out,
     (nblocks * K, N) partials. With a prologue each task first stages its block x chunk of a.
     Returns 1 when a thread could not allocate its buffer."""
     cdef Py_ssize_t P = a.shape[0], K = a.shape[1], N = g.shape[1]
-    cdef Py_ssize_t nblocks = sum_blocks(P), t, blk, p0, k0, rows, cols
+    cdef Py_ssize_t nblocks = _sum_blocks(P), t, blk, p0, k0, rows, cols
     cdef ptrdiff_t lda = a.strides[0] // sizeof(real), ldg = g.strides[0] // sizeof(real)
     cdef ptrdiff_t ldo = out.strides[0] // sizeof(real)
     cdef real *buf = NULL
