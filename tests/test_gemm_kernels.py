@@ -73,14 +73,15 @@ def test_drawn_shapes_match_the_twin(m, k, n, dtype, seed):
 
 
 def test_the_sum_is_cut_into_equal_blocks_by_its_length_alone():
-    """matmul_tn's partial sums: one block up to BLOCK_ROWS rows, else a multiple of
-    BLOCKS_MULTIPLE blocks of at most BLOCK_ROWS rows, so that 2, 4 or 8 threads get equal
-    shares; and the product is each block's partial, added in block order."""
-    assert [fast._sum_blocks(p) for p in (0, 1, 1024)] == [1, 1, 1]
-    for p in (1025, 3136, 8192, 8193, 12544, 50176):
-        blocks = fast._sum_blocks(p)
-        assert blocks % fast.BLOCKS_MULTIPLE == 0 and -(-p // blocks) <= fast.BLOCK_ROWS, p
-        assert fast._sum_blocks(p) == blocks   # nothing but p decides it
+    """matmul_tn's partial sums: the fewest blocks of at most BLOCK_ROWS rows, rounded up to a
+    power of two up to BLOCKS_MULTIPLE and to a multiple of it past that, so that 2, 4 or 8
+    threads get equal shares; and the product is each block's partial, added in block order."""
+    blocks = {p: fast._sum_blocks(p) for p in (0, 1, 1024, 1025, 2049, 3136, 4097, 8192, 8193,
+                                                12544, 50176)}
+    assert blocks == {0: 1, 1: 1, 1024: 1, 1025: 2, 2049: 4, 3136: 4, 4097: 8, 8192: 8,
+                      8193: 16, 12544: 16, 50176: 56}
+    for p, n in blocks.items():
+        assert -(-p // n) <= fast.BLOCK_ROWS, p
     # the exact partition: block b holds rows [b * P // n, (b + 1) * P // n), summed on its own
     rng = np.random.default_rng(5)
     a, _, g = _operands(rng, 2100, 5, 9, np.float32)

@@ -108,6 +108,21 @@ def test_backward_sums_accurate_when_the_mean_is_large():
         np.testing.assert_allclose(sgx, (g64 * (x64 - mean)).sum(axis=0), rtol=1e-5, atol=1e-7)
 
 
+def test_statistics_keep_double_digits_for_any_finite_float32():
+    """The shifted sums use x[0] as the shift; summed in float32 they lost the variance's digits
+    when x[0] lay far from the mean, and squares above 1.8e19 overflowed to inf."""
+    rng = np.random.default_rng(3)
+    x = rng.standard_normal((50176, 2)).astype(np.float32)
+    x[0] = 1000.0                                   # a first row far from the mean
+    mean, var = np.empty(2), np.empty(2)
+    kernels.moments(x, mean, var, 2)
+    np.testing.assert_allclose(var, x.astype(np.float64).var(axis=0), rtol=1e-9)
+    huge = np.zeros((16, 1), np.float32)
+    huge[8:] = 2e19
+    kernels.moments(huge, mean[:1], var[:1], 1)
+    np.testing.assert_allclose(var[:1], [1e38], rtol=1e-6)
+
+
 def test_variance_accurate_when_the_mean_is_large():
     # E[x^2] - E[x]^2 in float32 would lose every digit here; the shifted sums do not
     x = (1000.0 + np.random.default_rng(1).standard_normal((4096, 3)) * 0.01).astype(np.float32)

@@ -6,9 +6,9 @@ sums, then one map of g and x), where NumPy needs a temporary array for nearly e
 or ReLU6 that follows can be fused in (``lo``/``hi`` clip bounds): its forward is then free, and its
 backward is recomputed from x inside the same passes instead of costing passes of its own.
 
-Sums are taken over fixed blocks of ``BLOCK_ROWS`` rows, in double precision (each 8 rows summed
-in the data's type first), into one row of partial sums per block; the blocks are then added in
-order. Threads split the blocks, so the result
+Sums are taken over fixed blocks of ``BLOCK_ROWS`` rows, in double precision (the backward sums
+add each 8 rows in the data's type first), into one row of partial sums per block; the blocks are
+then added in order. Threads split the blocks, so the result
 never depends on the thread count. The statistics use the *shifted* sums
 ``S1 = sum(x - k)``, ``S2 = sum((x - k)^2)`` with k = the first row: var = (S2 - S1^2/P) / P then
 stays accurate even when the mean is large compared with the spread, in one pass.

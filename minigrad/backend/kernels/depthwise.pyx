@@ -17,8 +17,9 @@ memory that sits in L1/L2. A staged row stays in its slot while the thread's nex
 use it. (Reading the interior straight from x was measured too: the single-pixel border blocks
 cost more than the copy saves, on 7x7 to 112x112.) The kernel gradient is the exception: it sums
 over output pixels, so a tap can simply sum over the pixels whose input lies inside the image
-and never meet the padding. Where the copy costs more than that (a stride > 1, or M = 1 with no
-padding met: ``depthwise_plan.column_groups``), it reads x where it lies, with the same bits.
+and never meet the padding. Where the copy costs more than that (M = 1, no prologue, and strides
+> 1 both ways or no padding met: ``depthwise_plan.column_groups``), it reads x where it lies,
+with the same bits (for a finite grad_out).
 
 How the work is split, and why no result depends on the thread count:
 

@@ -229,7 +229,7 @@ def grad_kernel_plan(x_shape, kernel_shape, out_hw, geometry, itemsize):
     p.groups = column_groups(p.W, p.OW, p.cols.tolist(), p.sw, p.dw, p.pl)
     p.groups.flags.writeable = False
     # read x where it lies (no staged copy) when that is cheaper: see column_groups
-    p.direct = p.M == 1 and len(p.groups) > 0 and (p.sw > 1 or len(p.groups) == 1)
+    p.direct = p.M == 1 and len(p.groups) > 0 and (p.sh > 1 and p.sw > 1 or len(p.groups) == 1)
     return p
 
 
@@ -239,14 +239,17 @@ def column_groups(W, OW, cols, sw, dw, pl):
     input column t*sw - pl + j*dw for output pixel t, inside the image for t0 <= t < t1 only. A
     group is a row (t0, t1, j, j', ...) of an intp array, padded with -1, its columns in the
     order of ``cols``. A tap then sums its pixels t0 .. t1-1 in order: the staged sum without its
-    zero products, the same bits.
+    zero products, the same bits (for a finite G: the staged sum of 0 * inf is NaN, as the
+    twin's, and rows outside the image were always left out).
 
-    Used where that is cheaper than staging (``Plan.direct``): for a stride > 1, or when all
-    columns see the same pixels (one group). A stride-2 output row stages two new input rows for
-    its taps, and the copies took about half the kernel's time (64x64x28x28, 3x3, stride 2: 0.95
-    -> 0.43 ms on one thread). At stride 1 a row stages one new input row, while the three groups
-    of a 'same' 3x3 kernel (j = 0 starts a pixel late, j = 2 ends one early) split its 9 taps into
-    three blocks of three, each reading G again: 1.2-1.4 times slower than staging.
+    The kernel gradient uses it (``Plan.direct``) for a depth multiplier of 1, without a
+    prologue, where it is cheaper than staging: for strides > 1 both ways, or when every column
+    sees the same pixels (one group). A stride-2 output row stages two new input rows (row
+    stride) for its 9 taps x OW pixels, and the copies took about half the kernel's time
+    (64x64x28x28, 3x3, stride 2: 0.95 -> 0.43 ms on one thread). A column stride of 1 gives a
+    'same' 3x3 kernel three groups (j = 0 starts a pixel late, j = 2 ends one early), which split
+    its 9 taps into three blocks of three, each reading G again: 1.2-1.4 times slower than
+    staging at stride 1, about 5% slower at strides (2, 1), equal at (1, 2).
 
     >>> column_groups(28, 14, [0, 1, 2], 2, 1, 0).tolist()   # 'same', stride 2: j = 2 ends early
     [[0, 14, 0, 1], [0, 13, 2, -1]]

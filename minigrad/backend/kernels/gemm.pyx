@@ -8,7 +8,7 @@ arguments, then shares the work between threads so that no result depends on how
 
 * :func:`matmul`: the M rows of ``out`` in tasks of ``ROWS_PER_TASK`` rows (fewer for a short a);
   each row is written by one thread, its sums over k taken in order.
-* :func:`matmul_tn`: the sum over the P rows is cut into equal blocks of about ``BLOCK_ROWS``
+* :func:`matmul_tn`: the sum over the P rows is cut into equal blocks of at most ``BLOCK_ROWS``
   rows, their number fixed by P alone (:func:`_sum_blocks`); each block sums into its own partial
   (K, N) result, whichever thread runs it, and the partials are added in block order. The tasks
   are (block, ``ROWS_PER_TASK`` rows of out) pairs.
@@ -58,22 +58,26 @@ ctypedef fused real:
 ROWS_PER_TASK = 64
 #: rows of the sum per partial result of :func:`matmul_tn`, at most (see :func:`_sum_blocks`)
 BLOCK_ROWS = 1024
-#: a sum of more than one block is cut into a multiple of this many blocks
+#: a sum of more than this many blocks is cut into a multiple of it (fewer: a power of two)
 BLOCKS_MULTIPLE = 8
 cdef Py_ssize_t _TASK = 64, _BLOCK = 1024, _MULTIPLE = 8
 
 
 cpdef Py_ssize_t _sum_blocks(Py_ssize_t P):
-    """How many blocks :func:`matmul_tn` cuts a sum over P rows into: one if P <= BLOCK_ROWS,
-    else the fewest blocks of at most BLOCK_ROWS rows, rounded up to a multiple of
-    BLOCKS_MULTIPLE. Block b holds rows [b * P // nblocks, (b + 1) * P // nblocks): equal to a
+    """How many blocks :func:`matmul_tn` cuts a sum over P rows into: the fewest blocks of at
+    most BLOCK_ROWS rows, rounded up to a power of two (1, 2, 4, 8), or past BLOCKS_MULTIPLE to
+    a multiple of it. Block b holds rows [b * P // nblocks, (b + 1) * P // nblocks): equal to a
     row, so that 2, 4 or 8 threads get equal shares. (Cut in blocks of exactly 1024 rows, P = 3136
     made 3 full blocks and one of 64 rows, and 2 threads took 1.5 times as long as one half.)
-    The cut depends on P alone: the same partials, the same bits, for any thread count."""
-    cdef Py_ssize_t nblocks = (P + _BLOCK - 1) // _BLOCK
-    if nblocks <= 1:
-        return 1
-    return (nblocks + _MULTIPLE - 1) // _MULTIPLE * _MULTIPLE
+    Rounding up costs partial results to add: at most 1.6 times as many as the fewest blocks
+    (5 -> 8). The cut depends on P alone: the same partials, the same bits, for any thread
+    count."""
+    cdef Py_ssize_t nblocks = (P + _BLOCK - 1) // _BLOCK, power = 1
+    if nblocks > _MULTIPLE:
+        return (nblocks + _MULTIPLE - 1) // _MULTIPLE * _MULTIPLE
+    while power < nblocks:
+        power *= 2
+    return power
 
 
 cdef inline void _nn(const real *a, ptrdiff_t lda, const real *b, ptrdiff_t ldb, real *c,

@@ -7,7 +7,7 @@
  * the same sums but left GCC unsure whether the output row overlaps the input, and ran about
  * three times slower than memory. Each is written once for float and once for double
  * (BN_T/BN_SUFFIX, as depthwise_simd_path.h); the sums are kept in double whatever the data's
- * type, and each group of 8 rows is summed in the data's type first.
+ * type (bn_sums_rows sums each group of 8 rows in the data's type first).
  *
  * For each row r of the block and channel k < C (y: the normalised, clipped value; g': the
  * gradient where the clip lets it through, g elsewhere 0):
@@ -17,10 +17,10 @@
  *   bn_normalize_rows: out = clip((x - center[k]) * scale[k] + beta[k], lo, hi)
  *   bn_backward_rows:  out = a[k] * g' + b[k] * (x - center[k]) + d[k]
  *
- * Every sum adds the rows in order into the accumulators the caller zeroed: eight rows at a time,
- * (((r0 + r1) + (r2 + r3)) + ((r4 + r5) + (r6 + r7))) in BN_T, converted and added to the
- * accumulator (one update of it per eight rows, not eight dependent ones), then the last rows
- * one by one in double. */
+ * Every sum adds the rows in order into the accumulators the caller zeroed, a group of rows at a
+ * time, then the last rows one by one: bn_moments_rows adds ((r0 + r1) + (r2 + r3)) in double,
+ * bn_sums_rows (((r0 + r1) + (r2 + r3)) + ((r4 + r5) + (r6 + r7))) in BN_T, to the accumulator
+ * (one update of it per group, not a chain of dependent ones). */
 #ifndef MINIGRAD_BATCHNORM_ROWS_H
 #define MINIGRAD_BATCHNORM_ROWS_H
 
@@ -32,7 +32,7 @@
  * and matrix-product loops are, and the path chosen at import (bn_set_path): a portable build
  * (no -march=native) runs AVX2 or AVX-512 code where the CPU has it. The loops are plain C left
  * to GCC's vectoriser, so a path is the same code compiled for wider registers; every path sums
- * in the same order (the rows in order, 8 at a time), and the results differ between paths only
+ * in the same order (the rows in order, in the same groups), and the results differ between paths only
  * where FMA rounds a product once instead of twice. BN_NAME(bn_sums_rows) is
  * bn_sums_rows_f32_avx2 while BN_SUFFIX is f32 and BN_PATH avx2. */
 #define BN_CAT_(a, b) a##_##b
