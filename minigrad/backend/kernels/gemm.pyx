@@ -25,10 +25,11 @@ are those of the mapped ``a``, bit for bit.
 """
 import numpy as np
 
-from cython.parallel cimport parallel, prange
+from cython.parallel cimport parallel, prange, threadid
 from libc.stddef cimport ptrdiff_t
 from libc.stdlib cimport free, malloc
 
+from ..buffers import buffers
 from .batchnorm cimport normalize_block
 from .prologue import check_prologue
 
@@ -208,14 +209,14 @@ def matmul_tn(const real[:, ::1] a, const real[:, ::1] g, real[:, ::1] out, int 
     cdef Py_ssize_t nblocks = _sum_blocks(P), nchunks = (K + _TASK - 1) // _TASK
     cdef Py_ssize_t blk, k, n
     if nblocks == 1:   # one block: the tasks write out itself
-        if _tn_tasks(a, g, out, &pre, nchunks, num_threads):
-            raise MemoryError("matmul_tn: could not allocate per-thread scratch memory")
+        _tn_tasks(a, g, out, &pre, nchunks, num_threads)
         return
-    partial_arr = np.empty((nblocks, K, N), dtype=np.float32 if real is float else np.float64)
+    # scratch from the buffer pool (backend/buffers.py), as the staging buffers below: a fresh
+    # array of a few hundred KB each call is memory the system hands over again (page faults)
+    partial_arr = buffers.empty((nblocks, K, N), np.float32 if real is float else np.float64)
     cdef real[:, :, ::1] partial = partial_arr
     cdef real[:, ::1] partial_rows = partial_arr.reshape(nblocks * K, N)
-    if _tn_tasks(a, g, partial_rows, &pre, nchunks, num_threads):
-        raise MemoryError("matmul_tn: could not allocate per-thread scratch memory")
+    _tn_tasks(a, g, partial_rows, &pre, nchunks, num_threads)
     for k in prange(K, nogil=True, schedule="static", num_threads=num_threads):
         # out[k] = partial 0 + partial 1 + ...: block order, the same bits for any thread count;
         # a row at a time, so the adds run along n as vectors
@@ -233,38 +234,36 @@ cdef inline void _add_rows(const real *first, Py_ssize_t step, Py_ssize_t count,
             out[j] = out[j] + first[i * step + j]
 
 
-cdef int _tn_tasks(const real[:, ::1] a, const real[:, ::1] g, real[:, ::1] out, const Pre *pre,
-                   Py_ssize_t nchunks, int num_threads) except -1:
+cdef void _tn_tasks(const real[:, ::1] a, const real[:, ::1] g, real[:, ::1] out, const Pre *pre,
+                    Py_ssize_t nchunks, int num_threads) except *:
     """:func:`matmul_tn`'s tasks, (block of the sum, chunk of columns of a) pairs: each sums its
     block into rows blk * K + k0 .. of ``out``, which is out itself for one block, else the
-    (nblocks * K, N) partials. With a prologue each task first stages its block x chunk of a.
-    Returns 1 when a thread could not allocate its buffer."""
+    (nblocks * K, N) partials. With a prologue each task first stages its block x chunk of a, in
+    its thread's row of a pooled scratch array (a block x chunk is up to 256 KB of float32: made
+    by malloc in each call, it was handed back to the system and faulted in again every step)."""
     cdef Py_ssize_t P = a.shape[0], K = a.shape[1], N = g.shape[1]
     cdef Py_ssize_t nblocks = _sum_blocks(P), t, blk, p0, k0, rows, cols
     cdef ptrdiff_t lda = a.strides[0] // sizeof(real), ldg = g.strides[0] // sizeof(real)
     cdef ptrdiff_t ldo = out.strides[0] // sizeof(real)
+    cdef real[:, ::1] stage
     cdef real *buf = NULL
-    cdef int failed[1]
-    failed[0] = 0
+    if pre.scale != NULL:
+        # one row per thread, each >= a block x chunk (every block has at most _BLOCK rows)
+        stage = buffers.empty((num_threads, min(_BLOCK, P) * min(_TASK, K)),
+                              np.float32 if real is float else np.float64)
     with nogil, parallel(num_threads=num_threads):
-        if pre.scale != NULL:   # one buffer per thread (assigned here)
-            buf = <real *>malloc(min(_BLOCK, P) * min(_TASK, K) * sizeof(real))   # >= a block
-            if buf == NULL:
-                failed[0] = 1
+        if pre.scale != NULL:   # this thread's row (assigned here: private to the thread)
+            buf = &stage[threadid(), 0]
         for t in prange(nblocks * nchunks, schedule="static"):
-            if not failed[0]:
-                blk = t // nchunks
-                p0 = blk * P // nblocks
-                k0 = (t % nchunks) * _TASK
-                rows, cols = (blk + 1) * P // nblocks - p0, min(_TASK, K - k0)
-                if buf == NULL:
-                    _tn(&a[p0, k0], lda, &g[p0, 0], ldg, &out[blk * K + k0, 0], ldo, rows, cols,
-                        N)
-                else:
-                    _stage(&a[p0, k0], lda, rows, cols, pre, k0, buf)
-                    _tn(buf, cols, &g[p0, 0], ldg, &out[blk * K + k0, 0], ldo, rows, cols, N)
-        free(buf)
-    return failed[0]
+            blk = t // nchunks
+            p0 = blk * P // nblocks
+            k0 = (t % nchunks) * _TASK
+            rows, cols = (blk + 1) * P // nblocks - p0, min(_TASK, K - k0)
+            if buf == NULL:
+                _tn(&a[p0, k0], lda, &g[p0, 0], ldg, &out[blk * K + k0, 0], ldo, rows, cols, N)
+            else:
+                _stage(&a[p0, k0], lda, rows, cols, pre, k0, buf)
+                _tn(buf, cols, &g[p0, 0], ldg, &out[blk * K + k0, 0], ldo, rows, cols, N)
 
 
 # ---- the plain loops of include/gemm_simd.h, for the tests -------------------------------------
