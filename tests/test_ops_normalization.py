@@ -52,32 +52,6 @@ def test_kernels_equal_their_numpy_twins(p, c, dtype, bounds, seed):
         np.testing.assert_allclose(ours, twin, **tol)
 
 
-@pytest.mark.parametrize("path", ["base", "avx2", "avx512"])
-@pytest.mark.parametrize("dtype", [np.float32, np.float64])
-def test_the_backward_map_gives_each_value_the_same_bits_in_tiles_and_alone(each_path, path,
-                                                                           dtype):
-    """normalize_backward walks tiles of 8 rows x 16 channels with the per-channel values in
-    registers, and the channels left over a row at a time: each value must come out the same
-    either way. So one channel computed alone (C = 1, the plain loop) must give the bits it gets
-    among 35 (two tiles of 16, then 3 left), for any number of rows."""
-    each_path(path)
-    rng = np.random.default_rng(7)
-    c = 35
-    x = (rng.standard_normal((203, c)) * 3).astype(dtype)
-    g = rng.standard_normal((203, c)).astype(dtype)
-    params = [rng.standard_normal(c).astype(dtype) for _ in range(6)]
-    for lo, hi in [(0.0, 6.0), (-np.inf, np.inf)]:
-        whole = np.empty_like(x)
-        kernels.normalize_backward(g, x, *params[:3], dtype(lo), dtype(hi), *params[3:], whole, 2)
-        for k in range(c):
-            alone = np.empty((203, 1), dtype)
-            column = [np.ascontiguousarray(p[k:k + 1]) for p in params]
-            kernels.normalize_backward(np.ascontiguousarray(g[:, k:k + 1]),
-                                       np.ascontiguousarray(x[:, k:k + 1]), *column[:3],
-                                       dtype(lo), dtype(hi), *column[3:], alone, 1)
-            np.testing.assert_array_equal(alone[:, 0], whole[:, k], err_msg=f"{path} {k} {lo}")
-
-
 def test_kernel_sums_do_not_depend_on_the_thread_count():
     x = np.random.default_rng(0).standard_normal((5000, 7)).astype(np.float32)
     out = []

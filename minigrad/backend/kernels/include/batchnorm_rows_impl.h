@@ -111,52 +111,6 @@ static void BN_NAME(bn_normalize_rows)(const BN_T *restrict x, ptrdiff_t rows, p
     }
 }
 
-/* bn_backward_rows is written twice over: first for tiles of BN_RT rows x BN_W channels, whose
- * six per-channel values (center, scale, beta, a, b, d) are copied into local arrays that GCC
- * keeps in registers while it walks down the tile's rows; then for the channels left, a row at a
- * time, reading them from memory for every value (the plain loop). Both compute each value by
- * one expression (BN_BACKWARD_VALUE), so the bits are the same. Why: six loads of per-channel
- * values for every two loads of the rows made the loads, not the arithmetic, the bound; the
- * tiles made the map 1.2-1.5 times as fast (C = 16 to 128). bn_normalize_rows reads three per
- * value, and tiles gave it nothing. */
-#define BN_W 16
-#define BN_RT 8
-
-/* g' and out of bn_backward_rows for one value: the expression both of its loops use. */
-#define BN_BACKWARD_VALUE(k, CE, SC, BE, A, B, D)                                                 \
-    do {                                                                                          \
-        BN_T gv = gr[k];                                                                          \
-        if (clip) {                                                                               \
-            BN_T y = (xr[k] - CE) * SC + BE;                                                      \
-            gv = ((y > lo) & (y < hi)) ? gv : (BN_T)0;                                            \
-        }                                                                                         \
-        o[k] = A * gv + B * (xr[k] - CE) + D;                                                     \
-    } while (0)
-
-static inline __attribute__((always_inline)) void BN_NAME(bn_backward_chunk)(
-    const BN_T *restrict g, const BN_T *restrict x, ptrdiff_t rows, ptrdiff_t C,
-    const BN_T *restrict center, const BN_T *restrict scale, const BN_T *restrict beta, BN_T lo,
-    BN_T hi, const int clip, const BN_T *restrict a, const BN_T *restrict b,
-    const BN_T *restrict d, BN_T *restrict out)
-{
-    BN_T ce[BN_W], sc[BN_W], be[BN_W], av[BN_W], bv[BN_W], dv[BN_W];
-    for (int i = 0; i < BN_W; i++) {
-        ce[i] = center[i];
-        sc[i] = scale[i];
-        be[i] = beta[i];
-        av[i] = a[i];
-        bv[i] = b[i];
-        dv[i] = d[i];
-    }
-    for (ptrdiff_t r = 0; r < rows; r++) {
-        const BN_T *restrict xr = x + r * C;
-        const BN_T *restrict gr = g + r * C;
-        BN_T *restrict o = out + r * C;
-        for (int i = 0; i < BN_W; i++)
-            BN_BACKWARD_VALUE(i, ce[i], sc[i], be[i], av[i], bv[i], dv[i]);
-    }
-}
-
 static void BN_NAME(bn_backward_rows)(const BN_T *restrict g, const BN_T *restrict x,
                                       ptrdiff_t rows, ptrdiff_t C, const BN_T *restrict center,
                                       const BN_T *restrict scale, const BN_T *restrict beta,
@@ -164,33 +118,20 @@ static void BN_NAME(bn_backward_rows)(const BN_T *restrict g, const BN_T *restri
                                       const BN_T *restrict b, const BN_T *restrict d,
                                       BN_T *restrict out)
 {
-    if (rows > BN_RT) {   /* tiles of BN_RT rows: the same function on each */
-        for (ptrdiff_t r0 = 0; r0 < rows; r0 += BN_RT)
-            BN_NAME(bn_backward_rows)(g + r0 * C, x + r0 * C,
-                                      rows - r0 < BN_RT ? rows - r0 : BN_RT, C, center, scale,
-                                      beta, lo, hi, clip, a, b, d, out + r0 * C);
-        return;
-    }
-    ptrdiff_t k0 = 0;
-    for (; k0 + BN_W <= C; k0 += BN_W) {
-        if (clip)   /* (a constant in each call, so each copy has its own loop) */
-            BN_NAME(bn_backward_chunk)(g + k0, x + k0, rows, C, center + k0, scale + k0,
-                                       beta + k0, lo, hi, 1, a + k0, b + k0, d + k0, out + k0);
-        else
-            BN_NAME(bn_backward_chunk)(g + k0, x + k0, rows, C, center + k0, scale + k0,
-                                       beta + k0, lo, hi, 0, a + k0, b + k0, d + k0, out + k0);
-    }
-    if (k0 == C)
-        return;
     for (ptrdiff_t r = 0; r < rows; r++) {
         const BN_T *restrict xr = x + r * C;
         const BN_T *restrict gr = g + r * C;
         BN_T *restrict o = out + r * C;
-        for (ptrdiff_t k = k0; k < C; k++)
-            BN_BACKWARD_VALUE(k, center[k], scale[k], beta[k], a[k], b[k], d[k]);
+        if (clip) {
+            for (ptrdiff_t k = 0; k < C; k++) {
+                BN_T y = (xr[k] - center[k]) * scale[k] + beta[k];
+                BN_T gk = gr[k];
+                BN_T gv = ((y > lo) & (y < hi)) ? gk : (BN_T)0;
+                o[k] = a[k] * gv + b[k] * (xr[k] - center[k]) + d[k];
+            }
+        } else {
+            for (ptrdiff_t k = 0; k < C; k++)
+                o[k] = a[k] * gr[k] + b[k] * (xr[k] - center[k]) + d[k];
+        }
     }
 }
-
-#undef BN_BACKWARD_VALUE
-#undef BN_W
-#undef BN_RT
