@@ -13,7 +13,7 @@ printed is ``test accuracy: 0.XXXX``.
 The images stay uint8 (47 MB for the 60,000 training images; as float32 they would take 188 MB):
 ``fit`` and ``evaluate`` cast each batch to float32 as they take it, and the model's Rescaling
 layer divides by 255, so a saved model also takes raw pixels. The default run peaks at about
-275 MB of memory (``/usr/bin/time -v``; 700 MB with float32 images). (Rescaling multiplies by
+265 MB of memory (``/usr/bin/time -v``; 700 MB with float32 images). (Rescaling multiplies by
 float32(1/255), which for half of the pixel values differs from x / 255 in the last bit: a
 perturbation far below float32 training noise, but the run's numbers are not those of the
 float32-images version bit for bit.)

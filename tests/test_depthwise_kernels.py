@@ -173,27 +173,64 @@ def test_kernel_gradient_counts_the_rows_of_an_uneven_last_chunk(n, h, padding, 
 
 @settings(max_examples=60, deadline=None)
 @given(cfg=configs.filter(lambda c: min(c["strides"]) > 1 or c["padding"] == "valid"),
-       seed=st.integers(0, 2**16), dtype=st.sampled_from([np.float32, np.float64]))
-def test_kernel_gradient_read_where_x_lies_is_the_staged_one_bit_for_bit(cfg, seed, dtype):
-    """With M = 1 and strides > 1 both ways (or every kernel column seeing the same pixels),
-    the kernel gradient reads x where it lies and leaves out the padding's zero products
-    (depthwise_plan.column_groups). An identity prologue makes the kernel stage x instead: the
-    two must give the same bits (G is finite here), for any thread count."""
-    from minigrad.backend.kernels.depthwise_plan import grad_kernel_plan
-    cfg["m"] = 1
-    calls, geometry = make_case(np.random.default_rng(seed), dtype=dtype, **cfg)
-    (x, g), k_shape = calls["depthwise_grad_kernel"]
-    c = x.shape[3]
-    identity = (np.zeros(c, dtype), np.ones(c, dtype), np.zeros(c, dtype), -np.inf, np.inf)
-    staged = np.full(k_shape, np.nan, dtype)
-    fast.depthwise_grad_kernel(x, g, staged, *geometry, 1, prologue=identity)
-    for threads in (1, 2, 3):
-        got = run(fast, "depthwise_grad_kernel", calls, geometry, threads)
-        np.testing.assert_array_equal(got, staged)
-        np.testing.assert_array_equal(run_backward(fast, calls, geometry, threads)[1], staged)
-    if g.size:   # (an empty output returns before any plan)
-        plan = grad_kernel_plan(x.shape, k_shape, g.shape[1:3], geometry, x.itemsize)
-        assert plan.direct or len(plan.groups) == 0
+       seed=st.integers(0, 2**16), dtype=st.sampled_from([np.float32, np.float64]),
+       path=st.sampled_from(["base", "avx2", "avx512"]))
+def test_kernels_that_read_x_where_it_lies_give_the_staged_bits(cfg, seed, dtype, path):
+    """With M = 1 and strides > 1 both ways (or every kernel column seeing the same pixels), the
+    forward and the kernel gradient read x where it lies and leave out the padding's zero
+    products (depthwise_plan.column_groups). An identity prologue makes the kernels stage x
+    instead: the two must give the same bits (x, G and the kernel are finite here), on every
+    path and for any thread count."""
+    from minigrad.backend import simd
+    from minigrad.backend.kernels.depthwise_plan import forward_plan, grad_kernel_plan
+    if path not in simd.available():
+        return
+    before = simd.path()
+    simd.set_path(path)
+    try:
+        cfg["m"] = 1
+        calls, geometry = make_case(np.random.default_rng(seed), dtype=dtype, **cfg)
+        (x, g), k_shape = calls["depthwise_grad_kernel"]
+        (_, kernel), out_shape = calls["depthwise_forward"]
+        c = x.shape[3]
+        identity = (np.zeros(c, dtype), np.ones(c, dtype), np.zeros(c, dtype), -np.inf, np.inf)
+        staged, staged_out = np.full(k_shape, np.nan, dtype), np.full(out_shape, np.nan, dtype)
+        fast.depthwise_grad_kernel(x, g, staged, *geometry, 1, prologue=identity)
+        fast.depthwise_forward(x, kernel, staged_out, *geometry, 1, prologue=identity)
+        for threads in (1, 2, 3):
+            np.testing.assert_array_equal(
+                run(fast, "depthwise_grad_kernel", calls, geometry, threads), staged)
+            np.testing.assert_array_equal(run_backward(fast, calls, geometry, threads)[1], staged)
+            np.testing.assert_array_equal(
+                run(fast, "depthwise_forward", calls, geometry, threads), staged_out)
+        if g.size:   # (an empty output returns before any plan)
+            for plan in (grad_kernel_plan, forward_plan):
+                p = plan(x.shape, k_shape, g.shape[1:3], geometry, x.itemsize)
+                assert p.direct or len(p.groups) == 0
+    finally:
+        simd.set_path(before)
+
+
+@pytest.mark.parametrize("path", ["base", "avx2", "avx512"])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_an_edge_pixel_alone_gets_the_bits_it_gets_in_a_block(each_path, path, dtype):
+    """Read in place, the forward computes an edge pixel on its own (a span of one pixel), where
+    the staged forward computes it in a block of several; the channels past the last vector
+    (5 = 4 + 1 doubles with AVX2) once rounded differently in the two (include/
+    depthwise_simd_impl.h, DW_MADD). Shapes that showed it, against the staged bits."""
+    each_path(path)
+    for shape, strides, dilation in [((2, 9, 11, 5), 2, 1), ((2, 9, 11, 3), 2, 1),
+                                     ((2, 8, 6, 17), 2, 2), ((1, 9, 9, 19), 3, 1)]:
+        rng = np.random.default_rng(0)
+        calls, geometry = make_case(rng, shape[0], shape[1], shape[2], shape[3], 1, (3, 3),
+                                    (strides, strides), (dilation, dilation), "same", dtype)
+        (x, kernel), out_shape = calls["depthwise_forward"]
+        c = shape[3]
+        identity = (np.zeros(c, dtype), np.ones(c, dtype), np.zeros(c, dtype), -np.inf, np.inf)
+        staged = np.empty(out_shape, dtype)
+        fast.depthwise_forward(x, kernel, staged, *geometry, 1, prologue=identity)
+        np.testing.assert_array_equal(run(fast, "depthwise_forward", calls, geometry, 2), staged,
+                                      err_msg=f"{path} {shape}")
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])

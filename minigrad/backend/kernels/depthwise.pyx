@@ -14,12 +14,14 @@ below the image are not staged: their taps are simply left out, and so are the t
 column that never meets the image (huge dilations). So the vectorised micro-kernels of
 ``include/depthwise_simd.h`` always run over whole output rows with no bounds checks, and read
 memory that sits in L1/L2. A staged row stays in its slot while the thread's next output rows
-use it. (Reading the interior straight from x was measured too: the single-pixel border blocks
-cost more than the copy saves, on 7x7 to 112x112.) The kernel gradient is the exception: it sums
-over output pixels, so a tap can simply sum over the pixels whose input lies inside the image
-and never meet the padding. Where the copy costs more than that (M = 1, no prologue, and strides
-> 1 both ways or no padding met: ``depthwise_plan.column_groups``), it reads x where it lies,
-with the same bits (for a finite grad_out).
+use it. Where the copy costs more than it saves, the forward and the kernel gradient read x where
+it lies instead: M = 1, no prologue, and strides > 1 both ways (an output row then stages two or
+more new input rows for few sums) or no padding met (``depthwise_plan.column_groups``). A tap
+then simply leaves out the output pixels whose input is padding: the forward computes the pixels
+that see the whole window in one span and each edge pixel alone with its taps inside the image,
+the kernel gradient sums each tap over the pixels it sees. The zero products left out change no
+bit. (At stride 1 the edge pixels alone cost more than the copy saves: measured on 7x7 to
+112x112.)
 
 How the work is split, and why no result depends on the thread count:
 
@@ -59,8 +61,9 @@ from .depthwise_simd cimport (corr_span, dw_best_path, dw_corr_span_f32, dw_corr
                               dw_get_path, dw_path_supported, dw_prefetch_write, dw_set_path,
                               dw_wgrad_span_f32, dw_wgrad_span_plain, real, sum_groups,
                               wgrad_span)
-# (Geo, Work and the staging of rows, _work_alloc, _work_free, _stage and _window_taps, are in
-# depthwise.pxd, which Cython reads first)
+# (Geo, Work and the staging of rows, _work_alloc, _work_free, _stage and _window_taps, and the
+# rows read in place, _forward_row_direct and _grad_kernel_row_direct, are in depthwise.pxd,
+# which Cython reads first)
 
 # ---- the plan (depthwise_plan.py) as the struct the loops read ---------------------------------
 
@@ -74,7 +77,7 @@ cdef Geo _geo(plan, prologue=None) except *:
     keeps those alive while g is in use."""
     cdef Geo g
     cdef const Py_ssize_t[::1] cols
-    cdef const Py_ssize_t[:, ::1] groups
+    cdef const Py_ssize_t[:, ::1] groups, col_ranges
     g.N, g.H, g.W, g.C, g.M, g.CM = plan.N, plan.H, plan.W, plan.C, plan.M, plan.CM
     g.KH, g.KW, g.OH, g.OW = plan.KH, plan.KW, plan.OH, plan.OW
     g.sh, g.sw, g.dh, g.dw, g.pt, g.pl = plan.sh, plan.sw, plan.dh, plan.dw, plan.pt, plan.pl
@@ -91,10 +94,10 @@ cdef Geo _geo(plan, prologue=None) except *:
     if g.ncols > 0:
         cols = plan.cols
         g.cols = &cols[0]
-    g.direct, g.groups, g.ngroups, g.group_width = False, NULL, 0, 0
-    if getattr(plan, "direct", False) and prologue is None:   # a kernel gradient's plan
-        groups = plan.groups
-        g.direct, g.groups = True, &groups[0, 0]
+    g.direct, g.groups, g.ngroups, g.group_width, g.col_ranges = False, NULL, 0, 0, NULL
+    if getattr(plan, "direct", False) and prologue is None:   # (plan.direct implies ncols > 0)
+        groups, col_ranges = plan.groups, plan.col_ranges
+        g.direct, g.groups, g.col_ranges = True, &groups[0, 0], &col_ranges[0, 0]
         g.ngroups, g.group_width = groups.shape[0], groups.shape[1]
     return g
 
@@ -136,9 +139,12 @@ def depthwise_forward(const real[:, :, :, ::1] x, const real[:, :, :, ::1] kerne
             if not failed[0]:
                 if row + 1 < g.N * g.OH:  # the next output row, very likely this thread's
                     dw_prefetch_write(op + (row + 1) * g.OW * g.CM, g.OW * g.CM * sizeof(real))
-                nt = _window_taps(xp, &g, row // g.OH, row % g.OH, w)
-                corr_span(<real *>w.rows, w.src_off, kp, w.w_off, nt, op + row * g.OW * g.CM,
-                          g.OW, g.sw * g.CM, g.CM, g.CM)
+                if g.direct:
+                    _forward_row_direct(xp, kp, op, &g, row, w)
+                else:
+                    nt = _window_taps(xp, &g, row // g.OH, row % g.OH, w)
+                    corr_span(<real *>w.rows, w.src_off, kp, w.w_off, nt, op + row * g.OW * g.CM,
+                              g.OW, g.sw * g.CM, g.CM, g.CM)
         _work_free(w)
     if failed[0]:
         raise MemoryError("depthwise_forward: could not allocate per-thread scratch memory")
@@ -219,32 +225,6 @@ cdef void _grad_kernel_chunk(const real *x, const real *gout, real *partial, Geo
         nt = _window_taps(x, g, row // g.OH, row % g.OH, w)
         wgrad_span(<real *>w.rows, w.src_off, partial, w.w_off, nt, gout + row * g.OW * g.CM,
                    g.OW, g.sw * g.CM, g.CM)
-
-
-cdef inline void _grad_kernel_row_direct(const real *x, const real *gout, real *partial, Geo *g,
-                                         Py_ssize_t row, Work *w) noexcept nogil:
-    """One output row's share of the kernel gradient, read from x where it lies (M = 1, no
-    prologue): per group of kernel columns (depthwise_plan.column_groups), the taps of the rows
-    that meet the image, summed over the output pixels t0 .. t1-1 that they see inside it."""
-    cdef Py_ssize_t n = row // g.OH, oh = row % g.OH, grp, i, ih, k, j, t0, nt
-    cdef const Py_ssize_t *group
-    for grp in range(g.ngroups):
-        group = g.groups + grp * g.group_width
-        t0 = group[0]
-        nt = 0
-        for i in range(g.KH):
-            ih = oh * g.sh - g.pt + i * g.dh
-            if ih < 0 or ih >= g.H:
-                continue
-            for k in range(2, g.group_width):
-                j = group[k]
-                if j < 0:
-                    break
-                w.src_off[nt] = ((n * g.H + ih) * g.W + t0 * g.sw - g.pl + j * g.dw) * g.C
-                w.w_off[nt] = (i * g.KW + j) * g.CM
-                nt += 1
-        wgrad_span(x, w.src_off, partial, w.w_off, nt, gout + (row * g.OW + t0) * g.CM,
-                   group[1] - t0, g.sw * g.CM, g.CM)
 
 
 cdef inline void _sum_partials(const real *partials, real *out, Py_ssize_t nchunks,

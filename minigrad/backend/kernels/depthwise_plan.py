@@ -212,7 +212,8 @@ def _x_plan(x_shape, kernel_shape, out_hw, geometry, itemsize, who):
 def forward_plan(x_shape, kernel_shape, out_hw, geometry, itemsize):
     """The forward's plan: rows of x are staged (see :func:`x_columns`). ``geometry`` is
     (sh, sw, dh, dw, pad_top, pad_left), ``itemsize`` the bytes of one float."""
-    return _x_plan(x_shape, kernel_shape, out_hw, geometry, itemsize, "depthwise_forward")
+    return _read_in_place(_x_plan(x_shape, kernel_shape, out_hw, geometry, itemsize,
+                                  "depthwise_forward"))
 
 
 @functools.lru_cache(maxsize=256)
@@ -226,11 +227,32 @@ def grad_kernel_plan(x_shape, kernel_shape, out_hw, geometry, itemsize):
     """
     p = _x_plan(x_shape, kernel_shape, out_hw, geometry, itemsize, "depthwise_grad_kernel")
     p.per_chunk, p.nchunks = chunking(p.N * p.OH)
+    return _read_in_place(p)
+
+
+def _read_in_place(p):
+    """Whether the forward or kernel gradient of plan ``p`` reads x where it lies instead of
+    staging its rows (``p.direct``, when that is cheaper: see :func:`column_groups`), and what it
+    then reads: ``p.groups`` (the kernel gradient) and ``p.col_ranges``, row k the output pixels
+    [t0, t1) that kernel column cols[k] sees inside the image (the forward; t1 <= t0: none)."""
     p.groups = column_groups(p.W, p.OW, p.cols.tolist(), p.sw, p.dw, p.pl)
-    p.groups.flags.writeable = False
-    # read x where it lies (no staged copy) when that is cheaper: see column_groups
+    p.col_ranges = np.array([column_range(p.W, p.OW, j, p.sw, p.dw, p.pl) for j in p.cols],
+                            dtype=np.intp).reshape(p.ncols, 2)
+    p.groups.flags.writeable = p.col_ranges.flags.writeable = False
     p.direct = p.M == 1 and len(p.groups) > 0 and (p.sh > 1 and p.sw > 1 or len(p.groups) == 1)
     return p
+
+
+def column_range(W, OW, j, sw, dw, pl):
+    """(t0, t1): the output pixels t0 <= t < t1 for which kernel column j reads input column
+    t*sw - pl + j*dw inside the image [0, W).
+
+    >>> column_range(28, 14, 2, 2, 1, 0)     # 'same', stride 2: column 2 of pixel 13 is padding
+    (0, 13)
+    """
+    t0 = max(0, -((j * dw - pl) // sw))                  # first t with t*sw - pl + j*dw >= 0
+    t1 = min(OW, -((j * dw - pl - W) // sw))             # first t reading a column >= W
+    return t0, t1
 
 
 def column_groups(W, OW, cols, sw, dw, pl):
@@ -242,14 +264,16 @@ def column_groups(W, OW, cols, sw, dw, pl):
     zero products, the same bits (for a finite G: the staged sum of 0 * inf is NaN, as the
     twin's, and rows outside the image were always left out).
 
-    The kernel gradient uses it (``Plan.direct``) for a depth multiplier of 1, without a
-    prologue, where it is cheaper than staging: for strides > 1 both ways, or when every column
-    sees the same pixels (one group). A stride-2 output row stages two new input rows (row
-    stride) for its 9 taps x OW pixels, and the copies took about half the kernel's time
-    (64x64x28x28, 3x3, stride 2: 0.95 -> 0.43 ms on one thread). A column stride of 1 gives a
-    'same' 3x3 kernel three groups (j = 0 starts a pixel late, j = 2 ends one early), which split
-    its 9 taps into three blocks of three, each reading G again: 1.2-1.4 times slower than
-    staging at stride 1, about 5% slower at strides (2, 1), equal at (1, 2).
+    The forward and the kernel gradient read x in place (``Plan.direct``) for a depth
+    multiplier of 1, without a prologue, where that is cheaper than staging: for strides > 1
+    both ways, or when every column sees the same pixels (one group). A stride-2 output row
+    stages two new input rows (row stride) for its 9 taps x OW pixels, and the copies took about
+    half the kernel gradient's time (64x64x28x28, 3x3, stride 2: 0.95 -> 0.43 ms on one thread)
+    and a third of the forward's (0.33 -> 0.22 ms, 2 threads; with the arrays in memory, not in
+    the cache, the two ways take about as long). A column stride of 1 gives a 'same' 3x3 kernel
+    three groups (j = 0 starts a pixel late, j = 2 ends one early), which split the kernel
+    gradient's 9 taps into three blocks of three, each reading G again: 1.2-1.4 times slower
+    than staging at stride 1, about 5% slower at strides (2, 1), equal at (1, 2).
 
     >>> column_groups(28, 14, [0, 1, 2], 2, 1, 0).tolist()   # 'same', stride 2: j = 2 ends early
     [[0, 14, 0, 1], [0, 13, 2, -1]]
@@ -258,8 +282,7 @@ def column_groups(W, OW, cols, sw, dw, pl):
     """
     ranges = {}
     for j in cols:
-        t0 = max(0, -((j * dw - pl) // sw))                  # first t with t*sw - pl + j*dw >= 0
-        t1 = min(OW, -((j * dw - pl - W) // sw))             # first t reading a column >= W
+        t0, t1 = column_range(W, OW, j, sw, dw, pl)
         if t1 > t0:
             ranges.setdefault((t0, t1), []).append(j)
     width = 2 + max((len(js) for js in ranges.values()), default=0)

@@ -156,11 +156,13 @@ static inline void dw_prefetch_write(void *p, size_t bytes)
 #pragma GCC push_options
 #pragma GCC target("avx512f,avx512bw,avx512dq,avx512vl,avx2,fma")
 #define DW_PATH avx512
+#define DW_FUSED 1
 #define DW_VBYTES 64
 #define DW_HALF 32
 #define DW_TAPS 9
 #include "depthwise_simd_path.h"
 #undef DW_PATH
+#undef DW_FUSED
 #undef DW_VBYTES
 #undef DW_HALF
 #undef DW_TAPS
@@ -169,11 +171,13 @@ static inline void dw_prefetch_write(void *p, size_t bytes)
 #pragma GCC push_options
 #pragma GCC target("avx2,fma")
 #define DW_PATH avx2
+#define DW_FUSED 1
 #define DW_VBYTES 32
 #define DW_HALF 16
 #define DW_TAPS 4
 #include "depthwise_simd_path.h"
 #undef DW_PATH
+#undef DW_FUSED
 #undef DW_VBYTES
 #undef DW_HALF
 #undef DW_TAPS
@@ -181,6 +185,7 @@ static inline void dw_prefetch_write(void *p, size_t bytes)
 #endif
 
 #define DW_PATH base
+#define DW_FUSED 0
 #if defined(__AVX512F__)
 #define DW_VBYTES 64
 #define DW_HALF 32
@@ -192,6 +197,7 @@ static inline void dw_prefetch_write(void *p, size_t bytes)
 #endif
 #include "depthwise_simd_path.h"
 #undef DW_PATH
+#undef DW_FUSED
 #undef DW_VBYTES
 #undef DW_HALF
 #undef DW_TAPS

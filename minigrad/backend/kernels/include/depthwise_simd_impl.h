@@ -7,6 +7,18 @@
 #define DW_FULL(name) DW_CAT(DW_NAME(name), DW_VBYTES)
 #define DW_HALFW(name) DW_CAT(DW_NAME(name), DW_HALF)
 
+/* acc + x * y in the plain loops of the last channels, rounded as the vector blocks round it: one
+ * fused multiply-add on the paths that have it (DW_FUSED), else a product then a sum. Written out
+ * because the compiler would otherwise decide, and it decided differently for a block of one
+ * pixel and a block of several: the forward that reads x in place (depthwise.pyx) computes an
+ * edge pixel alone, which the staged forward computes in a block, and their last channels
+ * differed in the last bit on AVX2 and AVX-512 (as gemm_simd_impl.h's GM_MADD). */
+#if DW_FUSED
+#define DW_MADD(x, y, acc) _Generic((acc), float: __builtin_fmaf, double: __builtin_fma)(x, y, acc)
+#else
+#define DW_MADD(x, y, acc) ((acc) + (x) * (y))
+#endif
+
 /* ---- dw_corr_span ------------------------------------------------------------------------- */
 
 /* The last channels (fewer than a half vector), one at a time: dw_corr_span_plain's loop for
@@ -20,7 +32,7 @@ static inline void DW_NAME(dw_corr_scalar)(
         for (ptrdiff_t c = 0; c < nchan; c++) {
             DW_T acc = 0;
             for (ptrdiff_t q = 0; q < ntaps; q++)
-                acc += src[src_off[q] + p * src_step + c] * w[w_off[q] + c];
+                acc = DW_MADD(src[src_off[q] + p * src_step + c], w[w_off[q] + c], acc);
             dst[p * dst_step + c] = acc;
         }
 }
@@ -94,7 +106,7 @@ static void DW_NAME(dw_wgrad_span)(
         for (ptrdiff_t q = 0; q < ntaps; q++) {
             DW_T acc = 0;
             for (ptrdiff_t t = 0; t < count; t++)
-                acc += src[src_off[q] + t * src_step + c] * g[t * channels + c];
+                acc = DW_MADD(src[src_off[q] + t * src_step + c], g[t * channels + c], acc);
             gk[gk_off[q] + c] += acc;
         }
 }
@@ -151,3 +163,4 @@ static void DW_NAME(dw_sum_groups)(const DW_T *src, DW_T *dst, ptrdiff_t n, ptrd
 #undef DW_BY_M
 #undef DW_FULL
 #undef DW_HALFW
+#undef DW_MADD
