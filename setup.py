@@ -7,7 +7,8 @@ Every ``minigrad/backend/kernels/*.pyx`` becomes one extension module. Flags:
   run on one thread, and the build says so once here and in ``minigrad.build_info()``;
 * ``-march=native`` when the compiler accepts it, unless ``MINIGRAD_PORTABLE=1`` (wheels that must
   run on other CPUs), for every kernel but the depthwise, matrix-product and batch-norm ones.
-  Those are always built for the baseline instruction set: their vector loops are compiled once
+  Those are always built for the baseline instruction set (``-march=x86-64`` on x86, after any
+  ``CFLAGS``): their vector loops are compiled once
   per instruction set inside the module (``include/depthwise_simd.h``, ``include/gemm_simd.h``,
   ``include/batchnorm_rows.h``) and the fastest the CPU has is chosen at import, so a native build runs the same code a wheel ships, and its tests check every path.
 
@@ -65,9 +66,14 @@ class BuildExt(build_ext):
             portable = os.environ.get("MINIGRAD_PORTABLE", "") not in ("", "0")
             if not portable and _compiler_accepts(self.compiler, "-march=native"):
                 compile_args.append("-march=native")
+        # the dispatched modules' baseline, named last so that a -march in CFLAGS cannot raise it
+        # (x86 compilers only; with FMA in it, GCC would fuse some products of the base path and
+        # not others, and kernels that must give each other's bits would not)
+        baseline = [] if is_msvc or not _compiler_accepts(self.compiler, "-march=x86-64") \
+            else ["-march=x86-64"]
         for ext in self.extensions:
             # these modules dispatch at run time (see the module docstring)
-            args = [a for a in compile_args if a != "-march=native"] \
+            args = [a for a in compile_args if a != "-march=native"] + baseline \
                 if ext.name.endswith(_DISPATCHED) else compile_args
             ext.extra_compile_args = args + ["-Wno-unused-function", "-Wno-unreachable-code"]
             if not is_msvc:

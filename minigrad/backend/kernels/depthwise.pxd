@@ -162,7 +162,7 @@ cdef inline void _forward_row_direct(const real *x, const real *kern, real *out,
     window lies inside the image in one span with every tap, each pixel at the edges with the
     taps that meet the image there. The taps left out would have added zero products of the
     padding, so the sums are the staged ones, tap by tap in the same order (for a finite
-    kernel: 0 * inf is NaN)."""
+    kernel, as 0 * inf is NaN; and up to the sign of a zero sum: see depthwise.pyx)."""
     cdef Py_ssize_t n = row // g.OH, oh = row % g.OH, k, t, nt
     cdef Py_ssize_t first = 0, last = g.OW   # [first, last): every column in the image
     for k in range(g.ncols):

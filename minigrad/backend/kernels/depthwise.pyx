@@ -20,8 +20,9 @@ more new input rows for few sums) or no padding met (``depthwise_plan.column_gro
 then simply leaves out the output pixels whose input is padding: the forward computes the pixels
 that see the whole window in one span and each edge pixel alone with its taps inside the image,
 the kernel gradient sums each tap over the pixels it sees. The zero products left out change no
-bit. (At stride 1 the edge pixels alone cost more than the copy saves: measured on 7x7 to
-112x112.)
+value, and no bit but one: a forward sum whose products all underflow can end as -0 where a
+padding tap would have made it +0 (on the FMA paths). (At stride 1 the edge pixels alone cost
+more than the copy saves: measured on 7x7 to 112x112.)
 
 How the work is split, and why no result depends on the thread count:
 
