@@ -176,7 +176,23 @@ class LayerStep:
         return self.layer.name
 
 
-class FusedStep:
+class _Combined:
+    """What a step made of consecutive steps (its ``parts``) shares: it reads and writes the slots
+    they do, the inner ones too (filled only when the parts run one by one, as they do when a
+    setting changed since the plan was made)."""
+
+    __slots__ = ()
+
+    @property
+    def sources(self):
+        return [slot for part in self.parts for slot in part.sources]
+
+    @property
+    def targets(self):
+        return [slot for part in self.parts for slot in part.targets]
+
+
+class FusedStep(_Combined):
     """A BatchNormalization node and the ReLU node that alone reads it, run as one batch-norm op
     with the clip inside (see the module docstring for why this is the same computation)."""
 
@@ -189,13 +205,8 @@ class FusedStep:
         self.frees = ()
 
     @property
-    def sources(self):
-        """The slots the pair reads (the BatchNormalization's output only when run one by one)."""
-        return self.bn_step.sources + self.relu_step.sources
-
-    @property
-    def targets(self):
-        return self.bn_step.targets + self.relu_step.targets
+    def parts(self):
+        return self.bn_step, self.relu_step
 
     def run(self, values, training):
         activation = fused_activation(self.bn, self.relu)
@@ -214,7 +225,7 @@ class FusedStep:
         return f"{self.bn.name} + {self.relu.name} (fused)"
 
 
-class StagedStep:
+class StagedStep(_Combined):
     """A fused BatchNormalization -> ReLU pair (a :class:`FusedStep`) and the convolution that
     alone reads it (a DepthwiseConv2D, or a 1x1 Conv2D), run in training as one op whose kernels
     stage the convolution's input through the batch norm (see the module docstring for why this
@@ -229,13 +240,8 @@ class StagedStep:
         self.frees = ()
 
     @property
-    def sources(self):
-        """The slots the three read (the pair's output only when they run one by one)."""
-        return self.pair.sources + self.conv_step.sources
-
-    @property
-    def targets(self):
-        return self.pair.targets + self.conv_step.targets
+    def parts(self):
+        return self.pair, self.conv_step
 
     def run(self, values, training):
         activation = fused_activation(self.bn, self.relu)

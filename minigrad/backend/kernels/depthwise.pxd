@@ -21,11 +21,8 @@ cdef struct Geo:
     const Py_ssize_t *cols          # forward, grad_kernel: the kernel columns j that meet the
     Py_ssize_t ncols                #   image for some output column, ncols of them
     Py_ssize_t per_chunk            # grad_kernel: output rows per chunk (a function of the shape)
-    bint direct                     # forward, grad_kernel: read x where it lies (no staged rows:
-                                    #   depthwise_plan.column_groups)
-    const Py_ssize_t *groups        #   grad_kernel: ngroups x group_width rows (t0, t1, columns
-    Py_ssize_t ngroups, group_width #   j, -1 after)
-    const Py_ssize_t *col_ranges    #   forward: (t0, t1) of each of the ncols columns, in order
+    bint direct                     # forward, grad_kernel: read x where it lies, no staged rows
+    const Py_ssize_t *col_ranges    #   (depthwise_plan._read_in_place): (t0, t1) of each column
     # a batch norm's map staged in place of a plain copy (the ``prologue`` of the forward and the
     # kernel gradient): staged value = clip((x - center) * scale + shift, lo, hi) per channel;
     # center, scale, shift point to C values of the arrays' type, NULL for a plain copy
@@ -140,16 +137,18 @@ cdef inline Py_ssize_t _window_taps(const real *x, Geo *g, Py_ssize_t n, Py_ssiz
 # ---- rows read where they lie (Geo.direct: depthwise.pyx's docstring) --------------------------
 
 cdef inline Py_ssize_t _taps_at(Geo *g, Py_ssize_t n, Py_ssize_t oh, Py_ssize_t t0, Py_ssize_t t1,
-                                Work *w) noexcept nogil:
-    """The taps of output row (n, oh) that meet the image for every pixel t0 .. t1-1, in the
-    staged order (tap row i, then column), as offsets into x (of pixel t0) and into the kernel."""
-    cdef Py_ssize_t i, ih, k, nt = 0
+                                bint exact, Work *w) noexcept nogil:
+    """The taps of output row (n, oh) whose column sees the image for every pixel t0 .. t1-1
+    (``exact``: the columns whose range is exactly [t0, t1)), in the staged order (tap row i,
+    then column), as offsets into x (of pixel t0) and into the kernel. Returns how many."""
+    cdef Py_ssize_t i, ih, k, lo, hi, nt = 0
     for i in range(g.KH):
         ih = oh * g.sh - g.pt + i * g.dh
         if ih < 0 or ih >= g.H:
             continue
         for k in range(g.ncols):
-            if g.col_ranges[2 * k] <= t0 and t1 <= g.col_ranges[2 * k + 1]:
+            lo, hi = g.col_ranges[2 * k], g.col_ranges[2 * k + 1]
+            if (lo == t0 and hi == t1) if exact else (lo <= t0 and t1 <= hi):
                 w.src_off[nt] = ((n * g.H + ih) * g.W + t0 * g.sw - g.pl + g.cols[k] * g.dw) * g.C
                 w.w_off[nt] = (i * g.KW + g.cols[k]) * g.CM
                 nt += 1
@@ -170,14 +169,14 @@ cdef inline void _forward_row_direct(const real *x, const real *kern, real *out,
         last = min(last, g.col_ranges[2 * k + 1])
     out += row * g.OW * g.CM
     if first < last:
-        nt = _taps_at(g, n, oh, first, last, w)
+        nt = _taps_at(g, n, oh, first, last, False, w)
         corr_span(x, w.src_off, kern, w.w_off, nt, out + first * g.CM, last - first,
                   g.sw * g.CM, g.CM, g.CM)
     else:              # no pixel sees every column: all are edge pixels
         first = last = g.OW
     for t in range(g.OW):
         if t < first or t >= last:
-            nt = _taps_at(g, n, oh, t, t + 1, w)
+            nt = _taps_at(g, n, oh, t, t + 1, False, w)
             corr_span(x, w.src_off, kern, w.w_off, nt, out + t * g.CM, 1, g.sw * g.CM, g.CM,
                       g.CM)
 
@@ -185,24 +184,18 @@ cdef inline void _forward_row_direct(const real *x, const real *kern, real *out,
 cdef inline void _grad_kernel_row_direct(const real *x, const real *gout, real *partial, Geo *g,
                                          Py_ssize_t row, Work *w) noexcept nogil:
     """One output row's share of the kernel gradient, read from x where it lies (M = 1, no
-    prologue): per group of kernel columns (depthwise_plan.column_groups), the taps of the rows
-    that meet the image, summed over the output pixels t0 .. t1-1 that they see inside it."""
-    cdef Py_ssize_t n = row // g.OH, oh = row % g.OH, grp, i, ih, k, j, t0, nt
-    cdef const Py_ssize_t *group
-    for grp in range(g.ngroups):
-        group = g.groups + grp * g.group_width
-        t0 = group[0]
-        nt = 0
-        for i in range(g.KH):
-            ih = oh * g.sh - g.pt + i * g.dh
-            if ih < 0 or ih >= g.H:
-                continue
-            for k in range(2, g.group_width):
-                j = group[k]
-                if j < 0:
-                    break
-                w.src_off[nt] = ((n * g.H + ih) * g.W + t0 * g.sw - g.pl + j * g.dw) * g.C
-                w.w_off[nt] = (i * g.KW + j) * g.CM
-                nt += 1
-        wgrad_span(x, w.src_off, partial, w.w_off, nt, gout + (row * g.OW + t0) * g.CM,
-                   group[1] - t0, g.sw * g.CM, g.CM)
+    prologue): for each range [t0, t1) of output pixels that some kernel columns see inside the
+    image (depthwise_plan.column_range), the taps of those columns, summed over those pixels.
+    Each tap has its own sums, so their order does not matter."""
+    cdef Py_ssize_t n = row // g.OH, oh = row % g.OH, k, k2, t0, t1, nt
+    for k in range(g.ncols):
+        t0, t1 = g.col_ranges[2 * k], g.col_ranges[2 * k + 1]
+        if t1 <= t0:
+            continue
+        for k2 in range(k):   # a range that an earlier column has: done with it
+            if g.col_ranges[2 * k2] == t0 and g.col_ranges[2 * k2 + 1] == t1:
+                break
+        else:
+            nt = _taps_at(g, n, oh, t0, t1, True, w)
+            wgrad_span(x, w.src_off, partial, w.w_off, nt, gout + (row * g.OW + t0) * g.CM,
+                       t1 - t0, g.sw * g.CM, g.CM)

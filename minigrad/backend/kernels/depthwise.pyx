@@ -16,7 +16,7 @@ column that never meets the image (huge dilations). So the vectorised micro-kern
 memory that sits in L1/L2. A staged row stays in its slot while the thread's next output rows
 use it. Where the copy costs more than it saves, the forward and the kernel gradient read x where
 it lies instead: M = 1, no prologue, and strides > 1 both ways (an output row then stages two or
-more new input rows for few sums) or no padding met (``depthwise_plan.column_groups``). A tap
+more new input rows for few sums) or no padding met (``depthwise_plan._read_in_place``). A tap
 then simply leaves out the output pixels whose input is padding: the forward computes the pixels
 that see the whole window in one span and each edge pixel alone with its taps inside the image,
 the kernel gradient sums each tap over the pixels it sees. The zero products left out change no
@@ -78,7 +78,7 @@ cdef Geo _geo(plan, prologue=None) except *:
     keeps those alive while g is in use."""
     cdef Geo g
     cdef const Py_ssize_t[::1] cols
-    cdef const Py_ssize_t[:, ::1] groups, col_ranges
+    cdef const Py_ssize_t[:, ::1] col_ranges
     g.N, g.H, g.W, g.C, g.M, g.CM = plan.N, plan.H, plan.W, plan.C, plan.M, plan.CM
     g.KH, g.KW, g.OH, g.OW = plan.KH, plan.KW, plan.OH, plan.OW
     g.sh, g.sw, g.dh, g.dw, g.pt, g.pl = plan.sh, plan.sw, plan.dh, plan.dw, plan.pt, plan.pl
@@ -95,11 +95,10 @@ cdef Geo _geo(plan, prologue=None) except *:
     if g.ncols > 0:
         cols = plan.cols
         g.cols = &cols[0]
-    g.direct, g.groups, g.ngroups, g.group_width, g.col_ranges = False, NULL, 0, 0, NULL
+    g.direct, g.col_ranges = False, NULL
     if getattr(plan, "direct", False) and prologue is None:   # (plan.direct implies ncols > 0)
-        groups, col_ranges = plan.groups, plan.col_ranges
-        g.direct, g.groups, g.col_ranges = True, &groups[0, 0], &col_ranges[0, 0]
-        g.ngroups, g.group_width = groups.shape[0], groups.shape[1]
+        col_ranges = plan.col_ranges
+        g.direct, g.col_ranges = True, &col_ranges[0, 0]
     return g
 
 

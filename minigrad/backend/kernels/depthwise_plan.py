@@ -232,14 +232,34 @@ def grad_kernel_plan(x_shape, kernel_shape, out_hw, geometry, itemsize):
 
 def _read_in_place(p):
     """Whether the forward or kernel gradient of plan ``p`` reads x where it lies instead of
-    staging its rows (``p.direct``, when that is cheaper: see :func:`column_groups`), and what it
-    then reads: ``p.groups`` (the kernel gradient) and ``p.col_ranges``, row k the output pixels
-    [t0, t1) that kernel column cols[k] sees inside the image (the forward; t1 <= t0: none)."""
-    p.groups = column_groups(p.W, p.OW, p.cols.tolist(), p.sw, p.dw, p.pl)
+    staging padded rows (``p.direct``), and what it then needs: ``p.col_ranges``, row k the
+    output pixels [t0, t1) that kernel column cols[k] sees inside the image (:func:`column_range`;
+    t1 <= t0: none). A tap then leaves out the pixels whose input is padding: the forward
+    computes the pixels that see every column in one span and each other pixel with the taps it
+    sees, the kernel gradient sums each group of columns with one range over those pixels. The
+    zero products left out change no value (for a finite G and kernel: 0 * inf is NaN in the
+    staged sum, as in the twin's; rows outside the image were always left out).
+
+    Used for a depth multiplier of 1, without a prologue, where that is cheaper than staging:
+    for strides > 1 both ways, or when every column sees the same pixels. A stride-2 output row
+    stages two new input rows (row stride) for its 9 taps x OW pixels, and the copies took about
+    half the kernel gradient's time (64x64x28x28, 3x3, stride 2: 0.95 -> 0.43 ms on one thread)
+    and a third of the forward's (0.33 -> 0.22 ms, 2 threads; with the arrays in memory, not in
+    the cache, the two ways take about as long). A column stride of 1 gives a 'same' 3x3 kernel
+    three ranges (j = 0 starts a pixel late, j = 2 ends one early), which split the kernel
+    gradient's 9 taps into three blocks of three, each reading G again: 1.2-1.4 times slower
+    than staging at stride 1, about 5% slower at strides (2, 1), equal at (1, 2).
+
+    >>> p = _read_in_place(forward_plan.__wrapped__((1, 28, 28, 8), (3, 3, 8, 1), (14, 14),
+    ...                                             (2, 2, 1, 1, 0, 0), 4))
+    >>> p.col_ranges.tolist(), p.direct        # 'same', stride 2: column 2 ends a pixel early
+    ([[0, 14], [0, 14], [0, 13]], True)
+    """
     p.col_ranges = np.array([column_range(p.W, p.OW, j, p.sw, p.dw, p.pl) for j in p.cols],
                             dtype=np.intp).reshape(p.ncols, 2)
-    p.groups.flags.writeable = p.col_ranges.flags.writeable = False
-    p.direct = p.M == 1 and len(p.groups) > 0 and (p.sh > 1 and p.sw > 1 or len(p.groups) == 1)
+    p.col_ranges.flags.writeable = False
+    seen = {(t0, t1) for t0, t1 in p.col_ranges.tolist() if t1 > t0}
+    p.direct = p.M == 1 and len(seen) > 0 and (p.sh > 1 and p.sw > 1 or len(seen) == 1)
     return p
 
 
@@ -249,45 +269,12 @@ def column_range(W, OW, j, sw, dw, pl):
 
     >>> column_range(28, 14, 2, 2, 1, 0)     # 'same', stride 2: column 2 of pixel 13 is padding
     (0, 13)
+    >>> [column_range(5, 5, j, 1, 1, 1) for j in range(3)]    # 'same', stride 1
+    [(1, 5), (0, 5), (0, 4)]
     """
     t0 = max(0, -((j * dw - pl) // sw))                  # first t with t*sw - pl + j*dw >= 0
     t1 = min(OW, -((j * dw - pl - W) // sw))             # first t reading a column >= W
     return t0, t1
-
-
-def column_groups(W, OW, cols, sw, dw, pl):
-    """The kernel columns ``cols`` grouped by the output pixels they see inside the image, for
-    a kernel gradient that reads x where it lies instead of staging padded rows: column j reads
-    input column t*sw - pl + j*dw for output pixel t, inside the image for t0 <= t < t1 only. A
-    group is a row (t0, t1, j, j', ...) of an intp array, padded with -1, its columns in the
-    order of ``cols``. A tap then sums its pixels t0 .. t1-1 in order: the staged sum without its
-    zero products, the same bits (for a finite G: the staged sum of 0 * inf is NaN, as the
-    twin's, and rows outside the image were always left out).
-
-    The forward and the kernel gradient read x in place (``Plan.direct``) for a depth
-    multiplier of 1, without a prologue, where that is cheaper than staging: for strides > 1
-    both ways, or when every column sees the same pixels (one group). A stride-2 output row
-    stages two new input rows (row stride) for its 9 taps x OW pixels, and the copies took about
-    half the kernel gradient's time (64x64x28x28, 3x3, stride 2: 0.95 -> 0.43 ms on one thread)
-    and a third of the forward's (0.33 -> 0.22 ms, 2 threads; with the arrays in memory, not in
-    the cache, the two ways take about as long). A column stride of 1 gives a 'same' 3x3 kernel
-    three groups (j = 0 starts a pixel late, j = 2 ends one early), which split the kernel
-    gradient's 9 taps into three blocks of three, each reading G again: 1.2-1.4 times slower
-    than staging at stride 1, about 5% slower at strides (2, 1), equal at (1, 2).
-
-    >>> column_groups(28, 14, [0, 1, 2], 2, 1, 0).tolist()   # 'same', stride 2: j = 2 ends early
-    [[0, 14, 0, 1], [0, 13, 2, -1]]
-    >>> column_groups(5, 5, [0, 1, 2], 1, 1, 1).tolist()     # 'same', stride 1
-    [[1, 5, 0], [0, 5, 1], [0, 4, 2]]
-    """
-    ranges = {}
-    for j in cols:
-        t0, t1 = column_range(W, OW, j, sw, dw, pl)
-        if t1 > t0:
-            ranges.setdefault((t0, t1), []).append(j)
-    width = 2 + max((len(js) for js in ranges.values()), default=0)
-    rows = [list(r) + js + [-1] * (width - 2 - len(js)) for r, js in ranges.items()]
-    return np.array(rows, dtype=np.intp).reshape(len(rows), width)
 
 
 @functools.lru_cache(maxsize=256)

@@ -27,7 +27,6 @@ import numpy as np
 
 from cython.parallel cimport parallel, prange, threadid
 from libc.stddef cimport ptrdiff_t
-from libc.stdlib cimport free, malloc
 
 from ..buffers import buffers
 from .batchnorm cimport normalize_block
@@ -168,26 +167,29 @@ def matmul(const real[:, ::1] a, const real[:, ::1] b, real[:, ::1] out, int num
     if M < 2 * _TASK * num_threads:
         task = max(8, ((M + 2 * num_threads - 1) // (2 * num_threads) + 7) // 8 * 8)
     cdef Py_ssize_t ntasks = (M + task - 1) // task, rows
+    cdef real[:, ::1] stage
     cdef real *buf = NULL
-    cdef int failed[1]
-    failed[0] = 0
+    if pre.scale != NULL:   # a task's staged rows of a: one row of scratch per thread
+        stage = _scratch(num_threads, task * K, a)
     with nogil, parallel(num_threads=num_threads):
-        if pre.scale != NULL:   # the staged rows of a: one buffer per thread (assigned here)
-            buf = <real *>malloc(task * K * sizeof(real))
-            if buf == NULL:
-                failed[0] = 1
+        if pre.scale != NULL:   # this thread's row (assigned here: private to the thread)
+            buf = &stage[threadid(), 0]
         for t in prange(ntasks, schedule="static"):
-            if not failed[0]:
-                m0 = t * task
-                rows = min(task, M - m0)
-                if buf == NULL:
-                    _nn(&a[m0, 0], lda, &b[0, 0], ldb, &out[m0, 0], ldc, rows, K, N)
-                else:
-                    _stage(&a[m0, 0], lda, rows, K, &pre, 0, buf)
-                    _nn(buf, K, &b[0, 0], ldb, &out[m0, 0], ldc, rows, K, N)
-        free(buf)
-    if failed[0]:
-        raise MemoryError("matmul: could not allocate per-thread scratch memory")
+            m0 = t * task
+            rows = min(task, M - m0)
+            if buf == NULL:
+                _nn(&a[m0, 0], lda, &b[0, 0], ldb, &out[m0, 0], ldc, rows, K, N)
+            else:
+                _stage(&a[m0, 0], lda, rows, K, &pre, 0, buf)
+                _nn(buf, K, &b[0, 0], ldb, &out[m0, 0], ldc, rows, K, N)
+
+
+cdef _scratch(int num_threads, Py_ssize_t size, const real[:, ::1] like):
+    """One row of ``size`` values of a's type per thread, from the buffer pool
+    (backend/buffers.py): scratch made fresh in every call, by malloc or np.empty, is memory the
+    system hands over again, page by page (162 page faults in an MNIST step when matmul_tn's
+    staging buffers and partials were)."""
+    return buffers.empty((num_threads, size), np.float32 if real is float else np.float64)
 
 
 def matmul_tn(const real[:, ::1] a, const real[:, ::1] g, real[:, ::1] out, int num_threads,
@@ -211,8 +213,7 @@ def matmul_tn(const real[:, ::1] a, const real[:, ::1] g, real[:, ::1] out, int 
     if nblocks == 1:   # one block: the tasks write out itself
         _tn_tasks(a, g, out, &pre, nchunks, num_threads)
         return
-    # scratch from the buffer pool (backend/buffers.py), as the staging buffers below: a fresh
-    # array of a few hundred KB each call is memory the system hands over again (page faults)
+    # scratch from the buffer pool, as the staging rows (see _scratch)
     partial_arr = buffers.empty((nblocks, K, N), np.float32 if real is float else np.float64)
     cdef real[:, :, ::1] partial = partial_arr
     cdef real[:, ::1] partial_rows = partial_arr.reshape(nblocks * K, N)
@@ -238,19 +239,16 @@ cdef void _tn_tasks(const real[:, ::1] a, const real[:, ::1] g, real[:, ::1] out
                     Py_ssize_t nchunks, int num_threads) except *:
     """:func:`matmul_tn`'s tasks, (block of the sum, chunk of columns of a) pairs: each sums its
     block into rows blk * K + k0 .. of ``out``, which is out itself for one block, else the
-    (nblocks * K, N) partials. With a prologue each task first stages its block x chunk of a, in
-    its thread's row of a pooled scratch array (a block x chunk is up to 256 KB of float32: made
-    by malloc in each call, it was handed back to the system and faulted in again every step)."""
+    (nblocks * K, N) partials. With a prologue each task first stages its block x chunk of a (up
+    to 256 KB of float32) in its thread's row of :func:`_scratch`."""
     cdef Py_ssize_t P = a.shape[0], K = a.shape[1], N = g.shape[1]
     cdef Py_ssize_t nblocks = _sum_blocks(P), t, blk, p0, k0, rows, cols
     cdef ptrdiff_t lda = a.strides[0] // sizeof(real), ldg = g.strides[0] // sizeof(real)
     cdef ptrdiff_t ldo = out.strides[0] // sizeof(real)
     cdef real[:, ::1] stage
     cdef real *buf = NULL
-    if pre.scale != NULL:
-        # one row per thread, each >= a block x chunk (every block has at most _BLOCK rows)
-        stage = buffers.empty((num_threads, min(_BLOCK, P) * min(_TASK, K)),
-                              np.float32 if real is float else np.float64)
+    if pre.scale != NULL:   # each row >= a block x chunk (every block has at most _BLOCK rows)
+        stage = _scratch(num_threads, min(_BLOCK, P) * min(_TASK, K), a)
     with nogil, parallel(num_threads=num_threads):
         if pre.scale != NULL:   # this thread's row (assigned here: private to the thread)
             buf = &stage[threadid(), 0]
