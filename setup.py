@@ -7,8 +7,9 @@ Every ``minigrad/backend/kernels/*.pyx`` becomes one extension module. Flags:
   run on one thread, and the build says so once here and in ``minigrad.build_info()``;
 * ``-march=native`` when the compiler accepts it, unless ``MINIGRAD_PORTABLE=1`` (wheels that must
   run on other CPUs), for every kernel but the depthwise, matrix-product and batch-norm ones.
-  Those are always built for the baseline instruction set (``-march=x86-64`` on x86, after any
-  ``CFLAGS``): their vector loops are compiled once
+  Those are always built for the baseline instruction set, without fused multiply-adds
+  (``-march=x86-64 -mno-fma`` on x86, after any ``CFLAGS``; see :func:`_baseline`): their vector
+  loops are compiled once
   per instruction set inside the module (``include/depthwise_simd.h``, ``include/gemm_simd.h``,
   ``include/batchnorm_rows.h``) and the fastest the CPU has is chosen at import, so a native build runs the same code a wheel ships, and its tests check every path.
 
@@ -66,11 +67,7 @@ class BuildExt(build_ext):
             portable = os.environ.get("MINIGRAD_PORTABLE", "") not in ("", "0")
             if not portable and _compiler_accepts(self.compiler, "-march=native"):
                 compile_args.append("-march=native")
-        # the dispatched modules' baseline, named last so that a -march in CFLAGS cannot raise it
-        # (x86 compilers only; with FMA in it, GCC would fuse some products of the base path and
-        # not others, and kernels that must give each other's bits would not)
-        baseline = [] if is_msvc or not _compiler_accepts(self.compiler, "-march=x86-64") \
-            else ["-march=x86-64"]
+        baseline = [] if is_msvc else _baseline(self.compiler)
         for ext in self.extensions:
             # these modules dispatch at run time (see the module docstring)
             args = [a for a in compile_args if a != "-march=native"] + baseline \
@@ -81,6 +78,18 @@ class BuildExt(build_ext):
             ext.extra_link_args = link_args
             ext.define_macros.append(("MINIGRAD_COMPILE_ARGS", '"' + " ".join(args) + '"'))
         super().build_extensions()
+
+
+def _baseline(compiler):
+    """The dispatched modules' flags for their base path, named after any ``CFLAGS`` so that
+    those cannot change it: no fused multiply-add in it. With FMA there (``-march=native`` or
+    ``-mfma`` in CFLAGS, or an ARM target, where GCC fuses by default), GCC fuses some products
+    and not others, and kernels that must give each other's bits do not. On x86 the base path is
+    the x86-64 baseline without FMA (the faster paths turn it on for their own functions, with
+    ``#pragma GCC target``); elsewhere the compiler is told not to fuse."""
+    if _compiler_accepts(compiler, "-march=x86-64"):
+        return ["-march=x86-64", "-mno-fma", "-mno-fma4"]
+    return ["-ffp-contract=off"] if _compiler_accepts(compiler, "-ffp-contract=off") else []
 
 
 def _extensions():

@@ -59,11 +59,8 @@ def _cases(batch, rng):
                      mg.ops.depthwise_conv2d, {"strides": s, "padding": "same"}))
     for h, cin, cout in POINTWISE:
         yield (f"1x1 {batch}x{h}x{h}x{cin}->{cout}",
-               *make((batch, h, h, cin), (1, 1, cin, cout), _pointwise, mg.ops.conv2d, {}))
-
-
-def _pointwise(x, gamma, beta, kernel, activation):
-    return mg.ops.batch_norm_pointwise_conv2d(x, gamma, beta, kernel, activation=activation)
+               *make((batch, h, h, cin), (1, 1, cin, cout), mg.ops.batch_norm_pointwise_conv2d,
+                     mg.ops.conv2d, {}))
 
 
 def main():

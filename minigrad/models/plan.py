@@ -68,7 +68,8 @@ convolutions), the three layers run as one step, in training (the batch norm on 
 statistics): the convolution's kernels stage their input through the batch norm's map and clip as
 they read it (:mod:`minigrad.ops.fused`), so the pair's output, as large as its input, is neither
 written nor read back, forward or backward. It is the same computation, bit for bit (the staging
-is the batch-norm module's own loop), where:
+is the batch-norm module's own loop; up to the sign of a zero sum of underflowed products, which
+:mod:`minigrad.ops.fused` explains), where:
 
 * the pair qualifies as above, and the ReLU's one output feeds exactly one input of one node, a
   DepthwiseConv2D or Conv2D of the library's own classes, called with no keyword arguments and

@@ -56,15 +56,16 @@ def matmul(a, b, out=None, prologue=None):
     """``a @ b`` for 2-D a (M, K) and b (K, N); ``out`` (M, N) if given, else a buffer from the
     pool. ``prologue``: a C-contiguous a is read through a batch norm's map (``gemm.matmul``);
     only where :func:`kernels_take` says so."""
-    if prologue is not None and (not _kernels_take(a, b, b.size) or _transposed(a)):
+    take, transposed = _kernels_take(a, b, b.size), _transposed(a)
+    if prologue is not None and (not take or transposed):
         raise ValueError("matmul: a prologue needs the product kernels and a C-contiguous a "
                          "(kernels_take(a, b), a not a transposed view)")
-    if not _kernels_take(a, b, b.size):
+    if not take:
         return np.matmul(a, b, out=out)
     if out is None:
         out = buffers.empty((a.shape[0], b.shape[1]), a.dtype)
     threads = threads_for(a.shape[0] * a.shape[1] * b.shape[1])
-    if _transposed(a):
+    if transposed:
         _gemm.matmul_tn(a.T, _rows(b), out, threads)       # (a.T).T @ b
     else:
         _gemm.matmul(_rows(a), _rows(b), out, threads, prologue)
@@ -74,14 +75,15 @@ def matmul(a, b, out=None, prologue=None):
 def matmul_tn(a, g, prologue=None):
     """``a.T @ g`` for 2-D a (P, K) and g (P, N), without transposing a: a new (K, N) array
     (``prologue`` as in :func:`matmul`)."""
-    if prologue is not None and (not _kernels_take(a, g, a.shape[1] * g.shape[1])
-                                 or _transposed(a)):
+    # g is the data here (P, N); the small matrix is out
+    take, transposed = _kernels_take(a, g, a.shape[1] * g.shape[1]), _transposed(a)
+    if prologue is not None and (not take or transposed):
         raise ValueError("matmul_tn: a prologue needs the product kernels and a C-contiguous a")
-    if not _kernels_take(a, g, a.shape[1] * g.shape[1]):   # g is the data here: (P, N)
+    if not take:
         return np.matmul(a.T, g)
     out = np.empty((a.shape[1], g.shape[1]), a.dtype)
     threads = threads_for(a.shape[0] * a.shape[1] * g.shape[1])
-    if _transposed(a):
+    if transposed:
         _gemm.matmul(a.T, _rows(g), out, threads)          # a.T is a C-contiguous matrix
     else:
         _gemm.matmul_tn(_rows(a), _rows(g), out, threads, prologue)

@@ -34,6 +34,7 @@ from numpy.lib.stride_tricks import as_strided
 
 from .._checks import check_positive_int
 from ..backend.buffers import buffers
+from ..backend.kernels.depthwise_plan import column_range
 from ..engine.function import Function
 from ._common import check_image, shape_of
 from ._matmul import matmul, matmul_tn
@@ -52,11 +53,8 @@ def tap_ranges(n_in, n_out, k, stride, dilation, pad_before):
     """
     ranges = []
     for t in range(k):
-        offset = t * dilation - pad_before
-        o0 = max(0, -(offset // stride)) if offset < 0 else 0     # first o with o*s + offset >= 0
-        o1 = min(n_out, (n_in - 1 - offset) // stride + 1) if n_in - 1 - offset >= 0 else 0
-        o1 = max(o1, o0)
-        ranges.append((o0, o1, o0 * stride + offset))
+        o0, o1 = column_range(n_in, n_out, t, stride, dilation, pad_before)
+        ranges.append((o0, max(o1, o0), o0 * stride + t * dilation - pad_before))
     return ranges
 
 

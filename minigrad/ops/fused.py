@@ -23,8 +23,11 @@ Backward, for G = dL/dy: the convolution's gradients (dL/da, and dL/dK with its 
 mapped again), then the batch norm's closed-form backward with dL/da as its G. Every partial is
 the unfused ops' (see :mod:`.normalization` and :mod:`.depthwise`), computed by the same kernels
 in the same order: the results equal ``depthwise_conv2d(batch_norm_train(x, ...)[0], K)`` bit for
-bit, which the tests check. A model's execution plan uses these ops in place of the three layers
-where that is provably the same computation (:mod:`minigrad.models.plan`).
+bit, which the tests check. (Up to a zero's sign: at strides > 1 the unfused depthwise forward
+reads its input in place, and on the FMA paths a sum whose products all underflow can end as -0
+there where the staged sum ends as +0; see ``depthwise.pyx``.) A model's execution plan uses
+these ops in place of the three layers where that is provably the same computation
+(:mod:`minigrad.models.plan`).
 """
 import numpy as np
 
@@ -131,7 +134,7 @@ class BatchNormPointwiseConv2D(Function):
     def backward(ctx, grad):
         need = ctx.needs_input_grad
         cin, cout = ctx.kernel.shape
-        g2 = grad.reshape(-1, cout)
+        g2 = np.ascontiguousarray(grad).reshape(-1, cout)   # one copy, if any, for both products
         gk = None
         if need[1]:
             if ctx.a is None:

@@ -22,7 +22,8 @@ cdef struct Geo:
     Py_ssize_t ncols                #   image for some output column, ncols of them
     Py_ssize_t per_chunk            # grad_kernel: output rows per chunk (a function of the shape)
     bint direct                     # forward, grad_kernel: read x where it lies, no staged rows
-    const Py_ssize_t *col_ranges    #   (depthwise_plan._read_in_place): (t0, t1) of each column
+    const Py_ssize_t *col_ranges    #   (depthwise_plan._read_in_place): (t0, t1) of each column,
+    Py_ssize_t inner_first, inner_last   # and the pixels that every column sees (Plan.inner)
     # a batch norm's map staged in place of a plain copy (the ``prologue`` of the forward and the
     # kernel gradient): staged value = clip((x - center) * scale + shift, lo, hi) per channel;
     # center, scale, shift point to C values of the arrays' type, NULL for a plain copy
@@ -54,9 +55,11 @@ cdef inline Work *_work_alloc(Geo *g, size_t itemsize, bint expanded) noexcept n
         return NULL
     w.src_off = <ptrdiff_t *>malloc((2 * taps + 2 * g.KH) * sizeof(ptrdiff_t))
     w.tags = <Py_ssize_t *>malloc(g.slots * sizeof(Py_ssize_t))
-    # staged rows start on a cache line, so no vector load of them straddles two lines
+    # staged rows start on a cache line, so no vector load of them straddles two lines (none
+    # when x is read where it lies)
     w.rows = NULL
-    if posix_memalign(&w.rows, 64, max(g.slots * g.width * g.CM, 1) * itemsize) != 0:
+    if posix_memalign(&w.rows, 64, (1 if g.direct else max(g.slots * g.width * g.CM, 1))
+                      * itemsize) != 0:
         w.rows = NULL
     w.expanded = malloc(max(g.W * g.CM, 1) * itemsize) if expanded else NULL
     if w.src_off == NULL or w.tags == NULL or w.rows == NULL or (expanded and w.expanded == NULL):
@@ -162,18 +165,13 @@ cdef inline void _forward_row_direct(const real *x, const real *kern, real *out,
     taps that meet the image there. The taps left out would have added zero products of the
     padding, so the sums are the staged ones, tap by tap in the same order (for a finite
     kernel, as 0 * inf is NaN; and up to the sign of a zero sum: see depthwise.pyx)."""
-    cdef Py_ssize_t n = row // g.OH, oh = row % g.OH, k, t, nt
-    cdef Py_ssize_t first = 0, last = g.OW   # [first, last): every column in the image
-    for k in range(g.ncols):
-        first = max(first, g.col_ranges[2 * k])
-        last = min(last, g.col_ranges[2 * k + 1])
+    cdef Py_ssize_t n = row // g.OH, oh = row % g.OH, t, nt
+    cdef Py_ssize_t first = g.inner_first, last = g.inner_last   # every column in the image
     out += row * g.OW * g.CM
     if first < last:
         nt = _taps_at(g, n, oh, first, last, False, w)
         corr_span(x, w.src_off, kern, w.w_off, nt, out + first * g.CM, last - first,
                   g.sw * g.CM, g.CM, g.CM)
-    else:              # no pixel sees every column: all are edge pixels
-        first = last = g.OW
     for t in range(g.OW):
         if t < first or t >= last:
             nt = _taps_at(g, n, oh, t, t + 1, False, w)

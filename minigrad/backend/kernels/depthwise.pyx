@@ -96,7 +96,8 @@ cdef Geo _geo(plan, prologue=None) except *:
         cols = plan.cols
         g.cols = &cols[0]
     g.direct, g.col_ranges = False, NULL
-    if getattr(plan, "direct", False) and prologue is None:   # (plan.direct implies ncols > 0)
+    g.inner_first, g.inner_last = plan.inner
+    if plan.direct and prologue is None:   # (plan.direct implies ncols > 0)
         col_ranges = plan.col_ranges
         g.direct, g.col_ranges = True, &col_ranges[0, 0]
     return g

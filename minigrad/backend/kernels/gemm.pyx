@@ -69,8 +69,8 @@ cpdef Py_ssize_t _sum_blocks(Py_ssize_t P):
     a multiple of it. Block b holds rows [b * P // nblocks, (b + 1) * P // nblocks): equal to a
     row, so that 2, 4 or 8 threads get equal shares. (Cut in blocks of exactly 1024 rows, P = 3136
     made 3 full blocks and one of 64 rows, and 2 threads took 1.5 times as long as one half.)
-    Rounding up costs partial results to add: at most 1.6 times as many as the fewest blocks
-    (5 -> 8). The cut depends on P alone: the same partials, the same bits, for any thread
+    Rounding up costs partial results to add: at most 16/9 times as many as the fewest blocks
+    (9 -> 16). The cut depends on P alone: the same partials, the same bits, for any thread
     count."""
     cdef Py_ssize_t nblocks = (P + _BLOCK - 1) // _BLOCK, power = 1
     if nblocks > _MULTIPLE:
@@ -211,13 +211,13 @@ def matmul_tn(const real[:, ::1] a, const real[:, ::1] g, real[:, ::1] out, int 
     cdef Py_ssize_t nblocks = _sum_blocks(P), nchunks = (K + _TASK - 1) // _TASK
     cdef Py_ssize_t blk, k, n
     if nblocks == 1:   # one block: the tasks write out itself
-        _tn_tasks(a, g, out, &pre, nchunks, num_threads)
+        _tn_tasks(a, g, out, &pre, nblocks, nchunks, num_threads)
         return
     # scratch from the buffer pool, as the staging rows (see _scratch)
     partial_arr = buffers.empty((nblocks, K, N), np.float32 if real is float else np.float64)
     cdef real[:, :, ::1] partial = partial_arr
     cdef real[:, ::1] partial_rows = partial_arr.reshape(nblocks * K, N)
-    _tn_tasks(a, g, partial_rows, &pre, nchunks, num_threads)
+    _tn_tasks(a, g, partial_rows, &pre, nblocks, nchunks, num_threads)
     for k in prange(K, nogil=True, schedule="static", num_threads=num_threads):
         # out[k] = partial 0 + partial 1 + ...: block order, the same bits for any thread count;
         # a row at a time, so the adds run along n as vectors
@@ -236,13 +236,13 @@ cdef inline void _add_rows(const real *first, Py_ssize_t step, Py_ssize_t count,
 
 
 cdef void _tn_tasks(const real[:, ::1] a, const real[:, ::1] g, real[:, ::1] out, const Pre *pre,
-                    Py_ssize_t nchunks, int num_threads) except *:
+                    Py_ssize_t nblocks, Py_ssize_t nchunks, int num_threads) except *:
     """:func:`matmul_tn`'s tasks, (block of the sum, chunk of columns of a) pairs: each sums its
-    block into rows blk * K + k0 .. of ``out``, which is out itself for one block, else the
+    block (one of the ``nblocks`` of :func:`_sum_blocks`) into rows blk * K + k0 .. of ``out``, which is out itself for one block, else the
     (nblocks * K, N) partials. With a prologue each task first stages its block x chunk of a (up
     to 256 KB of float32) in its thread's row of :func:`_scratch`."""
     cdef Py_ssize_t P = a.shape[0], K = a.shape[1], N = g.shape[1]
-    cdef Py_ssize_t nblocks = _sum_blocks(P), t, blk, p0, k0, rows, cols
+    cdef Py_ssize_t t, blk, p0, k0, rows, cols
     cdef ptrdiff_t lda = a.strides[0] // sizeof(real), ldg = g.strides[0] // sizeof(real)
     cdef ptrdiff_t ldo = out.strides[0] // sizeof(real)
     cdef real[:, ::1] stage

@@ -7,17 +7,9 @@
 #define DW_FULL(name) DW_CAT(DW_NAME(name), DW_VBYTES)
 #define DW_HALFW(name) DW_CAT(DW_NAME(name), DW_HALF)
 
-/* acc + x * y in the plain loops of the last channels, rounded as the vector blocks round it: one
- * fused multiply-add on the paths that have it (DW_FUSED), else a product then a sum. Written out
- * because the compiler would otherwise decide, and it decided differently for a block of one
- * pixel and a block of several: the forward that reads x in place (depthwise.pyx) computes an
- * edge pixel alone, which the staged forward computes in a block, and their last channels
- * differed in the last bit on AVX2 and AVX-512 (as gemm_simd_impl.h's GM_MADD). */
-#if DW_FUSED
-#define DW_MADD(x, y, acc) _Generic((acc), float: __builtin_fmaf, double: __builtin_fma)(x, y, acc)
-#else
-#define DW_MADD(x, y, acc) ((acc) + (x) * (y))
-#endif
+/* acc + x * y in the plain loops of the last channels, rounded as the vector blocks round it
+ * (simd_cpu.h says why it is spelt out) */
+#define DW_MADD(x, y, acc) MG_MADD(DW_FUSED, x, y, acc)
 
 /* ---- dw_corr_span ------------------------------------------------------------------------- */
 

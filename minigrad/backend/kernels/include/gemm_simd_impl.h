@@ -5,16 +5,9 @@
 /* lanes of a half-width vector */
 #define GM_HALF_L ((ptrdiff_t)(GM_HALF / sizeof(GM_T)))
 
-/* acc + x * y in the plain loops of the last columns, rounded as the vector blocks round it: one
- * fused multiply-add on the paths that have it (GM_FUSED), else a product then a sum. Written out
- * because the compiler would otherwise decide: it fuses `acc += x * y` in a scalar loop, but where
- * a's row stride is 1 (a one-column matrix) it vectorised the loop and added separately rounded
- * products, so the bits depended on how a was laid out in memory (measured on AVX-512). */
-#if GM_FUSED
-#define GM_MADD(x, y, acc) _Generic((acc), float: __builtin_fmaf, double: __builtin_fma)(x, y, acc)
-#else
-#define GM_MADD(x, y, acc) ((acc) + (x) * (y))
-#endif
+/* acc + x * y in the plain loops of the last columns, rounded as the vector blocks round it
+ * (simd_cpu.h says why it is spelt out) */
+#define GM_MADD(x, y, acc) MG_MADD(GM_FUSED, x, y, acc)
 
 /* R rows of c = a @ b, every column; R is a constant at each call site. */
 static inline __attribute__((always_inline)) void GM_NAME(gm_nn_rows)(

@@ -1,5 +1,6 @@
-/* simd_cpu.h: which instruction sets ("paths") this CPU can run, shared by the kernel modules that
- * compile their loops once per path (depthwise_simd.h, gemm_simd.h):
+/* simd_cpu.h: which instruction sets ("paths") this CPU can run, and how a plain loop rounds as a
+ * path's vector blocks do (MG_MADD), shared by the kernel modules that compile their loops once
+ * per path (depthwise_simd.h, gemm_simd.h):
  *
  *   path 0, "base":   the baseline instruction set of the build (always);
  *   path 1, "avx2":   AVX2 with FMA;
@@ -70,5 +71,16 @@ static int mg_best_path(void)
     {                                                                                             \
         return pre##_path_index;                                                                  \
     }
+
+/* acc + x * y in the plain loops that finish a vector loop (its last channels or columns), rounded
+ * as that path's vector blocks round it: one fused multiply-add where `fused` (the paths with FMA,
+ * whose vector blocks GCC fuses), else a product then a sum. Written out because the compiler
+ * would otherwise decide, and decided differently where the bits must agree: it fused a scalar
+ * loop but vectorised the same loop without fusing when a one-column matrix had row stride 1
+ * (gemm), and fused a block of several pixels but not one pixel alone, which the depthwise
+ * forward that reads x in place computes at the image's edges (measured on AVX-512). */
+#define MG_MADD(fused, x, y, acc)                                                                 \
+    ((fused) ? _Generic((acc), float: __builtin_fmaf, double: __builtin_fma)(x, y, acc)          \
+             : (acc) + (x) * (y))
 
 #endif
