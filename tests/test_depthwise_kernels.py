@@ -2,7 +2,7 @@
 kernels' own argument checks (they must refuse, never crash, whatever they are given)."""
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from minigrad.backend.kernels import depthwise as fast
@@ -518,66 +518,6 @@ def test_vectorised_spans_are_the_plain_loops_up_to_one_rounding_per_product(sha
         at = case["gk_off"][q] + c
         bound = 2 * gamma(count + 1) * (np.abs(x[q] * g).sum(axis=0) + np.abs(case["gk0"][at]))
         assert np.all(np.abs(fused_or_not[0][at].astype(np.float64) - fused_or_not[1][at]) <= bound)
-
-
-def runs_case(rng, floats, kind, nrows, count, channels, stride):
-    """A span whose taps come in ``nrows`` runs (include/depthwise_simd.h, "runs of taps"): kind
-    (R, desc) = R taps per run, each reading one pixel after (desc: before) the tap before it, as
-    a window row does at stride 1 (desc: the input gradient), the rows far apart in src."""
-    length, desc = kind
-    src_step = stride * channels
-    row_gap = (count + length + 2) * src_step + 7
-    src_off = [r * row_gap + (length - 1 - j if desc else j) * src_step
-               for r in range(nrows) for j in range(length)]
-    case = span_case(rng, floats, len(src_off), count, channels, src_step, channels)
-    case["src_off"] = np.array(src_off, np.intp)
-    reach = (count - 1) * src_step + channels
-    case["src"] = floats(rng, max(src_off) + max(reach, 0) + 1)
-    return case
-
-
-def with_a_tap_that_breaks_the_runs(case):
-    """The same span with one more tap, alone at the end of the list and with a zero weight: the
-    sums gain + x * 0 (no change to a finite nonzero sum), and the taps are no longer runs of one
-    kind, so the span takes them one by one."""
-    extended = dict(case)
-    reach = (case["count"] - 1) * case["src_step"] + case["channels"]
-    extended["src"] = np.append(case["src"], np.ones(reach + 1, np.float32))   # its own row
-    extended["src_off"] = np.append(case["src_off"], len(case["src"]) + 1).astype(np.intp)
-    extended["w"] = np.append(case["w"], np.zeros(case["channels"], np.float32))
-    extended["w_off"] = np.append(case["w_off"], len(case["w"])).astype(np.intp)
-    ntaps = len(case["src_off"])
-    extended["gk0"] = np.append(case["gk0"], np.zeros(case["channels"] + 3, np.float32))
-    extended["gk_off"] = np.append(case["gk_off"], ntaps * (case["channels"] + 3)).astype(np.intp)
-    return extended
-
-
-@pytest.mark.parametrize("path", ["base", "avx2", "avx512"])
-@settings(max_examples=40, deadline=None,   # each_path only picks the path: fine to share
-          suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(kind=st.sampled_from([(2, 0), (2, 1), (3, 0), (3, 1)]), nrows=st.integers(1, 4),
-       count=st.integers(2, 40), channels=st.integers(1, 50), stride=st.integers(1, 2),
-       seed=st.integers(0, 2**16))
-def test_runs_of_taps_change_no_bit(each_path, path, kind, nrows, count, channels, stride, seed):
-    """Taps in runs share their loads (the avx512 path); each sum still adds the same products in
-    the same order, with the same rounding: the bits of the same taps taken one by one, on any
-    floats, and of the plain loops when the products are exact."""
-    each_path(path)
-    normal = lambda rng, size: rng.standard_normal(size).astype(np.float32)
-    case = runs_case(np.random.default_rng(seed), normal, kind, nrows, count, channels, stride)
-    one_by_one = with_a_tap_that_breaks_the_runs(case)
-    t, c = pixels(case)
-    ran, plain = corr_span(case, plain=False), corr_span(one_by_one, plain=False)
-    nonzero = ran[t * channels + c] != 0   # (+ x * 0 turns a -0 sum into +0)
-    assert np.array_equal(ran[t * channels + c][nonzero], plain[t * channels + c][nonzero])
-    ntaps = len(case["src_off"])
-    size = ntaps * (channels + 3)
-    assert np.array_equal(wgrad_span(case, plain=False), wgrad_span(one_by_one, plain=False)[:size])
-    exact = runs_case(np.random.default_rng(seed), exact_product_floats, kind, nrows, count,
-                      channels, stride)
-    assert np.array_equal(corr_span(exact, plain=False), corr_span(exact, plain=True),
-                          equal_nan=True)
-    assert np.array_equal(wgrad_span(exact, plain=False), wgrad_span(exact, plain=True))
 
 
 @pytest.mark.parametrize("change, match", [

@@ -116,70 +116,6 @@ static inline void dw_prefetch_write(void *p, size_t bytes)
         __builtin_prefetch(c + i, 1, 3);
 }
 
-/* ---- runs of taps --------------------------------------------------------------------------- */
-
-/* At stride 1 the taps of one window row read one source row, each a pixel further along than
- * the one before: what tap q+1 reads for pixel t, tap q reads for pixel t+1. (So do the taps of
- * one row of the input gradient, a pixel further back each; and those of one of its phases.) A
- * "run" is such a sequence of taps, consecutive in the tap list. A block of P pixels needs only
- * P + R - 1 input vectors for a run of R taps, not P * R, and the kernel gradient can slide a
- * window of R vectors along the pixels, one new load per pixel instead of R. The sums stay in
- * the taps' order: a run changes which loads feed the multiply-adds, never a bit of a result.
- *
- * Tap first + j of a run reads src[base + (t + j) * src_step + c] (desc = 0), or
- * src[base + (t + len - 1 - j) * src_step + c] (desc = 1): base is the offset of the run's lowest
- * input. Only the avx512 path uses runs (DW_RUNS): AVX2's 16 registers cannot hold a block's
- * window beside its accumulators. */
-#define DW_RUN_MAX 3      /* taps per run at most: a 3x3 window row; longer rows are cut in runs */
-#define DW_MAX_RUNS 64    /* more runs than this (huge kernels): tap by tap, as without runs */
-
-typedef struct {
-    ptrdiff_t base;   /* offset of the lowest input the run reads (pixel 0) */
-    ptrdiff_t first;  /* index of its first tap */
-    int len;          /* 1 .. DW_RUN_MAX taps */
-    int desc;         /* 1: each tap reads one pixel before the one before it */
-} dw_run_t;
-
-/* Cut taps 0 .. ntaps-1 into runs, in order, each as long as it can be; returns how many, or -1
- * when there would be more than max_runs. A tap that starts no run is a run of one. */
-static ptrdiff_t dw_find_runs(const ptrdiff_t *src_off, ptrdiff_t ntaps, ptrdiff_t src_step,
-                              dw_run_t *runs, ptrdiff_t max_runs)
-{
-    ptrdiff_t nruns = 0, q = 0;
-    while (q < ntaps) {
-        ptrdiff_t step = 0;
-        int len = 1;
-        if (q + 1 < ntaps && src_step != 0 &&
-            (src_off[q + 1] == src_off[q] + src_step || src_off[q + 1] == src_off[q] - src_step))
-            step = src_off[q + 1] - src_off[q];
-        if (step != 0)
-            while (len < DW_RUN_MAX && q + len < ntaps &&
-                   src_off[q + len] == src_off[q + len - 1] + step)
-                len++;
-        if (nruns == max_runs)
-            return -1;
-        runs[nruns].first = q;
-        runs[nruns].len = len;
-        runs[nruns].desc = step < 0;
-        runs[nruns].base = step < 0 ? src_off[q + len - 1] : src_off[q];
-        nruns++;
-        q += len;
-    }
-    return nruns;
-}
-
-/* 2 * len + desc when runs 0 .. nruns-1 all have the same length (2 or more) and direction,
- * else 0 (then the taps go one by one): the span functions' blocks are compiled for one kind. */
-static int dw_runs_kind(const dw_run_t *runs, ptrdiff_t nruns)
-{
-    if (nruns <= 0 || runs[0].len < 2)
-        return 0;
-    for (ptrdiff_t r = 1; r < nruns; r++)
-        if (runs[r].len != runs[0].len || runs[r].desc != runs[0].desc)
-            return 0;
-    return 2 * runs[0].len + runs[0].desc;
-}
-
 /* ---- the vectorised versions, one per instruction set ------------------------------------- */
 
 /* The blocks below are compiled up to three times from the same source, once per instruction set
@@ -222,14 +158,12 @@ static int dw_runs_kind(const dw_run_t *runs, ptrdiff_t nruns)
 #pragma GCC target("avx512f,avx512bw,avx512dq,avx512vl,avx2,fma")
 #define DW_PATH avx512
 #define DW_FUSED 1
-#define DW_RUNS 1
 #define DW_VBYTES 64
 #define DW_HALF 32
 #define DW_TAPS 9
 #include "depthwise_simd_path.h"
 #undef DW_PATH
 #undef DW_FUSED
-#undef DW_RUNS
 #undef DW_VBYTES
 #undef DW_HALF
 #undef DW_TAPS
@@ -239,14 +173,12 @@ static int dw_runs_kind(const dw_run_t *runs, ptrdiff_t nruns)
 #pragma GCC target("avx2,fma")
 #define DW_PATH avx2
 #define DW_FUSED 1
-#define DW_RUNS 0
 #define DW_VBYTES 32
 #define DW_HALF 16
 #define DW_TAPS 4
 #include "depthwise_simd_path.h"
 #undef DW_PATH
 #undef DW_FUSED
-#undef DW_RUNS
 #undef DW_VBYTES
 #undef DW_HALF
 #undef DW_TAPS
@@ -255,7 +187,6 @@ static int dw_runs_kind(const dw_run_t *runs, ptrdiff_t nruns)
 
 #define DW_PATH base
 #define DW_FUSED 0
-#define DW_RUNS 0
 #if defined(__AVX512F__)
 #define DW_VBYTES 64
 #define DW_HALF 32
@@ -268,7 +199,6 @@ static int dw_runs_kind(const dw_run_t *runs, ptrdiff_t nruns)
 #include "depthwise_simd_path.h"
 #undef DW_PATH
 #undef DW_FUSED
-#undef DW_RUNS
 #undef DW_VBYTES
 #undef DW_HALF
 #undef DW_TAPS

@@ -26,58 +26,18 @@ static inline void DW_WNAME(dw_store)(DW_T *p, DW_VEC v)
 
 /* ---- dw_corr_span's blocks ---------------------------------------------------------------- */
 
-#if DW_RUNS
-/* One run of R taps (depthwise_simd.h, "runs of taps") added to a block's accumulators: the
- * P + R - 1 input vectors it reads are loaded once, and tap j takes pixel p's from position
- * p + j (p + R - 1 - j when desc). The accumulators see the run's taps in order. */
-static inline __attribute__((always_inline)) void DW_WNAME(dw_corr_run)(
-    DW_VEC acc[DW_PIXELS][2], const DW_T *s, const DW_T *w, const ptrdiff_t *w_off,
-    ptrdiff_t src_step, const int P, const int V, const int R, const int desc)
-{
-    DW_VEC in[DW_PIXELS + DW_RUN_MAX - 1][2];
-    for (int k = 0; k < P + R - 1; k++)
-        for (int v = 0; v < V; v++)
-            in[k][v] = DW_WNAME(dw_load)(s + k * src_step + v * DW_L);
-    for (int j = 0; j < R; j++) {
-        const int shift = desc ? R - 1 - j : j;
-        DW_VEC wv[2];
-        for (int v = 0; v < V; v++)
-            wv[v] = DW_WNAME(dw_load)(w + w_off[j] + v * DW_L);
-        for (int p = 0; p < P; p++)
-            for (int v = 0; v < V; v++)
-                acc[p][v] += in[p + shift][v] * wv[v];
-    }
-}
-#endif
-
 /* P pixels x V vectors of channels; src, w and dst already point at this block's first pixel and
  * channel. P and V are constants at every call site, so the loops unroll into registers.
  * dw_corr_span_plain's loops with t and c in blocks: each vector lane is one (t, c) of it,
- * summed over the taps q in the same order. R > 0 (the avx512 path): the taps come in nruns
- * runs of R taps each, all with the same desc, and are added a run at a time, in the same order.
- * R and desc are constants too: with a switch on them inside the block, GCC hoisted products
- * that several cases share out of it and could no longer fuse them with their additions. */
+ * summed over the taps q in the same order. */
 static inline __attribute__((always_inline)) void DW_WNAME(dw_corr_block)(
     const DW_T *src, const ptrdiff_t *src_off, const DW_T *w, const ptrdiff_t *w_off,
-    ptrdiff_t ntaps, const dw_run_t *runs, ptrdiff_t nruns, DW_T *dst, ptrdiff_t src_step,
-    ptrdiff_t dst_step, const int P, const int V, const int R, const int desc)
+    ptrdiff_t ntaps, DW_T *dst, ptrdiff_t src_step, ptrdiff_t dst_step, const int P, const int V)
 {
     DW_VEC acc[DW_PIXELS][2];
     for (int p = 0; p < P; p++)
         for (int v = 0; v < V; v++)
             acc[p][v] = (DW_VEC){0};
-#if DW_RUNS
-    if (R > 0) {
-        for (ptrdiff_t r = 0; r < nruns; r++)
-            DW_WNAME(dw_corr_run)(acc, src + runs[r].base, w, w_off + runs[r].first, src_step, P,
-                                  V, R, desc);
-        ntaps = 0;   /* done */
-    }
-#else
-    (void)runs;
-    (void)nruns;
-    (void)desc;
-#endif
     for (ptrdiff_t q = 0; q < ntaps; q++) {
         const DW_T *s = src + src_off[q];
         const DW_T *wq = w + w_off[q];
@@ -96,15 +56,15 @@ static inline __attribute__((always_inline)) void DW_WNAME(dw_corr_block)(
 /* P pixels, channels [c, ...) in blocks of two vectors, then one. */
 static inline __attribute__((always_inline)) ptrdiff_t DW_WNAME(dw_corr_channels)(
     const DW_T *src, const ptrdiff_t *src_off, const DW_T *w, const ptrdiff_t *w_off,
-    ptrdiff_t ntaps, const dw_run_t *runs, ptrdiff_t nruns, DW_T *dst, ptrdiff_t src_step,
-    ptrdiff_t dst_step, ptrdiff_t c, ptrdiff_t channels, const int P, const int R, const int desc)
+    ptrdiff_t ntaps, DW_T *dst, ptrdiff_t src_step, ptrdiff_t dst_step, ptrdiff_t c,
+    ptrdiff_t channels, const int P)
 {
     for (; c + 2 * DW_L <= channels; c += 2 * DW_L)
-        DW_WNAME(dw_corr_block)(src + c, src_off, w + c, w_off, ntaps, runs, nruns, dst + c,
-                                src_step, dst_step, P, 2, R, desc);
+        DW_WNAME(dw_corr_block)(src + c, src_off, w + c, w_off, ntaps, dst + c, src_step,
+                                dst_step, P, 2);
     for (; c + DW_L <= channels; c += DW_L)
-        DW_WNAME(dw_corr_block)(src + c, src_off, w + c, w_off, ntaps, runs, nruns, dst + c,
-                                src_step, dst_step, P, 1, R, desc);
+        DW_WNAME(dw_corr_block)(src + c, src_off, w + c, w_off, ntaps, dst + c, src_step,
+                                dst_step, P, 1);
     return c;
 }
 
@@ -164,63 +124,6 @@ static inline __attribute__((always_inline)) void DW_WNAME(dw_wgrad_taps)(
     }
 #undef DW_WGRAD_REST
 }
-
-#if DW_RUNS
-/* NR runs of three taps, each reading one pixel further than the one before (desc = 0), for one
- * vector of channels: a window of three vectors per run slides along the pixels, so each pixel
- * costs one load per run (and one of g) for three multiply-adds. Each tap's sum runs over the
- * pixels in order from 0 and is added to gk once, as in dw_wgrad_block. */
-static inline __attribute__((always_inline)) void DW_WNAME(dw_wgrad_block_runs)(
-    const DW_T *src, const dw_run_t *runs, DW_T *gk, const ptrdiff_t *gk_off, const DW_T *g,
-    ptrdiff_t count, ptrdiff_t src_step, ptrdiff_t g_step, const int NR)
-{
-    DW_VEC acc[3][3], win[3][3];
-    const DW_T *s[3];
-    for (int r = 0; r < NR; r++) {
-        s[r] = src + runs[r].base;
-        for (int j = 0; j < 3; j++)
-            acc[r][j] = (DW_VEC){0};
-        win[r][0] = DW_WNAME(dw_load)(s[r]);
-        win[r][1] = DW_WNAME(dw_load)(s[r] + src_step);
-    }
-    for (ptrdiff_t t = 0; t < count; t++) {
-        DW_VEC gv = DW_WNAME(dw_load)(g + t * g_step);
-        for (int r = 0; r < NR; r++) {
-            win[r][2] = DW_WNAME(dw_load)(s[r] + (t + 2) * src_step);
-            for (int j = 0; j < 3; j++)
-                acc[r][j] += win[r][j] * gv;
-            win[r][0] = win[r][1];
-            win[r][1] = win[r][2];
-        }
-    }
-    for (int r = 0; r < NR; r++)
-        for (int j = 0; j < 3; j++) {
-            DW_T *o = gk + gk_off[runs[r].first + j];
-            DW_WNAME(dw_store)(o, DW_WNAME(dw_load)(o) + acc[r][j]);
-        }
-}
-
-/* Runs of three ascending taps only (dw_wgrad_span checks): channels [c, ...) a vector at a
- * time, the runs three at a time (nine accumulators, nine window vectors). */
-static inline ptrdiff_t DW_WNAME(dw_wgrad_channels_runs)(
-    const DW_T *src, const dw_run_t *runs, ptrdiff_t nruns, DW_T *gk, const ptrdiff_t *gk_off,
-    const DW_T *g, ptrdiff_t count, ptrdiff_t src_step, ptrdiff_t c, ptrdiff_t channels)
-{
-    for (; c + DW_L <= channels; c += DW_L) {
-        ptrdiff_t r = 0;
-        for (; r + 3 <= nruns; r += 3)
-            DW_WNAME(dw_wgrad_block_runs)(src + c, runs + r, gk + c, gk_off, g + c, count,
-                                          src_step, channels, 3);
-        if (nruns - r == 2)
-            DW_WNAME(dw_wgrad_block_runs)(src + c, runs + r, gk + c, gk_off, g + c, count,
-                                          src_step, channels, 2);
-        else if (nruns - r == 1)
-            DW_WNAME(dw_wgrad_block_runs)(src + c, runs + r, gk + c, gk_off, g + c, count,
-                                          src_step, channels, 1);
-    }
-    return c;
-}
-#endif
 
 /* Channels [c, ...) in blocks of two vectors, then one. */
 static inline ptrdiff_t DW_WNAME(dw_wgrad_channels)(

@@ -29,86 +29,52 @@ static inline void DW_NAME(dw_corr_scalar)(
         }
 }
 
-/* P pixels starting at pixel t: full vectors, at most one half vector, then scalars (tap by
- * tap). Expands to dw_corr_pixels_f32 and dw_corr_pixels_f64. */
+/* P pixels starting at pixel t: full vectors, at most one half vector, then scalars. Expands to
+ * dw_corr_pixels_f32 and dw_corr_pixels_f64. */
 static inline __attribute__((always_inline)) void DW_NAME(dw_corr_pixels)(
     const DW_T *src, const ptrdiff_t *src_off, const DW_T *w, const ptrdiff_t *w_off,
-    ptrdiff_t ntaps, const dw_run_t *runs, ptrdiff_t nruns, DW_T *dst, ptrdiff_t src_step,
-    ptrdiff_t dst_step, ptrdiff_t channels, const int P, const int R, const int desc)
+    ptrdiff_t ntaps, DW_T *dst, ptrdiff_t src_step, ptrdiff_t dst_step, ptrdiff_t channels,
+    const int P)
 {
-    ptrdiff_t c = DW_FULL(dw_corr_channels)(src, src_off, w, w_off, ntaps, runs, nruns, dst,
-                                            src_step, dst_step, 0, channels, P, R, desc);
-    c = DW_HALFW(dw_corr_channels)(src, src_off, w, w_off, ntaps, runs, nruns, dst, src_step,
-                                   dst_step, c, channels, P, R, desc);
+    ptrdiff_t c = DW_FULL(dw_corr_channels)(src, src_off, w, w_off, ntaps, dst, src_step,
+                                            dst_step, 0, channels, P);
+    c = DW_HALFW(dw_corr_channels)(src, src_off, w, w_off, ntaps, dst, src_step, dst_step, c,
+                                   channels, P);
     if (c < channels)
         DW_NAME(dw_corr_scalar)(src + c, src_off, w + c, w_off, ntaps, dst + c, src_step, dst_step,
                                 P, channels - c);
-}
-
-/* The pixels of a span in blocks of DW_PIXELS, then the last 1..3 in one smaller block (a
- * constant P again, so still in registers); R, desc: as in dw_corr_block. */
-static inline __attribute__((always_inline)) void DW_NAME(dw_corr_span_as)(
-    const DW_T *src, const ptrdiff_t *src_off, const DW_T *w, const ptrdiff_t *w_off,
-    ptrdiff_t ntaps, const dw_run_t *runs, ptrdiff_t nruns, DW_T *dst, ptrdiff_t count,
-    ptrdiff_t src_step, ptrdiff_t dst_step, ptrdiff_t channels, const int R, const int desc)
-{
-    ptrdiff_t t = 0;
-    for (; t + DW_PIXELS <= count; t += DW_PIXELS)
-        DW_NAME(dw_corr_pixels)(src + t * src_step, src_off, w, w_off, ntaps, runs, nruns,
-                                dst + t * dst_step, src_step, dst_step, channels, DW_PIXELS, R,
-                                desc);
-    src += t * src_step;
-    dst += t * dst_step;
-    switch (count - t) {
-    case 3:
-        DW_NAME(dw_corr_pixels)(src, src_off, w, w_off, ntaps, runs, nruns, dst, src_step,
-                                dst_step, channels, 3, R, desc);
-        break;
-    case 2:
-        DW_NAME(dw_corr_pixels)(src, src_off, w, w_off, ntaps, runs, nruns, dst, src_step,
-                                dst_step, channels, 2, R, desc);
-        break;
-    case 1:
-        DW_NAME(dw_corr_pixels)(src, src_off, w, w_off, ntaps, runs, nruns, dst, src_step,
-                                dst_step, channels, 1, R, desc);
-        break;
-    default:
-        break;
-    }
 }
 
 /* DW_NAME(dw_corr_span) expands to dw_corr_span_f32 and dw_corr_span_f64, the functions the
  * kernels call (through corr_span in depthwise_simd.pxd). They must compute what
  * dw_corr_span_plain (depthwise_simd.h) computes, in its order: every dst element is 0 plus the
  * taps q = 0, 1, ... one by one; the blocks only decide which elements are computed side by
- * side in registers, and (the avx512 path) which loads feed them: when the taps are runs of
- * two or three that read one row a pixel apart, all in the same direction (depthwise_simd.h,
- * "runs of taps"), a run's taps share their loads. (Bit for bit when the products are exact:
- * see depthwise_simd.h.) */
+ * side in registers. (Bit for bit when the products are exact: see depthwise_simd.h.) */
 static void DW_NAME(dw_corr_span)(
     const DW_T *src, const ptrdiff_t *src_off, const DW_T *w, const ptrdiff_t *w_off,
     ptrdiff_t ntaps, DW_T *dst, ptrdiff_t count, ptrdiff_t src_step, ptrdiff_t dst_step,
     ptrdiff_t channels)
 {
-    dw_run_t runs[DW_MAX_RUNS];
-    ptrdiff_t nruns = 0;
-#if DW_RUNS
-    if (count > 1)
-        nruns = dw_find_runs(src_off, ntaps, src_step, runs, DW_MAX_RUNS);
-    switch (dw_runs_kind(runs, nruns)) {
-    case 4: DW_NAME(dw_corr_span_as)(src, src_off, w, w_off, ntaps, runs, nruns, dst, count,
-                                     src_step, dst_step, channels, 2, 0); return;
-    case 5: DW_NAME(dw_corr_span_as)(src, src_off, w, w_off, ntaps, runs, nruns, dst, count,
-                                     src_step, dst_step, channels, 2, 1); return;
-    case 6: DW_NAME(dw_corr_span_as)(src, src_off, w, w_off, ntaps, runs, nruns, dst, count,
-                                     src_step, dst_step, channels, 3, 0); return;
-    case 7: DW_NAME(dw_corr_span_as)(src, src_off, w, w_off, ntaps, runs, nruns, dst, count,
-                                     src_step, dst_step, channels, 3, 1); return;
-    default: break;
+    ptrdiff_t t = 0;
+    for (; t + DW_PIXELS <= count; t += DW_PIXELS)
+        DW_NAME(dw_corr_pixels)(src + t * src_step, src_off, w, w_off, ntaps, dst + t * dst_step,
+                                src_step, dst_step, channels, DW_PIXELS);
+    /* the last 1..3 pixels in one smaller block (a constant P again, so still in registers) */
+    src += t * src_step;
+    dst += t * dst_step;
+    switch (count - t) {
+    case 3:
+        DW_NAME(dw_corr_pixels)(src, src_off, w, w_off, ntaps, dst, src_step, dst_step, channels, 3);
+        break;
+    case 2:
+        DW_NAME(dw_corr_pixels)(src, src_off, w, w_off, ntaps, dst, src_step, dst_step, channels, 2);
+        break;
+    case 1:
+        DW_NAME(dw_corr_pixels)(src, src_off, w, w_off, ntaps, dst, src_step, dst_step, channels, 1);
+        break;
+    default:
+        break;
     }
-#endif
-    DW_NAME(dw_corr_span_as)(src, src_off, w, w_off, ntaps, runs, nruns, dst, count, src_step,
-                             dst_step, channels, 0, 0);
 }
 
 /* ---- dw_wgrad_span ------------------------------------------------------------------------ */
@@ -122,20 +88,10 @@ static void DW_NAME(dw_wgrad_span)(
     const DW_T *src, const ptrdiff_t *src_off, DW_T *gk, const ptrdiff_t *gk_off, ptrdiff_t ntaps,
     const DW_T *g, ptrdiff_t count, ptrdiff_t src_step, ptrdiff_t channels)
 {
-    ptrdiff_t c = 0;
     if (count <= 0)
         return;
-#if DW_RUNS
-    /* runs of three taps a pixel apart (a 3x3 window at stride 1): a sliding window of loads,
-     * for the full vectors of channels */
-    dw_run_t runs[DW_MAX_RUNS];
-    ptrdiff_t nruns = dw_find_runs(src_off, ntaps, src_step, runs, DW_MAX_RUNS);
-    if (dw_runs_kind(runs, nruns) == 6)
-        c = DW_FULL(dw_wgrad_channels_runs)(src, runs, nruns, gk, gk_off, g, count, src_step, 0,
-                                            channels);
-#endif
-    c = DW_FULL(dw_wgrad_channels)(src, src_off, gk, gk_off, ntaps, g, count, src_step, c,
-                                   channels);
+    ptrdiff_t c = DW_FULL(dw_wgrad_channels)(src, src_off, gk, gk_off, ntaps, g, count, src_step,
+                                             0, channels);
     c = DW_HALFW(dw_wgrad_channels)(src, src_off, gk, gk_off, ntaps, g, count, src_step, c,
                                     channels);
     for (; c < channels; c++)
