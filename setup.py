@@ -9,9 +9,9 @@ Every ``minigrad/backend/kernels/*.pyx`` becomes one extension module. Flags:
   run on other CPUs), for every kernel but the depthwise, matrix-product and batch-norm ones.
   Those are always built for the baseline instruction set, without fused multiply-adds
   (``-march=x86-64 -mno-fma`` on x86, after any ``CFLAGS``; see :func:`_baseline`): their vector
-  loops are compiled once
-  per instruction set inside the module (``include/depthwise_simd.h``, ``include/gemm_simd.h``,
-  ``include/batchnorm_rows.h``) and the fastest the CPU has is chosen at import, so a native build runs the same code a wheel ships, and its tests check every path.
+  loops are compiled once per instruction set inside the module (``include/depthwise_simd.h``,
+  ``include/gemm_simd.h``, ``include/batchnorm_rows.h``) and the fastest the CPU has is chosen at
+  import, so a native build runs the same code a wheel ships, and its tests check every path.
 
 The chosen flags are compiled into the modules (the ``MINIGRAD_COMPILE_ARGS`` macro) so that
 ``build_info()`` reports what was really used.

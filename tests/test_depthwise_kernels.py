@@ -2,7 +2,7 @@
 kernels' own argument checks (they must refuse, never crash, whatever they are given)."""
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from minigrad.backend.kernels import depthwise as fast
@@ -171,44 +171,42 @@ def test_kernel_gradient_counts_the_rows_of_an_uneven_last_chunk(n, h, padding, 
                                    atol=tol, rtol=tol)
 
 
-@settings(max_examples=60, deadline=None)
+def identity_prologue(c, dtype):
+    """A prologue that maps x to itself: the kernels then stage x instead of reading it in place."""
+    return np.zeros(c, dtype), np.ones(c, dtype), np.zeros(c, dtype), -np.inf, np.inf
+
+
+@pytest.mark.parametrize("path", ["base", "avx2", "avx512"])
+@settings(max_examples=20, deadline=None,   # each_path only picks the path: fine to share
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(cfg=configs.filter(lambda c: min(c["strides"]) > 1 or c["padding"] == "valid"),
-       seed=st.integers(0, 2**16), dtype=st.sampled_from([np.float32, np.float64]),
-       path=st.sampled_from(["base", "avx2", "avx512"]))
-def test_kernels_that_read_x_where_it_lies_give_the_staged_bits(cfg, seed, dtype, path):
+       seed=st.integers(0, 2**16), dtype=st.sampled_from([np.float32, np.float64]))
+def test_kernels_that_read_x_where_it_lies_give_the_staged_bits(each_path, path, cfg, seed, dtype):
     """With M = 1 and strides > 1 both ways (or every kernel column seeing the same pixels), the
     forward and the kernel gradient read x where it lies and leave out the padding's zero
     products (depthwise_plan._read_in_place). An identity prologue makes the kernels stage x
     instead: the two must give the same bits (x, G and the kernel are finite here), on every
     path and for any thread count."""
-    from minigrad.backend import simd
     from minigrad.backend.kernels.depthwise_plan import forward_plan, grad_kernel_plan
-    if path not in simd.available():
-        return
-    before = simd.path()
-    simd.set_path(path)
-    try:
-        cfg["m"] = 1
-        calls, geometry = make_case(np.random.default_rng(seed), dtype=dtype, **cfg)
-        (x, g), k_shape = calls["depthwise_grad_kernel"]
-        (_, kernel), out_shape = calls["depthwise_forward"]
-        c = x.shape[3]
-        identity = (np.zeros(c, dtype), np.ones(c, dtype), np.zeros(c, dtype), -np.inf, np.inf)
-        staged, staged_out = np.full(k_shape, np.nan, dtype), np.full(out_shape, np.nan, dtype)
-        fast.depthwise_grad_kernel(x, g, staged, *geometry, 1, prologue=identity)
-        fast.depthwise_forward(x, kernel, staged_out, *geometry, 1, prologue=identity)
-        for threads in (1, 2, 3):
-            np.testing.assert_array_equal(
-                run(fast, "depthwise_grad_kernel", calls, geometry, threads), staged)
-            np.testing.assert_array_equal(run_backward(fast, calls, geometry, threads)[1], staged)
-            np.testing.assert_array_equal(
-                run(fast, "depthwise_forward", calls, geometry, threads), staged_out)
-        if g.size:   # (an empty output returns before any plan)
-            for plan in (grad_kernel_plan, forward_plan):
-                p = plan(x.shape, k_shape, g.shape[1:3], geometry, x.itemsize)
-                assert p.direct or not (p.col_ranges[:, 1] > p.col_ranges[:, 0]).any()
-    finally:
-        simd.set_path(before)
+    each_path(path)
+    cfg["m"] = 1
+    calls, geometry = make_case(np.random.default_rng(seed), dtype=dtype, **cfg)
+    (x, g), k_shape = calls["depthwise_grad_kernel"]
+    (_, kernel), out_shape = calls["depthwise_forward"]
+    identity = identity_prologue(x.shape[3], dtype)
+    staged, staged_out = np.full(k_shape, np.nan, dtype), np.full(out_shape, np.nan, dtype)
+    fast.depthwise_grad_kernel(x, g, staged, *geometry, 1, prologue=identity)
+    fast.depthwise_forward(x, kernel, staged_out, *geometry, 1, prologue=identity)
+    for threads in (1, 2, 3):
+        np.testing.assert_array_equal(
+            run(fast, "depthwise_grad_kernel", calls, geometry, threads), staged)
+        np.testing.assert_array_equal(run_backward(fast, calls, geometry, threads)[1], staged)
+        np.testing.assert_array_equal(
+            run(fast, "depthwise_forward", calls, geometry, threads), staged_out)
+    if g.size:   # (an empty output returns before any plan)
+        for plan in (grad_kernel_plan, forward_plan):
+            p = plan(x.shape, k_shape, g.shape[1:3], geometry, x.itemsize)
+            assert p.direct or not (p.col_ranges[:, 1] > p.col_ranges[:, 0]).any()
 
 
 @pytest.mark.parametrize("path", ["base", "avx2", "avx512"])
@@ -225,10 +223,9 @@ def test_an_edge_pixel_alone_gets_the_bits_it_gets_in_a_block(each_path, path, d
         calls, geometry = make_case(rng, shape[0], shape[1], shape[2], shape[3], 1, (3, 3),
                                     (strides, strides), (dilation, dilation), "same", dtype)
         (x, kernel), out_shape = calls["depthwise_forward"]
-        c = shape[3]
-        identity = (np.zeros(c, dtype), np.ones(c, dtype), np.zeros(c, dtype), -np.inf, np.inf)
         staged = np.empty(out_shape, dtype)
-        fast.depthwise_forward(x, kernel, staged, *geometry, 1, prologue=identity)
+        fast.depthwise_forward(x, kernel, staged, *geometry, 1,
+                               prologue=identity_prologue(shape[3], dtype))
         np.testing.assert_array_equal(run(fast, "depthwise_forward", calls, geometry, 2), staged,
                                       err_msg=f"{path} {shape}")
 

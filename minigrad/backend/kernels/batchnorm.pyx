@@ -119,14 +119,13 @@ def backward_sums(const real[:, ::1] x, const real[:, ::1] g, const double[::1] 
     (lo, hi) and 0 elsewhere (a fused ReLU / ReLU6); with lo = -inf and hi = inf, g' = g."""
     cdef Py_ssize_t p = x.shape[0], c = x.shape[1]
     cdef Py_ssize_t nblocks = (p + _BLOCK - 1) // _BLOCK
-    cdef Py_ssize_t b, r0
+    cdef Py_ssize_t b, r0, k
     cdef int clip = lo > -INFINITY or hi < INFINITY
-    partial_arr = np.zeros((nblocks, 2, c), dtype=np.float64)
-    cdef double[:, :, ::1] partial = partial_arr
     if p == 0 or c == 0:
         sum_g[:] = 0
         sum_gxc[:] = 0
         return
+    cdef double[:, :, ::1] partial = np.zeros((nblocks, 2, c), dtype=np.float64)
     for b in prange(nblocks, nogil=True, schedule="static", num_threads=num_threads):
         r0 = b * _BLOCK
         if real is float:
@@ -138,8 +137,8 @@ def backward_sums(const real[:, ::1] x, const real[:, ::1] g, const double[::1] 
                              &scale[0], &shift[0], lo, hi, clip, &partial[b, 0, 0],
                              &partial[b, 1, 0])
     _reduce(partial, sum_g, sum_gxc)
-    for b in range(c):   # the loops took x - mean with the mean rounded to x's type: put it back
-        sum_gxc[b] = sum_gxc[b] + sum_g[b] * (<double>(<real>mean[b]) - mean[b])
+    for k in range(c):   # the loops took x - mean with the mean rounded to x's type: put it back
+        sum_gxc[k] = sum_gxc[k] + sum_g[k] * (<double>(<real>mean[k]) - mean[k])
 
 
 def normalize(const real[:, ::1] x, const real[::1] center, const real[::1] scale,

@@ -23,6 +23,8 @@ cdef struct Geo:
     Py_ssize_t per_chunk            # grad_kernel: output rows per chunk (a function of the shape)
     bint direct                     # forward, grad_kernel: read x where it lies, no staged rows
     const Py_ssize_t *col_ranges    #   (depthwise_plan._read_in_place): (t0, t1) of each column,
+    const Py_ssize_t *ranges        #   the distinct non-empty ones (nranges of them),
+    Py_ssize_t nranges
     Py_ssize_t inner_first, inner_last   # and the pixels that every column sees (Plan.inner)
     # a batch norm's map staged in place of a plain copy (the ``prologue`` of the forward and the
     # kernel gradient): staged value = clip((x - center) * scale + shift, lo, hi) per channel;
@@ -158,6 +160,14 @@ cdef inline Py_ssize_t _taps_at(Geo *g, Py_ssize_t n, Py_ssize_t oh, Py_ssize_t 
     return nt
 
 
+cdef inline void _edge_pixel(const real *x, const real *kern, real *out, Geo *g, Py_ssize_t n,
+                             Py_ssize_t oh, Py_ssize_t t, Work *w) noexcept nogil:
+    """Pixel t of output row (n, oh) (``out`` points at the row) with the taps that see the
+    image there."""
+    cdef Py_ssize_t nt = _taps_at(g, n, oh, t, t + 1, False, w)
+    corr_span(x, w.src_off, kern, w.w_off, nt, out + t * g.CM, 1, g.sw * g.CM, g.CM, g.CM)
+
+
 cdef inline void _forward_row_direct(const real *x, const real *kern, real *out, Geo *g,
                                      Py_ssize_t row, Work *w) noexcept nogil:
     """Output row ``row`` read from x where it lies (M = 1, no prologue): the pixels whose
@@ -172,28 +182,21 @@ cdef inline void _forward_row_direct(const real *x, const real *kern, real *out,
         nt = _taps_at(g, n, oh, first, last, False, w)
         corr_span(x, w.src_off, kern, w.w_off, nt, out + first * g.CM, last - first,
                   g.sw * g.CM, g.CM, g.CM)
-    for t in range(g.OW):
-        if t < first or t >= last:
-            nt = _taps_at(g, n, oh, t, t + 1, False, w)
-            corr_span(x, w.src_off, kern, w.w_off, nt, out + t * g.CM, 1, g.sw * g.CM, g.CM,
-                      g.CM)
+    for t in range(first):   # (inner is (OW, OW) when no pixel sees every column)
+        _edge_pixel(x, kern, out, g, n, oh, t, w)
+    for t in range(last, g.OW):
+        _edge_pixel(x, kern, out, g, n, oh, t, w)
 
 
 cdef inline void _grad_kernel_row_direct(const real *x, const real *gout, real *partial, Geo *g,
                                          Py_ssize_t row, Work *w) noexcept nogil:
     """One output row's share of the kernel gradient, read from x where it lies (M = 1, no
     prologue): for each range [t0, t1) of output pixels that some kernel columns see inside the
-    image (depthwise_plan.column_range), the taps of those columns, summed over those pixels.
-    Each tap has its own sums, so their order does not matter."""
-    cdef Py_ssize_t n = row // g.OH, oh = row % g.OH, k, k2, t0, t1, nt
-    for k in range(g.ncols):
-        t0, t1 = g.col_ranges[2 * k], g.col_ranges[2 * k + 1]
-        if t1 <= t0:
-            continue
-        for k2 in range(k):   # a range that an earlier column has: done with it
-            if g.col_ranges[2 * k2] == t0 and g.col_ranges[2 * k2 + 1] == t1:
-                break
-        else:
-            nt = _taps_at(g, n, oh, t0, t1, True, w)
-            wgrad_span(x, w.src_off, partial, w.w_off, nt, gout + (row * g.OW + t0) * g.CM,
-                       t1 - t0, g.sw * g.CM, g.CM)
+    image (Plan.ranges, depthwise_plan.column_range), the taps of those columns, summed over
+    those pixels. Each tap has its own sums, so their order does not matter."""
+    cdef Py_ssize_t n = row // g.OH, oh = row % g.OH, r, t0, t1, nt
+    for r in range(g.nranges):
+        t0, t1 = g.ranges[2 * r], g.ranges[2 * r + 1]
+        nt = _taps_at(g, n, oh, t0, t1, True, w)
+        wgrad_span(x, w.src_off, partial, w.w_off, nt, gout + (row * g.OW + t0) * g.CM,
+                   t1 - t0, g.sw * g.CM, g.CM)

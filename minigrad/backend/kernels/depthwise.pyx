@@ -78,7 +78,7 @@ cdef Geo _geo(plan, prologue=None) except *:
     keeps those alive while g is in use."""
     cdef Geo g
     cdef const Py_ssize_t[::1] cols
-    cdef const Py_ssize_t[:, ::1] col_ranges
+    cdef const Py_ssize_t[:, ::1] col_ranges, ranges
     g.N, g.H, g.W, g.C, g.M, g.CM = plan.N, plan.H, plan.W, plan.C, plan.M, plan.CM
     g.KH, g.KW, g.OH, g.OW = plan.KH, plan.KW, plan.OH, plan.OW
     g.sh, g.sw, g.dh, g.dw, g.pt, g.pl = plan.sh, plan.sw, plan.dh, plan.dw, plan.pt, plan.pl
@@ -95,11 +95,12 @@ cdef Geo _geo(plan, prologue=None) except *:
     if g.ncols > 0:
         cols = plan.cols
         g.cols = &cols[0]
-    g.direct, g.col_ranges = False, NULL
+    g.direct, g.col_ranges, g.ranges, g.nranges = False, NULL, NULL, 0
     g.inner_first, g.inner_last = plan.inner
-    if plan.direct and prologue is None:   # (plan.direct implies ncols > 0)
-        col_ranges = plan.col_ranges
+    if plan.direct and prologue is None:   # (plan.direct implies ncols > 0 and a range)
+        col_ranges, ranges = plan.col_ranges, plan.ranges
         g.direct, g.col_ranges = True, &col_ranges[0, 0]
+        g.ranges, g.nranges = &ranges[0, 0], ranges.shape[0]
     return g
 
 

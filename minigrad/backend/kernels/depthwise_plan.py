@@ -174,7 +174,8 @@ class Plan:
     Set by the plans that need them: ``cols`` (forward, grad_kernel: an intp array of the kernel
     columns that meet the image) and ``ncols``;
     ``phases`` (grad_input, :func:`column_phases`); ``per_chunk`` and ``nchunks`` (gradients);
-    ``direct``, ``col_ranges`` and ``inner`` (forward, grad_kernel: :func:`_read_in_place`)."""
+    ``direct``, ``col_ranges``, ``ranges`` and ``inner`` (forward, grad_kernel:
+    :func:`_read_in_place`)."""
 
     def __init__(self, x_shape, kernel_shape, out_hw, geometry):
         self.N, self.H, self.W, self.C = x_shape
@@ -187,7 +188,7 @@ class Plan:
         self.first, self.width = 0, 1
         self.cols, self.ncols, self.phases = None, 0, None
         self.per_chunk, self.nchunks = 0, 0
-        self.direct, self.col_ranges, self.inner = False, None, (0, 0)
+        self.direct, self.col_ranges, self.ranges, self.inner = False, None, None, (0, 0)
 
 
 def check_scratch(who, plan, itemsize):
@@ -236,13 +237,13 @@ def _read_in_place(p):
     """Whether the forward or kernel gradient of plan ``p`` reads x where it lies instead of
     staging padded rows (``p.direct``), and what it then needs: ``p.col_ranges``, row k the
     output pixels [t0, t1) that kernel column cols[k] sees inside the image (:func:`column_range`;
-    t1 <= t0: none), and ``p.inner`` = [first, last), the pixels that see the image through every
-    column that sees it at all (first = last = OW: none). A tap then leaves out the pixels whose
-    input is padding: the forward computes the pixels in ``p.inner`` in one span and each other
-    pixel with the taps it sees, the kernel gradient sums each group of columns with one range
-    over those pixels. The
-    zero products left out change no value (for a finite G and kernel: 0 * inf is NaN in the
-    staged sum, as in the twin's; rows outside the image were always left out).
+    t1 <= t0: none); ``p.ranges``, the distinct non-empty ones, in column order; and ``p.inner``
+    = [first, last), the pixels that see the image through every column that sees it at all
+    (first = last = OW: none). A tap then leaves out the pixels whose input is padding: the
+    forward computes the pixels in ``p.inner`` in one span and each other pixel with the taps it
+    sees, the kernel gradient sums the taps of each range's columns over its pixels. The zero
+    products left out change no value (for a finite G and kernel: 0 * inf is NaN in the staged
+    sum, as in the twin's; rows outside the image were always left out).
 
     Used for a depth multiplier of 1, without a prologue, where that is cheaper than staging:
     for strides > 1 both ways, or when every column sees the same pixels. A stride-2 output row
@@ -258,11 +259,15 @@ def _read_in_place(p):
     ...                                             (2, 2, 1, 1, 0, 0), 4))
     >>> p.col_ranges.tolist(), p.inner, p.direct   # 'same', stride 2: column 2 ends a pixel early
     ([[0, 14], [0, 14], [0, 13]], (0, 13), True)
+    >>> p.ranges.tolist()                           # the kernel gradient's two groups of columns
+    [[0, 14], [0, 13]]
     """
     p.col_ranges = np.array([column_range(p.W, p.OW, j, p.sw, p.dw, p.pl) for j in p.cols],
                             dtype=np.intp).reshape(p.ncols, 2)
     p.col_ranges.flags.writeable = False
-    seen = {(t0, t1) for t0, t1 in p.col_ranges.tolist() if t1 > t0}
+    seen = list(dict.fromkeys((t0, t1) for t0, t1 in p.col_ranges.tolist() if t1 > t0))
+    p.ranges = np.array(seen, dtype=np.intp).reshape(len(seen), 2)
+    p.ranges.flags.writeable = False
     p.direct = p.M == 1 and len(seen) > 0 and (p.sh > 1 and p.sw > 1 or len(seen) == 1)
     first = max((t0 for t0, _ in seen), default=p.OW)
     last = min((t1 for _, t1 in seen), default=p.OW)

@@ -238,8 +238,8 @@ cdef inline void _add_rows(const real *first, Py_ssize_t step, Py_ssize_t count,
 cdef void _tn_tasks(const real[:, ::1] a, const real[:, ::1] g, real[:, ::1] out, const Pre *pre,
                     Py_ssize_t nblocks, Py_ssize_t nchunks, int num_threads) except *:
     """:func:`matmul_tn`'s tasks, (block of the sum, chunk of columns of a) pairs: each sums its
-    block (one of the ``nblocks`` of :func:`_sum_blocks`) into rows blk * K + k0 .. of ``out``, which is out itself for one block, else the
-    (nblocks * K, N) partials. With a prologue each task first stages its block x chunk of a (up
+    block (one of the ``nblocks`` of :func:`_sum_blocks`) into rows blk * K + k0 .. of ``out``,
+    which is out itself for one block, else the (nblocks * K, N) partials. With a prologue each task first stages its block x chunk of a (up
     to 256 KB of float32) in its thread's row of :func:`_scratch`."""
     cdef Py_ssize_t P = a.shape[0], K = a.shape[1], N = g.shape[1]
     cdef Py_ssize_t t, blk, p0, k0, rows, cols

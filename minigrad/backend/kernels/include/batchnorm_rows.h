@@ -32,8 +32,8 @@
  * and matrix-product loops are, and the path chosen at import (bn_set_path): a portable build
  * (no -march=native) runs AVX2 or AVX-512 code where the CPU has it. The loops are plain C left
  * to GCC's vectoriser, so a path is the same code compiled for wider registers; every path sums
- * in the same order (the rows in order, in the same groups), and the results differ between paths only
- * where FMA rounds a product once instead of twice. BN_NAME(bn_sums_rows) is
+ * in the same order (the rows in order, in the same groups), and the results differ between
+ * paths only where FMA rounds a product once instead of twice. BN_NAME(bn_sums_rows) is
  * bn_sums_rows_f32_avx2 while BN_SUFFIX is f32 and BN_PATH avx2. */
 #define BN_CAT_(a, b) a##_##b
 #define BN_CAT(a, b) BN_CAT_(a, b)
